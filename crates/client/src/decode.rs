@@ -1,0 +1,108 @@
+//! Decoders for program accounts and `emit_cpi!` events.
+
+use anchor_lang::{event::EVENT_IX_TAG_LE, AccountDeserialize, AnchorDeserialize, Discriminator};
+use registry::{events::*, state::Track};
+
+/// Why bytes could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Fewer bytes than a discriminator.
+    #[error("data is {0} bytes, shorter than an 8-byte discriminator")]
+    TooShort(usize),
+    /// Not an Anchor event-CPI instruction (wrong tag).
+    #[error("not an event-CPI instruction")]
+    NotEventCpi,
+    /// A discriminator no known event or account has.
+    #[error("unknown discriminator {0:02x?}")]
+    UnknownDiscriminator([u8; 8]),
+    /// The account's discriminator or size is not that of the requested type.
+    #[error("account is not a {0}")]
+    WrongAccountType(&'static str),
+    /// The body did not deserialize.
+    #[error("malformed body: {0}")]
+    Malformed(#[from] std::io::Error),
+    /// Anchor rejected the account data.
+    #[error("anchor: {0}")]
+    Anchor(#[from] anchor_lang::error::Error),
+}
+
+/// Every event the registry emits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryEvent {
+    /// See [`RegistryInitialized`].
+    RegistryInitialized(RegistryInitialized),
+    /// See [`AdminProposed`].
+    AdminProposed(AdminProposed),
+    /// See [`AdminAccepted`].
+    AdminAccepted(AdminAccepted),
+    /// See [`RegistrarSet`].
+    RegistrarSet(RegistrarSet),
+    /// See [`PauseSet`].
+    PauseSet(PauseSet),
+    /// See [`TrackCreated`].
+    TrackCreated(TrackCreated),
+    /// See [`MerkleRootUpdated`].
+    MerkleRootUpdated(MerkleRootUpdated),
+    /// See [`IdBatchAnchored`].
+    IdBatchAnchored(IdBatchAnchored),
+}
+
+impl RegistryEvent {
+    /// Decodes `discriminator ‖ borsh(event)`, the payload of an event CPI or a
+    /// `Program data:` log line.
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        let (disc, mut body) = split_discriminator(data)?;
+        macro_rules! try_event {
+            ($($ty:ident),+ $(,)?) => {
+                $(if disc == $ty::DISCRIMINATOR {
+                    return Ok(Self::$ty($ty::deserialize(&mut body)?));
+                })+
+            };
+        }
+        try_event!(
+            RegistryInitialized,
+            AdminProposed,
+            AdminAccepted,
+            RegistrarSet,
+            PauseSet,
+            TrackCreated,
+            MerkleRootUpdated,
+            IdBatchAnchored,
+        );
+        Err(DecodeError::UnknownDiscriminator(
+            disc.try_into().unwrap_or_default(),
+        ))
+    }
+
+    /// Decodes the data of an inner instruction emitted by `emit_cpi!`
+    /// (`EVENT_IX_TAG_LE ‖ discriminator ‖ borsh(event)`).
+    pub fn decode_event_cpi(ix_data: &[u8]) -> Result<Self, DecodeError> {
+        let payload = ix_data
+            .strip_prefix(EVENT_IX_TAG_LE)
+            .ok_or(DecodeError::NotEventCpi)?;
+        Self::decode(payload)
+    }
+}
+
+fn split_discriminator(data: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
+    if data.len() < 8 {
+        return Err(DecodeError::TooShort(data.len()));
+    }
+    Ok(data.split_at(8))
+}
+
+/// Decodes a Borsh account (`Config`, `IdBatch`, …), checking its discriminator.
+pub fn account<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
+    let mut slice = data;
+    Ok(T::try_deserialize(&mut slice)?)
+}
+
+/// Decodes a zero-copy `Track` account, checking its discriminator and size.
+pub fn track(data: &[u8]) -> Result<Track, DecodeError> {
+    let (disc, body) = split_discriminator(data)?;
+    if disc != Track::DISCRIMINATOR || body.len() != core::mem::size_of::<Track>() {
+        return Err(DecodeError::WrongAccountType("Track"));
+    }
+    // The RPC buffer carries no alignment guarantee, so copy out.
+    bytemuck::try_pod_read_unaligned(body).map_err(|_| DecodeError::WrongAccountType("Track"))
+}

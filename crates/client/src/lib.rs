@@ -1,0 +1,13 @@
+//! Typed client for the Chitty Veil programs, shared by the tests, the relayer and the indexer.
+//!
+//! - [`registry`]: PDA derivation and one instruction builder per registry instruction;
+//! - [`decode`]: account and event decoders with typed errors.
+//!
+//! Seeds, program ids, instruction layouts and event types all come from the program crates
+//! themselves (built with `no-entrypoint`), so nothing here restates them.
+
+pub mod decode;
+pub mod errors;
+pub mod registry;
+
+pub use anchor_lang::solana_program::{instruction::Instruction, pubkey::Pubkey};

@@ -1,0 +1,121 @@
+//! Typed assertions on failed transactions. A test names the exact error it expects; a
+//! different error, or success, fails the test with both sides printed.
+
+use std::fmt::Debug;
+
+use anchor_lang::{
+    error::ErrorCode as AnchorErrorCode, prelude::Pubkey,
+    solana_program::instruction::error::InstructionError, system_program,
+};
+use registry::error::RegistryError;
+use solana_transaction_error::TransactionError;
+
+use crate::chain::Failed;
+
+/// The code of the first failing instruction's `Custom` error, if that is how it failed.
+pub fn custom_code(failed: &Failed) -> Option<u32> {
+    match &failed.error {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    }
+}
+
+/// The failing instruction's error, if the transaction failed inside an instruction.
+pub fn instruction_error(failed: &Failed) -> Option<&InstructionError> {
+    match &failed.error {
+        TransactionError::InstructionError(_, err) => Some(err),
+        _ => None,
+    }
+}
+
+#[track_caller]
+fn expect_failure<T: Debug>(result: Result<T, Failed>, what: &dyn Debug) -> Failed {
+    match result {
+        Ok(ok) => panic!("expected failure {what:?}, but the transaction succeeded: {ok:?}"),
+        Err(failed) => failed,
+    }
+}
+
+/// Asserts that the transaction failed with the registry error `expected`.
+#[track_caller]
+pub fn assert_registry_error<T: Debug>(result: Result<T, Failed>, expected: RegistryError) {
+    let failed = expect_failure(result, &expected);
+    let want = u32::from(expected);
+    assert_eq!(
+        custom_code(&failed),
+        Some(want),
+        "expected RegistryError::{} ({want}), got {:?}\nlogs: {:#?}",
+        expected.name(),
+        failed.error,
+        failed.logs
+    );
+}
+
+/// Asserts that the transaction failed with Anchor's framework error `expected`
+/// (e.g. `ConstraintSeeds`, `AccountNotSigner`).
+#[track_caller]
+pub fn assert_anchor_error<T: Debug>(result: Result<T, Failed>, expected: AnchorErrorCode) {
+    let failed = expect_failure(result, &expected);
+    let want = u32::from(expected);
+    assert_eq!(
+        custom_code(&failed),
+        Some(want),
+        "expected anchor ErrorCode::{expected:?} ({want}), got {:?}\nlogs: {:#?}",
+        failed.error,
+        failed.logs
+    );
+}
+
+/// Asserts that the transaction failed with the runtime error `expected`.
+#[track_caller]
+pub fn assert_instruction_error<T: Debug>(result: Result<T, Failed>, expected: InstructionError) {
+    let failed = expect_failure(result, &expected);
+    assert_eq!(
+        instruction_error(&failed),
+        Some(&expected),
+        "expected {expected:?}, got {:?}\nlogs: {:#?}",
+        failed.error,
+        failed.logs
+    );
+}
+
+/// The innermost program that failed, read from the runtime's `Program <id> failed:` log line
+/// (the innermost failure is logged first).
+pub fn failing_program(failed: &Failed) -> Option<Pubkey> {
+    failed.logs.iter().find_map(|line| {
+        let rest = line.strip_prefix("Program ")?;
+        let (id, tail) = rest.split_once(' ')?;
+        tail.starts_with("failed:")
+            .then(|| id.parse().ok())
+            .flatten()
+    })
+}
+
+/// Whether the transaction failed because an `init` target already exists: the system
+/// program's `SystemError::AccountAlreadyInUse` (its custom code 0).
+pub fn is_account_already_in_use(failed: &Failed) -> bool {
+    custom_code(failed) == Some(0) && failing_program(failed) == Some(system_program::ID)
+}
+
+/// Asserts that the transaction failed because an `init` target already exists.
+#[track_caller]
+pub fn assert_account_already_in_use<T: Debug>(result: Result<T, Failed>) {
+    let failed = expect_failure(result, &"SystemError::AccountAlreadyInUse");
+    assert!(
+        is_account_already_in_use(&failed),
+        "expected SystemError::AccountAlreadyInUse from the system program, got {:?}\nlogs: {:#?}",
+        failed.error,
+        failed.logs
+    );
+}
+
+/// A one-line human description of a failure: the registry error by name when it is one.
+pub fn describe(failed: &Failed) -> String {
+    if is_account_already_in_use(failed) {
+        return "SystemError::AccountAlreadyInUse: the account to create already exists".into();
+    }
+    match custom_code(failed).and_then(veil_client::errors::registry_error) {
+        Some(e) => format!("RegistryError::{} ({}): {}", e.name(), u32::from(e), e),
+        None => format!("{:?}", failed.error),
+    }
+}

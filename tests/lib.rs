@@ -1,0 +1,1 @@
+//! Test-only package: see `main.rs`, the single integration-test binary.

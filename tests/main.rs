@@ -1,0 +1,7 @@
+//! The single integration-test binary. Modules mirror the programs' instructions:
+//! `registry/<instruction>.rs`; `harness/` proves the in-process chain behaves as on-chain.
+
+mod anchor_toml;
+mod common;
+mod harness;
+mod registry;
