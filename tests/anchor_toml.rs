@@ -8,7 +8,9 @@ use anchor_lang::prelude::Pubkey;
 use solana_keypair::{Keypair, Signer};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
 }
 
 fn anchor_toml() -> toml::Table {
@@ -25,9 +27,17 @@ fn program_ids_match_declare_id_and_the_committed_keypairs() {
     let localnet = config["programs"]["localnet"]
         .as_table()
         .expect("[programs.localnet]");
-    assert_eq!(localnet.len(), PROGRAMS.len(), "every program is listed once");
+    assert_eq!(
+        localnet.len(),
+        PROGRAMS.len(),
+        "every program is listed once"
+    );
     for (name, id) in PROGRAMS {
-        assert_eq!(localnet[*name].as_str(), Some(id.to_string().as_str()), "{name}");
+        assert_eq!(
+            localnet[*name].as_str(),
+            Some(id.to_string().as_str()),
+            "{name}"
+        );
         let path = root().join(format!("keys/localnet/{name}-keypair.json"));
         let bytes: Vec<u8> =
             serde_json_like_bytes(&fs::read_to_string(&path).expect("keypair file exists"));
@@ -49,13 +59,18 @@ fn workspace_members_are_cdylib_programs_and_anchor_test_runs_our_suite() {
             .expect("member has a Cargo.toml")
             .parse()
             .expect("valid manifest");
-        let crate_types = manifest["lib"]["crate-type"].as_array().expect("crate-type");
+        let crate_types = manifest["lib"]["crate-type"]
+            .as_array()
+            .expect("crate-type");
         assert!(crate_types.iter().any(|t| t.as_str() == Some("cdylib")));
         assert!(manifest["features"].get("no-entrypoint").is_some());
         assert!(manifest["features"].get("idl-build").is_some());
     }
     let test = config["scripts"]["test"].as_str().expect("[scripts] test");
-    assert!(test.starts_with("cargo test"), "anchor test runs the Rust suite: {test}");
+    assert!(
+        test.starts_with("cargo test"),
+        "anchor test runs the Rust suite: {test}"
+    );
     assert!(config["provider"].get("cluster").is_some());
     assert!(config["provider"].get("wallet").is_some());
 }
