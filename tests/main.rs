@@ -5,3 +5,4 @@ mod anchor_toml;
 mod common;
 mod harness;
 mod registry;
+mod zk;

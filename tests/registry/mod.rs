@@ -10,3 +10,4 @@ mod publish_root;
 mod ring_model;
 mod set_registrar;
 mod unpause;
+mod verify_ownership;

@@ -45,6 +45,8 @@ pub enum RegistryEvent {
     MerkleRootUpdated(MerkleRootUpdated),
     /// See [`IdBatchAnchored`].
     IdBatchAnchored(IdBatchAnchored),
+    /// See [`OwnershipVerified`].
+    OwnershipVerified(OwnershipVerified),
 }
 
 impl RegistryEvent {
@@ -68,6 +70,7 @@ impl RegistryEvent {
             TrackCreated,
             MerkleRootUpdated,
             IdBatchAnchored,
+            OwnershipVerified,
         );
         Err(DecodeError::UnknownDiscriminator(
             disc.try_into().unwrap_or_default(),

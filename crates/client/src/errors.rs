@@ -42,7 +42,51 @@ registry_errors!(
     InvalidEpoch,
     ArithmeticOverflow,
     InvariantViolated,
+    UnsupportedTreeDepth,
+    ScopeMismatch,
+    InputNotInField,
 );
+
+/// What a failed registry transaction means to a caller, as a typed decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFailure {
+    /// The program refused with one of its own errors.
+    Program(RegistryError),
+    /// `verify_ownership` found its nullifier already spent: an idempotent conflict, not a
+    /// server error (the system program refused to create the existing nullifier record).
+    NullifierAlreadyUsed,
+    /// An `init` target (config, track, ID batch) already exists.
+    AlreadyExists,
+    /// Anything else: an Anchor framework error, a runtime error, or another program's.
+    Other,
+}
+
+/// The instruction a failure came from, where that changes its meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryInstructionKind {
+    /// `verify_ownership`, whose only `init` is the nullifier record.
+    VerifyOwnership,
+    /// Any other instruction.
+    Other,
+}
+
+impl RegistryFailure {
+    /// Classifies a failure from its custom error code and the innermost failing program.
+    pub fn classify(
+        custom_code: Option<u32>,
+        failing_program: Option<&anchor_lang::prelude::Pubkey>,
+        instruction: RegistryInstructionKind,
+    ) -> Self {
+        let system = failing_program == Some(&anchor_lang::system_program::ID);
+        match (custom_code, system, instruction) {
+            // SystemError::AccountAlreadyInUse is code 0.
+            (Some(0), true, RegistryInstructionKind::VerifyOwnership) => Self::NullifierAlreadyUsed,
+            (Some(0), true, RegistryInstructionKind::Other) => Self::AlreadyExists,
+            (Some(code), false, _) => registry_error(code).map_or(Self::Other, Self::Program),
+            _ => Self::Other,
+        }
+    }
+}
 
 /// The registry error with custom code `code`, if there is one.
 pub fn registry_error(code: u32) -> Option<RegistryError> {
@@ -55,6 +99,48 @@ pub fn registry_error(code: u32) -> Option<RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_classify_into_typed_decisions() {
+        use anchor_lang::{prelude::Pubkey, system_program};
+        let registry = registry::ID;
+        assert_eq!(
+            RegistryFailure::classify(
+                Some(0),
+                Some(&system_program::ID),
+                RegistryInstructionKind::VerifyOwnership
+            ),
+            RegistryFailure::NullifierAlreadyUsed
+        );
+        assert_eq!(
+            RegistryFailure::classify(
+                Some(0),
+                Some(&system_program::ID),
+                RegistryInstructionKind::Other
+            ),
+            RegistryFailure::AlreadyExists
+        );
+        assert_eq!(
+            RegistryFailure::classify(
+                Some(u32::from(RegistryError::InvalidProof)),
+                Some(&registry),
+                RegistryInstructionKind::VerifyOwnership
+            ),
+            RegistryFailure::Program(RegistryError::InvalidProof)
+        );
+        assert_eq!(
+            RegistryFailure::classify(
+                Some(1),
+                Some(&Pubkey::new_unique()),
+                RegistryInstructionKind::Other
+            ),
+            RegistryFailure::Other
+        );
+        assert_eq!(
+            RegistryFailure::classify(None, None, RegistryInstructionKind::Other),
+            RegistryFailure::Other
+        );
+    }
 
     #[test]
     fn codes_are_dense_from_6000_and_round_trip() {

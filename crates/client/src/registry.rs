@@ -8,7 +8,7 @@ pub use registry::ID as PROGRAM_ID;
 use registry::{
     accounts, instruction,
     state::{CONFIG_SEED, ID_BATCH_SEED, NULLIFIER_SEED, TRACK_SEED},
-    AnchorIdBatchArgs, CreateTrackArgs, InitializeArgs, PublishRootArgs,
+    AnchorIdBatchArgs, CreateTrackArgs, InitializeArgs, PublishRootArgs, VerifyOwnershipArgs,
 };
 
 /// Seed of Anchor's event-CPI authority PDA.
@@ -222,4 +222,35 @@ pub fn anchor_id_batch(
             },
         },
     )
+}
+
+/// `verify_ownership`: `payer` funds the nullifier record (usually the relayer).
+pub fn verify_ownership(payer: &Pubkey, args: VerifyOwnershipArgs) -> Instruction {
+    build(
+        accounts::VerifyOwnership {
+            payer: *payer,
+            config: config_pda().0,
+            track: track_pda(&args.track_id).0,
+            nullifier: nullifier_pda(&args.track_id, &args.nullifier).0,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        instruction::VerifyOwnership { args },
+    )
+}
+
+/// The `verify_ownership` arguments for a proof and its public inputs.
+pub fn verify_ownership_args(
+    proof: &veil_zk::ProofBytes,
+    inputs: &veil_zk::PublicInputs,
+) -> VerifyOwnershipArgs {
+    VerifyOwnershipArgs {
+        track_id: inputs.track_id,
+        root: inputs.root,
+        nullifier: inputs.nullifier,
+        scope: inputs.scope,
+        signal_hash: inputs.signal_hash,
+        proof: proof.to_bytes(),
+    }
 }

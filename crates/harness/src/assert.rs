@@ -9,6 +9,7 @@ use anchor_lang::{
 };
 use registry::error::RegistryError;
 use solana_transaction_error::TransactionError;
+use veil_client::errors::{RegistryFailure, RegistryInstructionKind};
 
 use crate::chain::Failed;
 
@@ -104,6 +105,28 @@ pub fn assert_account_already_in_use<T: Debug>(result: Result<T, Failed>) {
     assert!(
         is_account_already_in_use(&failed),
         "expected SystemError::AccountAlreadyInUse from the system program, got {:?}\nlogs: {:#?}",
+        failed.error,
+        failed.logs
+    );
+}
+
+/// The typed decision a client draws from `failed` (see [`RegistryFailure::classify`]).
+pub fn registry_failure(failed: &Failed, instruction: RegistryInstructionKind) -> RegistryFailure {
+    RegistryFailure::classify(
+        custom_code(failed),
+        failing_program(failed).as_ref(),
+        instruction,
+    )
+}
+
+/// Asserts that `verify_ownership` failed because its nullifier was already spent.
+#[track_caller]
+pub fn assert_nullifier_already_used<T: Debug>(result: Result<T, Failed>) {
+    let failed = expect_failure(result, &RegistryFailure::NullifierAlreadyUsed);
+    assert_eq!(
+        registry_failure(&failed, RegistryInstructionKind::VerifyOwnership),
+        RegistryFailure::NullifierAlreadyUsed,
+        "expected the nullifier to be already used, got {:?}\nlogs: {:#?}",
         failed.error,
         failed.logs
     );

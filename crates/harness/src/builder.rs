@@ -2,7 +2,10 @@
 //! initialized, plus one method per registry instruction.
 
 use anchor_lang::prelude::Pubkey;
-use registry::state::{Config, IdBatch, Track};
+use registry::{
+    state::{Config, IdBatch, NullifierRecord, Track},
+    VerifyOwnershipArgs,
+};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use veil_client::{decode, registry as ix};
@@ -151,6 +154,19 @@ impl RegistryFixture {
     ) -> TxResult {
         let ix = ix::anchor_id_batch(&registrar.pubkey(), namespace, batch_root, first_seq, count);
         self.chain.send(registrar, &[ix], &[])
+    }
+
+    /// `verify_ownership`, paid and signed by `payer`.
+    pub fn verify_ownership_as(&mut self, payer: &Keypair, args: VerifyOwnershipArgs) -> TxResult {
+        let ix = ix::verify_ownership(&payer.pubkey(), args);
+        self.chain.send(payer, &[ix], &[])
+    }
+
+    /// The nullifier record of `nullifier` on `track_id`, if it was spent.
+    pub fn nullifier(&self, track_id: &[u8; 32], nullifier: &[u8; 32]) -> Option<NullifierRecord> {
+        self.chain
+            .anchor_account(&ix::nullifier_pda(track_id, nullifier).0)
+            .map(|r| r.expect("nullifier record decodes"))
     }
 
     /// `pause`, signed by `admin`.

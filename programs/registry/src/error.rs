@@ -78,4 +78,13 @@ pub enum RegistryError {
     /// 6023
     #[msg("an account invariant does not hold")]
     InvariantViolated,
+    /// 6024
+    #[msg("the track's tree depth has no compiled-in verifying key")]
+    UnsupportedTreeDepth,
+    /// 6025
+    #[msg("the scope does not match the track's nullifier rule at this time")]
+    ScopeMismatch,
+    /// 6026
+    #[msg("a public input is not a canonical BN254 scalar (below the field modulus)")]
+    InputNotInField,
 }

@@ -96,3 +96,22 @@ pub struct IdBatchAnchored {
     /// Slot of anchoring.
     pub slot: u64,
 }
+
+/// A membership proof was verified and its nullifier spent. Carries no wallet: the payer of
+/// the transaction is usually the relayer, and nothing here links the prover to a leaf.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipVerified {
+    /// Track id.
+    pub track_id: [u8; 32],
+    /// The spent nullifier.
+    pub nullifier: [u8; 32],
+    /// The root the proof was checked against.
+    pub root: [u8; 32],
+    /// The nullifier scope (0 or the epoch number).
+    pub scope: [u8; 32],
+    /// The action/recipient binding.
+    pub signal_hash: [u8; 32],
+    /// Slot of verification.
+    pub slot: u64,
+}

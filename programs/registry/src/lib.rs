@@ -81,4 +81,15 @@ pub mod registry {
     pub fn anchor_id_batch(ctx: Context<AnchorIdBatch>, args: AnchorIdBatchArgs) -> Result<()> {
         AnchorIdBatch::handle(ctx, args)
     }
+
+    /// Verifies a Groth16 membership proof and spends its nullifier. Signer: payer. Not paused;
+    /// track depth has a verifying key; root in the ring; scope per the track's rule; canonical
+    /// inputs; nullifier unused on this track.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn verify_ownership(
+        ctx: Context<VerifyOwnership>,
+        args: VerifyOwnershipArgs,
+    ) -> Result<()> {
+        VerifyOwnership::handle(ctx, args)
+    }
 }

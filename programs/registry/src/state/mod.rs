@@ -2,10 +2,12 @@
 
 pub mod config;
 pub mod id_batch;
+pub mod nullifier;
 pub mod seeds;
 pub mod track;
 
 pub use config::*;
 pub use id_batch::*;
+pub use nullifier::*;
 pub use seeds::*;
 pub use track::*;
