@@ -8,6 +8,7 @@ pub mod convert;
 pub mod gadget;
 pub mod identity;
 pub mod keys;
+pub mod msm;
 pub mod ownership;
 pub mod prover;
 

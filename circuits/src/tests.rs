@@ -254,6 +254,29 @@ fn proving_key_file_round_trips() {
 }
 
 #[test]
+fn loading_a_key_checks_it_against_the_compiled_verifying_key() {
+    let dir = std::env::temp_dir().join(format!("veil-load-{}", std::process::id()));
+    let good = dir.join("good.pk");
+    keys::save_proving_key(&good, dev_prover().proving_key()).unwrap();
+    let prover = Prover::load(&good).expect("the development key matches vk.rs");
+    assert_eq!(prover.depth(), DEFAULT_DEPTH);
+
+    // A key from another setup (another seed) would make proofs the chain rejects.
+    let other = keys::generate(DEFAULT_DEPTH, [7; 32]).unwrap();
+    let bad = dir.join("other.pk");
+    keys::save_proving_key(&bad, &other).unwrap();
+    assert!(matches!(
+        Prover::load(&bad),
+        Err(crate::ProveError::KeyMismatch)
+    ));
+    assert!(matches!(
+        Prover::load(&dir.join("missing.pk")),
+        Err(crate::ProveError::Key(keys::KeyError::Io(_)))
+    ));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn batch_proving_keeps_order_and_rejects_bad_shapes() {
     let prover = dev_prover();
     let mut witnesses: Vec<_> = (0..3).map(|i| witness(DEFAULT_DEPTH, i)).collect();
