@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Layering rules, checked with `cargo tree` (after Light Protocol's dependency-constraint check):
 #  1. on-chain programs depend on no off-chain crate: no runtime, RPC, async, database or test
-#     crate, and no workspace crate except the SBF-safe `veil-core` and `veil-zk`;
+#     crate, and no workspace crate except the SBF-safe veil-core, veil-zk, veil-anchor-common;
 #  2. the crates the SVM bridge shares by memory layout with the runtime (Clock, EpochSchedule,
 #     EpochRewards, LastRestartSlot, AccountInfo, Instruction) exist in exactly one version.
 set -euo pipefail
@@ -11,7 +11,7 @@ fail=0
 programs=$(ls -d programs/*/ | xargs -n1 basename)
 # Off-chain crates a program must never pull in (prefix match).
 forbidden='^(litesvm|surfpool|solana-program-runtime|solana-program-test|solana-svm|solana-runtime|solana-client|solana-rpc-client|solana-pubsub-client|yellowstone-|tokio|axum|hyper|reqwest|sqlx|redis|tonic|veil-(client|harness|svm-bridge|tests|probe)|relayer|indexer|circuits)( |$)'
-allowed_path_deps='^(veil-core|veil-zk)$'
+allowed_path_deps='^(veil-core|veil-zk|veil-anchor-common)$'
 
 for program in $programs; do
   tree=$(cargo tree -p "$program" -e normal --prefix none --no-dedupe 2>/dev/null | sed 's/ (\*)$//' | sort -u)
@@ -22,7 +22,7 @@ for program in $programs; do
   while read -r name; do
     [ "$name" = "$program" ] && continue
     if ! grep -Eq "$allowed_path_deps" <<<"$name"; then
-      echo "layering: program '$program' depends on workspace crate '$name' (only veil-core and veil-zk are allowed)"; fail=1
+      echo "layering: program '$program' depends on workspace crate '$name' (only veil-core, veil-zk and veil-anchor-common are allowed)"; fail=1
     fi
   done < <(grep -F "($PWD/" <<<"$tree" | awk '{print $1}' | sort -u)
 done

@@ -19,7 +19,7 @@ fn anchor_toml() -> toml::Table {
 }
 
 /// The programs this workspace deploys, with the ids compiled into them.
-const PROGRAMS: &[(&str, Pubkey)] = &[("registry", registry::ID)];
+const PROGRAMS: &[(&str, Pubkey)] = &[("registry", registry::ID), ("challenge", challenge::ID)];
 
 #[test]
 fn program_ids_match_declare_id_and_the_committed_keypairs() {

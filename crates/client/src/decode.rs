@@ -26,66 +26,73 @@ pub enum DecodeError {
     Anchor(#[from] anchor_lang::error::Error),
 }
 
-/// Every event the registry emits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegistryEvent {
-    /// See [`RegistryInitialized`].
-    RegistryInitialized(RegistryInitialized),
-    /// See [`AdminProposed`].
-    AdminProposed(AdminProposed),
-    /// See [`AdminAccepted`].
-    AdminAccepted(AdminAccepted),
-    /// See [`RegistrarSet`].
-    RegistrarSet(RegistrarSet),
-    /// See [`PauseSet`].
-    PauseSet(PauseSet),
-    /// See [`TrackCreated`].
-    TrackCreated(TrackCreated),
-    /// See [`MerkleRootUpdated`].
-    MerkleRootUpdated(MerkleRootUpdated),
-    /// See [`IdBatchAnchored`].
-    IdBatchAnchored(IdBatchAnchored),
-    /// See [`OwnershipVerified`].
-    OwnershipVerified(OwnershipVerified),
-}
-
-impl RegistryEvent {
-    /// Decodes `discriminator ‖ borsh(event)`, the payload of an event CPI or a
-    /// `Program data:` log line.
-    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
-        let (disc, mut body) = split_discriminator(data)?;
-        macro_rules! try_event {
-            ($($ty:ident),+ $(,)?) => {
-                $(if disc == $ty::DISCRIMINATOR {
-                    return Ok(Self::$ty($ty::deserialize(&mut body)?));
-                })+
-            };
+/// Declares an enum over a program's events with `decode` / `decode_event_cpi`.
+macro_rules! program_events {
+    ($(#[$doc:meta])* $name:ident { $($event:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $(
+                #[doc = concat!("See [`", stringify!($event), "`].")]
+                $event($event),
+            )+
         }
-        try_event!(
-            RegistryInitialized,
-            AdminProposed,
-            AdminAccepted,
-            RegistrarSet,
-            PauseSet,
-            TrackCreated,
-            MerkleRootUpdated,
-            IdBatchAnchored,
-            OwnershipVerified,
-        );
-        Err(DecodeError::UnknownDiscriminator(
-            disc.try_into().unwrap_or_default(),
-        ))
-    }
 
-    /// Decodes the data of an inner instruction emitted by `emit_cpi!`
-    /// (`EVENT_IX_TAG_LE ‖ discriminator ‖ borsh(event)`).
-    pub fn decode_event_cpi(ix_data: &[u8]) -> Result<Self, DecodeError> {
-        let payload = ix_data
-            .strip_prefix(EVENT_IX_TAG_LE)
-            .ok_or(DecodeError::NotEventCpi)?;
-        Self::decode(payload)
-    }
+        impl $name {
+            /// Decodes `discriminator ‖ borsh(event)`, the payload of an event CPI or a
+            /// `Program data:` log line.
+            pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+                let (disc, mut body) = split_discriminator(data)?;
+                $(if disc == $event::DISCRIMINATOR {
+                    return Ok(Self::$event($event::deserialize(&mut body)?));
+                })+
+                Err(DecodeError::UnknownDiscriminator(disc.try_into().unwrap_or_default()))
+            }
+
+            /// Decodes the data of an inner instruction emitted by `emit_cpi!`
+            /// (`EVENT_IX_TAG_LE ‖ discriminator ‖ borsh(event)`).
+            pub fn decode_event_cpi(ix_data: &[u8]) -> Result<Self, DecodeError> {
+                let payload = ix_data
+                    .strip_prefix(EVENT_IX_TAG_LE)
+                    .ok_or(DecodeError::NotEventCpi)?;
+                Self::decode(payload)
+            }
+        }
+    };
 }
+
+program_events!(
+    /// Every event the registry emits.
+    RegistryEvent {
+        RegistryInitialized,
+        AdminProposed,
+        AdminAccepted,
+        RegistrarSet,
+        PauseSet,
+        TrackCreated,
+        MerkleRootUpdated,
+        IdBatchAnchored,
+        OwnershipVerified,
+    }
+);
+
+use challenge::events::{
+    AttestationCreated, BondDeposited, BondsReleased, ChallengeCreated, OutcomeConfirmed,
+    StatusChanged, VerificationAttested,
+};
+
+program_events!(
+    /// Every event the challenge program emits.
+    ChallengeEvent {
+        ChallengeCreated,
+        StatusChanged,
+        VerificationAttested,
+        BondDeposited,
+        OutcomeConfirmed,
+        AttestationCreated,
+        BondsReleased,
+    }
+);
 
 fn split_discriminator(data: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
     if data.len() < 8 {

@@ -1,50 +1,101 @@
 //! Program error codes back to typed errors, for callers that only see a `Custom(code)`.
 
+use challenge::error::ChallengeError;
 use registry::error::RegistryError;
 
-macro_rules! registry_errors {
-    ($($variant:ident),+ $(,)?) => {
-        /// Every registry error, in code order.
-        pub const REGISTRY_ERRORS: &[RegistryError] = &[$(RegistryError::$variant),+];
+/// Lists a program's errors in code order, with a lookup by code. The exhaustive `match`
+/// fails to compile when a variant is added to the enum but not to the list.
+macro_rules! program_errors {
+    ($ty:ident, $list:ident, $lookup:ident, [$($variant:ident),+ $(,)?]) => {
+        #[doc = concat!("Every `", stringify!($ty), "`, in code order.")]
+        pub const $list: &[$ty] = &[$($ty::$variant),+];
 
-        /// Fails to compile when a variant is added to `RegistryError` but not listed above.
-        #[allow(dead_code)]
-        fn registry_errors_are_all_listed(e: RegistryError) {
-            match e {
-                $(RegistryError::$variant)|+ => {}
-            }
+        #[doc = concat!("The `", stringify!($ty), "` with custom code `code`, if there is one.")]
+        pub fn $lookup(code: u32) -> Option<$ty> {
+            $list.iter().copied().find(|e| u32::from(*e) == code)
         }
+
+        const _: fn($ty) = |e| match e {
+            $($ty::$variant)|+ => {}
+        };
     };
 }
 
-registry_errors!(
-    Paused,
-    NotPaused,
-    NotAdmin,
-    NotRegistrar,
-    NoPendingAdmin,
-    NotPendingAdmin,
-    AdminUnchanged,
-    InvalidAuthority,
-    NotUpgradeAuthority,
-    InvalidDepth,
-    TrackIdNotInField,
-    RootNotInField,
-    LeafCountDecreased,
-    LeafCountExceedsCapacity,
-    RootAlreadyLatest,
-    RootNotInHistory,
-    NullifierAlreadyUsed,
-    InvalidProof,
-    InvalidNamespace,
-    InvalidBatchSize,
-    SequenceOverflow,
-    InvalidEpoch,
-    ArithmeticOverflow,
-    InvariantViolated,
-    UnsupportedTreeDepth,
-    ScopeMismatch,
-    InputNotInField,
+program_errors!(
+    RegistryError,
+    REGISTRY_ERRORS,
+    registry_error,
+    [
+        Paused,
+        NotPaused,
+        NotAdmin,
+        NotRegistrar,
+        NoPendingAdmin,
+        NotPendingAdmin,
+        AdminUnchanged,
+        InvalidAuthority,
+        NotUpgradeAuthority,
+        InvalidDepth,
+        TrackIdNotInField,
+        RootNotInField,
+        LeafCountDecreased,
+        LeafCountExceedsCapacity,
+        RootAlreadyLatest,
+        RootNotInHistory,
+        NullifierAlreadyUsed,
+        InvalidProof,
+        InvalidNamespace,
+        InvalidBatchSize,
+        SequenceOverflow,
+        InvalidEpoch,
+        ArithmeticOverflow,
+        InvariantViolated,
+        UnsupportedTreeDepth,
+        ScopeMismatch,
+        InputNotInField,
+    ]
+);
+
+program_errors!(
+    ChallengeError,
+    CHALLENGE_ERRORS,
+    challenge_error,
+    [
+        Paused,
+        NotAdmin,
+        NotGatekeeper,
+        NotArbiter,
+        NotAParty,
+        NotCreator,
+        NotCounterparty,
+        InvalidAuthority,
+        NotUpgradeAuthority,
+        InvalidDeadlineBounds,
+        InvalidShares,
+        InvalidModeParameters,
+        ArbiterRequired,
+        PartiesNotDistinct,
+        EmptyTerms,
+        DeadlineOutOfBounds,
+        UnsupportedBondMint,
+        InvalidStatus,
+        InvalidTransition,
+        AcceptDeadlinePassed,
+        ResponseDeadlinePassed,
+        DeadlineNotReached,
+        NotEnforced,
+        AlreadyVerified,
+        NotVerified,
+        BondAlreadyDeposited,
+        BondsMissing,
+        NotBonded,
+        AlreadyConfirmed,
+        AlreadySettled,
+        EscrowMismatch,
+        TokenAccountMismatch,
+        ArithmeticOverflow,
+        InvariantViolated,
+    ]
 );
 
 /// What a failed registry transaction means to a caller, as a typed decision.
@@ -86,14 +137,6 @@ impl RegistryFailure {
             _ => Self::Other,
         }
     }
-}
-
-/// The registry error with custom code `code`, if there is one.
-pub fn registry_error(code: u32) -> Option<RegistryError> {
-    REGISTRY_ERRORS
-        .iter()
-        .copied()
-        .find(|e| u32::from(*e) == code)
 }
 
 #[cfg(test)]
@@ -152,5 +195,10 @@ mod tests {
         let past_end = 6000 + u32::try_from(REGISTRY_ERRORS.len()).unwrap();
         assert!(registry_error(past_end).is_none());
         assert!(registry_error(0).is_none());
+        for (i, e) in CHALLENGE_ERRORS.iter().enumerate() {
+            let code = 6000 + u32::try_from(i).unwrap();
+            assert_eq!(u32::from(*e), code, "{} is out of order", e.name());
+            assert_eq!(challenge_error(code).map(u32::from), Some(code));
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! Typed client for the Chitty Veil programs, shared by the tests, the relayer and the indexer.
 //!
-//! - [`registry`]: PDA derivation and one instruction builder per registry instruction;
+//! - [`registry`], [`challenge`]: PDA derivation and one instruction builder per instruction;
 //! - [`decode`]: account and event decoders with typed errors.
 //!
 //! Seeds, program ids, instruction layouts and event types all come from the program crates
 //! themselves (built with `no-entrypoint`), so nothing here restates them.
 
+pub mod challenge;
 pub mod decode;
 pub mod errors;
 pub mod registry;

@@ -7,6 +7,7 @@ use anchor_lang::{
     error::ErrorCode as AnchorErrorCode, prelude::Pubkey,
     solana_program::instruction::error::InstructionError, system_program,
 };
+use challenge::error::ChallengeError;
 use registry::error::RegistryError;
 use solana_transaction_error::TransactionError;
 use veil_client::errors::{RegistryFailure, RegistryInstructionKind};
@@ -46,6 +47,21 @@ pub fn assert_registry_error<T: Debug>(result: Result<T, Failed>, expected: Regi
         custom_code(&failed),
         Some(want),
         "expected RegistryError::{} ({want}), got {:?}\nlogs: {:#?}",
+        expected.name(),
+        failed.error,
+        failed.logs
+    );
+}
+
+/// Asserts that the transaction failed with the challenge error `expected`.
+#[track_caller]
+pub fn assert_challenge_error<T: Debug>(result: Result<T, Failed>, expected: ChallengeError) {
+    let failed = expect_failure(result, &expected);
+    let want = u32::from(expected);
+    assert_eq!(
+        custom_code(&failed),
+        Some(want),
+        "expected ChallengeError::{} ({want}), got {:?}\nlogs: {:#?}",
         expected.name(),
         failed.error,
         failed.logs

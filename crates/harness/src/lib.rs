@@ -11,11 +11,14 @@
 pub mod assert;
 pub mod builder;
 pub mod chain;
+pub mod challenge;
 pub mod token;
 
 pub use builder::{RegistryFixture, TestBuilder};
 pub use chain::{Executed, Failed, InvokedInstruction, TestChain, TxResult};
+pub use challenge::{Balances, ChallengeFixture};
 pub use solana_keypair::Keypair;
 pub use solana_signer::Signer;
 
 veil_svm_bridge::native_program!(RegistryProgram, registry::entry);
+veil_svm_bridge::native_program!(ChallengeProgram, ::challenge::entry);

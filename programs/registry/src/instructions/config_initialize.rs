@@ -1,6 +1,6 @@
 //! `initialize`: creates the config; the signer becomes the admin.
 
-use anchor_lang::{prelude::*, solana_program::bpf_loader_upgradeable};
+use anchor_lang::prelude::*;
 
 use crate::{error::RegistryError, events::RegistryInitialized, state::*};
 
@@ -24,7 +24,8 @@ pub struct Initialize<'info> {
     pub config: Account<'info, Config>,
     /// The program's ProgramData account. Required when the program is deployed with the
     /// upgradeable loader, so that only its upgrade authority can initialize.
-    pub program_data: Option<Account<'info, ProgramData>>,
+    /// CHECK: verified by `veil_anchor_common::may_initialize`.
+    pub program_data: Option<UncheckedAccount<'info>>,
     /// The system program.
     pub system_program: Program<'info, System>,
 }
@@ -34,22 +35,15 @@ impl Initialize<'_> {
     /// so nobody can front-run the deployment and seize the admin role. (A natively hosted test
     /// program is owned by the native loader and has no upgrade authority.)
     pub fn validate(&self) -> Result<()> {
-        if *self.program.owner == bpf_loader_upgradeable::ID {
-            let program_data = self
-                .program_data
-                .as_ref()
-                .ok_or(RegistryError::NotUpgradeAuthority)?;
-            let expected = bpf_loader_upgradeable::get_program_data_address(&crate::ID);
-            require_keys_eq!(
-                program_data.key(),
-                expected,
-                RegistryError::NotUpgradeAuthority
-            );
-            require!(
-                program_data.upgrade_authority_address == Some(self.admin.key()),
-                RegistryError::NotUpgradeAuthority
-            );
-        }
+        require!(
+            veil_anchor_common::may_initialize(
+                &crate::ID,
+                &self.program,
+                self.program_data.as_ref().map(|a| a.as_ref()),
+                &self.admin.key(),
+            ),
+            RegistryError::NotUpgradeAuthority
+        );
         Ok(())
     }
 

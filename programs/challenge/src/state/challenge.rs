@@ -1,0 +1,333 @@
+//! A challenge, its state machine and its escrow bookkeeping.
+
+use anchor_lang::prelude::*;
+
+use super::BPS;
+use crate::{error::ChallengeError, events::StatusChanged};
+
+/// How a challenge is run (SPEC §3.2).
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The creator alone: DRAFT → INTENT_LOCKED → COMPLETED.
+    Solo,
+    /// Two parties whose wallet and funds checks the gatekeeper attests.
+    Gatekeeper,
+    /// Gatekeeper with honesty bonds, slashed from the loser.
+    Fire,
+    /// Fire (bond > 0) or Gatekeeper (bond = 0) with accept and response deadlines.
+    Enforced,
+}
+
+/// Where a challenge stands. Transitions are exactly those of [`Status::may_become`].
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// A Solo challenge before its intent is locked.
+    Draft,
+    /// Waiting for the counterparty to accept.
+    AwaitingCounterparty,
+    /// Accepted; verifications and bonds are being collected.
+    Accepted,
+    /// Terms are locked; waiting for outcome confirmations.
+    IntentLocked,
+    /// The parties confirmed different outcomes; the arbiter decides.
+    Disputed,
+    /// The outcome is final.
+    Completed,
+    /// Cancelled by the creator before acceptance, or by a failed verification.
+    Cancelled,
+    /// An Enforced deadline passed; every bond was refunded.
+    Expired,
+}
+
+impl Status {
+    /// The transition table: the single source of truth for what may follow what.
+    pub fn may_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Draft, IntentLocked)
+                | (Draft, Cancelled)
+                | (AwaitingCounterparty, Accepted)
+                | (AwaitingCounterparty, Cancelled)
+                | (AwaitingCounterparty, Expired)
+                | (Accepted, IntentLocked)
+                | (Accepted, Cancelled)
+                | (Accepted, Expired)
+                | (IntentLocked, Completed)
+                | (IntentLocked, Disputed)
+                | (IntentLocked, Expired)
+                | (Disputed, Completed)
+                | (Disputed, Expired)
+        )
+    }
+
+    /// Whether no transition leaves this status.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Cancelled | Status::Expired
+        )
+    }
+}
+
+/// A declared result.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The creator wins: the counterparty's bond is slashed.
+    CreatorWins,
+    /// The counterparty wins: the creator's bond is slashed.
+    CounterpartyWins,
+    /// Nobody wins: both bonds are refunded.
+    Draw,
+    /// The challenge did not take place: both bonds are refunded.
+    NoContest,
+}
+
+/// Which side of a challenge.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The creator.
+    Creator,
+    /// The counterparty.
+    Counterparty,
+}
+
+/// One party's progress.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+pub struct PartyState {
+    /// The gatekeeper attested wallet ownership and sufficient funds.
+    pub verified: bool,
+    /// Hash of the gatekeeper's attestation record (off-chain evidence, salted balance hash).
+    pub attestation_hash: [u8; 32],
+    /// The party's bond is in the vault (or was, before a payout).
+    pub bond_deposited: bool,
+    /// The outcome this party confirmed.
+    pub confirmed: Option<Outcome>,
+}
+
+/// PDA `[CHALLENGE_SEED, creator, nonce]`.
+#[account]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    /// Opened the challenge and paid its rent.
+    pub creator: Pubkey,
+    /// The creator's nonce for this challenge.
+    pub nonce: u64,
+    /// The other party; `None` until an open challenge is accepted (always `None` in Solo).
+    pub counterparty: Option<Pubkey>,
+    /// Decides disputes; required when bonds are at stake.
+    pub arbiter: Option<Pubkey>,
+    /// Mode.
+    pub mode: Mode,
+    /// Status.
+    pub status: Status,
+    /// SHA-256 of the agreed terms document.
+    pub terms_hash: [u8; 32],
+    /// Mint of the bonds (default key when unbonded).
+    pub bond_mint: Pubkey,
+    /// Each party's bond, in base units (0 when unbonded).
+    pub bond_amount: u64,
+    /// Share of the loser's bond the winner receives explicitly, in basis points.
+    pub winner_share_bps: u16,
+    /// Share of the loser's bond the treasury receives, in basis points.
+    pub treasury_share_bps: u16,
+    /// Owner of the treasury token account, fixed at creation.
+    pub treasury: Pubkey,
+    /// Unix time by which the counterparty must accept (0 when not Enforced).
+    pub accept_deadline: i64,
+    /// Unix time by which the outcome must be confirmed (0 when not Enforced).
+    pub response_deadline: i64,
+    /// The creator's progress.
+    pub creator_state: PartyState,
+    /// The counterparty's progress.
+    pub counterparty_state: PartyState,
+    /// The final outcome, once Completed.
+    pub outcome: Option<Outcome>,
+    /// Tokens deposited into the vault so far.
+    pub deposited: u64,
+    /// Tokens paid out of the vault so far.
+    pub paid_out: u64,
+    /// The bond vault (default key when unbonded).
+    pub vault: Pubkey,
+    /// The vault has been emptied and closed.
+    pub vault_closed: bool,
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+}
+
+impl Challenge {
+    /// Whether bonds are escrowed.
+    pub fn is_bonded(&self) -> bool {
+        self.bond_amount > 0
+    }
+
+    /// Whether deadlines apply.
+    pub fn is_enforced(&self) -> bool {
+        self.mode == Mode::Enforced
+    }
+
+    /// The party `key` is, if any.
+    pub fn party_of(&self, key: &Pubkey) -> Option<Party> {
+        if *key == self.creator {
+            Some(Party::Creator)
+        } else if self.counterparty == Some(*key) {
+            Some(Party::Counterparty)
+        } else {
+            None
+        }
+    }
+
+    /// `key`'s party, or `NotAParty`.
+    pub fn require_party(&self, key: &Pubkey) -> Result<Party> {
+        self.party_of(key)
+            .ok_or_else(|| error!(ChallengeError::NotAParty))
+    }
+
+    /// A party's state.
+    pub fn party(&self, party: Party) -> &PartyState {
+        match party {
+            Party::Creator => &self.creator_state,
+            Party::Counterparty => &self.counterparty_state,
+        }
+    }
+
+    /// A party's state, mutably.
+    pub fn party_mut(&mut self, party: Party) -> &mut PartyState {
+        match party {
+            Party::Creator => &mut self.creator_state,
+            Party::Counterparty => &mut self.counterparty_state,
+        }
+    }
+
+    /// Requires the current status to be `expected`.
+    pub fn require_status(&self, expected: Status) -> Result<()> {
+        require!(self.status == expected, ChallengeError::InvalidStatus);
+        Ok(())
+    }
+
+    /// Moves to `next` if the transition table allows it.
+    pub fn transition(&mut self, next: Status) -> Result<()> {
+        require!(
+            self.status.may_become(next),
+            ChallengeError::InvalidTransition
+        );
+        self.status = next;
+        Ok(())
+    }
+
+    /// Moves to `next` through the transition table and returns the event announcing it.
+    pub fn change_status(&mut self, key: Pubkey, next: Status) -> Result<StatusChanged> {
+        let from = self.status;
+        self.transition(next)?;
+        Ok(StatusChanged {
+            challenge: key,
+            from: Some(from),
+            to: next,
+            at: Clock::get()?.unix_timestamp,
+        })
+    }
+
+    /// Before the accept deadline (always, unless Enforced).
+    pub fn require_before_accept_deadline(&self) -> Result<()> {
+        if self.is_enforced() {
+            require!(
+                Clock::get()?.unix_timestamp <= self.accept_deadline,
+                ChallengeError::AcceptDeadlinePassed
+            );
+        }
+        Ok(())
+    }
+
+    /// Before the response deadline (always, unless Enforced).
+    pub fn require_before_response_deadline(&self) -> Result<()> {
+        if self.is_enforced() {
+            require!(
+                Clock::get()?.unix_timestamp <= self.response_deadline,
+                ChallengeError::ResponseDeadlinePassed
+            );
+        }
+        Ok(())
+    }
+
+    /// Records `amount` entering the vault.
+    pub fn record_deposit(&mut self, amount: u64) -> Result<()> {
+        self.deposited = self
+            .deposited
+            .checked_add(amount)
+            .ok_or(ChallengeError::ArithmeticOverflow)?;
+        Ok(())
+    }
+
+    /// Records `amount` leaving the vault.
+    pub fn record_payout(&mut self, amount: u64) -> Result<()> {
+        self.paid_out = self
+            .paid_out
+            .checked_add(amount)
+            .ok_or(ChallengeError::ArithmeticOverflow)?;
+        Ok(())
+    }
+
+    /// Tokens the vault must hold now.
+    pub fn escrowed(&self) -> Result<u64> {
+        self.deposited
+            .checked_sub(self.paid_out)
+            .ok_or_else(|| error!(ChallengeError::InvariantViolated))
+    }
+
+    /// Holds after every instruction that writes the challenge. `vault_balance` is the vault's
+    /// token balance after the instruction's transfers, when the vault is open.
+    pub fn invariant(&self, vault_balance: Option<u64>) -> Result<()> {
+        // Shares never exceed the whole.
+        let shares = self
+            .winner_share_bps
+            .checked_add(self.treasury_share_bps)
+            .ok_or(ChallengeError::InvalidShares)?;
+        require!(shares <= BPS, ChallengeError::InvalidShares);
+
+        // Tokens are conserved: the vault holds exactly what came in minus what went out.
+        let escrowed = self.escrowed()?;
+        if let Some(balance) = vault_balance {
+            require!(balance == escrowed, ChallengeError::InvariantViolated);
+        }
+
+        // Deposits are whole bonds, at most one per party.
+        let bonds = [self.creator_state, self.counterparty_state]
+            .iter()
+            .filter(|p| p.bond_deposited)
+            .count();
+        let expected = self
+            .bond_amount
+            .checked_mul(u64::try_from(bonds).map_err(|_| ChallengeError::ArithmeticOverflow)?)
+            .ok_or(ChallengeError::ArithmeticOverflow)?;
+        require!(
+            self.deposited == expected,
+            ChallengeError::InvariantViolated
+        );
+        require!(
+            self.is_bonded() || (bonds == 0 && self.vault == Pubkey::default()),
+            ChallengeError::InvariantViolated
+        );
+
+        // Nobody is paid twice: once the challenge ends and its vault is closed, exactly the
+        // deposits have gone out.
+        if self.vault_closed {
+            require!(escrowed == 0, ChallengeError::InvariantViolated);
+        }
+        if matches!(self.status, Status::Cancelled | Status::Expired) {
+            require!(escrowed == 0, ChallengeError::InvariantViolated);
+        }
+        require!(
+            (self.status == Status::Completed) == self.outcome.is_some(),
+            ChallengeError::InvariantViolated
+        );
+        if self.mode == Mode::Solo {
+            require!(
+                self.counterparty.is_none() && !self.is_bonded(),
+                ChallengeError::InvariantViolated
+            );
+        }
+        Ok(())
+    }
+}

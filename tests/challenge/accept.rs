@@ -1,0 +1,69 @@
+use challenge::{
+    error::ChallengeError,
+    state::{Mode, Status},
+};
+use veil_harness::{
+    assert::assert_challenge_error, challenge::ACCEPT_AFTER, ChallengeFixture, Signer,
+};
+
+#[test]
+fn accept_by_another_key_than_the_named_counterparty_fails() {
+    let mut f = ChallengeFixture::new();
+    let args = f.args(Mode::Gatekeeper);
+    let (c, r) = f.create(args);
+    r.unwrap();
+    let stranger = f.t.wallet();
+    assert_challenge_error(f.accept(&c, &stranger), ChallengeError::NotCounterparty);
+    assert_eq!(f.state(&c).status, Status::AwaitingCounterparty);
+}
+
+#[test]
+fn accept_of_an_open_challenge_by_a_stranger_succeeds_but_not_by_the_creator() {
+    let mut f = ChallengeFixture::new();
+    let mut args = f.args(Mode::Gatekeeper);
+    args.counterparty = None;
+    let (c, r) = f.create(args);
+    r.unwrap();
+    let creator = f.creator.insecure_clone();
+    assert_challenge_error(f.accept(&c, &creator), ChallengeError::PartiesNotDistinct);
+    let stranger = f.t.wallet();
+    f.accept(&c, &stranger)
+        .expect("anyone may take an open challenge");
+    assert_eq!(f.state(&c).counterparty, Some(stranger.pubkey()));
+}
+
+#[test]
+fn accept_twice_fails() {
+    let mut f = ChallengeFixture::new();
+    let args = f.args(Mode::Gatekeeper);
+    let (c, r) = f.create(args);
+    r.unwrap();
+    let counterparty = f.counterparty.insecure_clone();
+    f.accept(&c, &counterparty).unwrap();
+    assert_challenge_error(f.accept(&c, &counterparty), ChallengeError::InvalidStatus);
+}
+
+#[test]
+fn accept_after_the_accept_deadline_fails() {
+    let mut f = ChallengeFixture::new();
+    let args = f.args(Mode::Enforced);
+    let (c, r) = f.create(args);
+    r.unwrap();
+    f.advance(ACCEPT_AFTER + 1);
+    let counterparty = f.counterparty.insecure_clone();
+    assert_challenge_error(
+        f.accept(&c, &counterparty),
+        ChallengeError::AcceptDeadlinePassed,
+    );
+}
+
+#[test]
+fn accept_while_paused_fails() {
+    let mut f = ChallengeFixture::new();
+    let args = f.args(Mode::Gatekeeper);
+    let (c, r) = f.create(args);
+    r.unwrap();
+    f.set_paused(true).unwrap();
+    let counterparty = f.counterparty.insecure_clone();
+    assert_challenge_error(f.accept(&c, &counterparty), ChallengeError::Paused);
+}
