@@ -4,6 +4,7 @@
 mod accept;
 mod attest_verification;
 mod cancel;
+mod config;
 mod confirm_outcome;
 mod conservation;
 mod create_challenge;

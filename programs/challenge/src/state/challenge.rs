@@ -331,3 +331,53 @@ impl Challenge {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Status::{self, *};
+
+    const ALL: [Status; 8] = [
+        Draft,
+        AwaitingCounterparty,
+        Accepted,
+        IntentLocked,
+        Disputed,
+        Completed,
+        Cancelled,
+        Expired,
+    ];
+
+    #[test]
+    fn the_transition_table_is_exactly_the_spec() {
+        let allowed: Vec<(Status, Status)> = ALL
+            .iter()
+            .flat_map(|from| ALL.iter().map(move |to| (*from, *to)))
+            .filter(|(from, to)| from.may_become(*to))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Draft, IntentLocked),
+                (Draft, Cancelled),
+                (AwaitingCounterparty, Accepted),
+                (AwaitingCounterparty, Cancelled),
+                (AwaitingCounterparty, Expired),
+                (Accepted, IntentLocked),
+                (Accepted, Cancelled),
+                (Accepted, Expired),
+                (IntentLocked, Disputed),
+                (IntentLocked, Completed),
+                (IntentLocked, Expired),
+                (Disputed, Completed),
+                (Disputed, Expired),
+            ]
+        );
+    }
+
+    #[test]
+    fn terminal_statuses_have_no_way_out() {
+        for from in ALL.iter().filter(|s| s.is_terminal()) {
+            assert!(ALL.iter().all(|to| !from.may_become(*to)), "{from:?}");
+        }
+    }
+}
