@@ -31,15 +31,14 @@ impl Cancel<'_> {
 
     /// Refunds (no bond can be in yet), closes the vault, and moves to CANCELLED.
     pub fn handle(ctx: Context<Self>) -> Result<()> {
-        let key = ctx.accounts.challenge.key();
-        let payout = refund(&ctx.accounts.challenge);
-        ctx.accounts
+        let (released, changed) = ctx
+            .accounts
             .escrow
-            .release(&mut ctx.accounts.challenge, payout, None)?;
-        let challenge = &mut ctx.accounts.challenge;
-        let event = challenge.change_status(key, Status::Cancelled)?;
-        challenge.invariant(None)?;
-        emit_cpi!(event);
+            .refund_and_end(&mut ctx.accounts.challenge, Status::Cancelled)?;
+        if let Some(released) = released {
+            emit_cpi!(released);
+        }
+        emit_cpi!(changed);
         Ok(())
     }
 }

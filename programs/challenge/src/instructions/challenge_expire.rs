@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 
 use super::escrow::*;
-use crate::{error::ChallengeError, events::BondsReleased, state::*};
+use crate::{error::ChallengeError, state::*};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -36,24 +36,14 @@ impl Expire<'_> {
 
     /// Refunds every deposited bond, closes the vault, and moves to EXPIRED.
     pub fn handle(ctx: Context<Self>) -> Result<()> {
-        let key = ctx.accounts.challenge.key();
-        let payout = refund(&ctx.accounts.challenge);
-        let bonded = ctx.accounts.challenge.is_bonded();
-        ctx.accounts
+        let (released, changed) = ctx
+            .accounts
             .escrow
-            .release(&mut ctx.accounts.challenge, payout, None)?;
-        let challenge = &mut ctx.accounts.challenge;
-        let event = challenge.change_status(key, Status::Expired)?;
-        challenge.invariant(None)?;
-        if bonded {
-            emit_cpi!(BondsReleased {
-                challenge: key,
-                mint: challenge.bond_mint,
-                payout,
-                slashed: 0,
-            });
+            .refund_and_end(&mut ctx.accounts.challenge, Status::Expired)?;
+        if let Some(released) = released {
+            emit_cpi!(released);
         }
-        emit_cpi!(event);
+        emit_cpi!(changed);
         Ok(())
     }
 }

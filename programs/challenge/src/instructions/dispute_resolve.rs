@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::{error::ChallengeError, events::AttestationCreated, state::*};
+use crate::{error::ChallengeError, state::*};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -33,15 +33,10 @@ impl Resolve<'_> {
     pub fn handle(ctx: Context<Self>, outcome: Outcome) -> Result<()> {
         let key = ctx.accounts.challenge.key();
         let challenge = &mut ctx.accounts.challenge;
-        challenge.outcome = Some(outcome);
-        let event = challenge.change_status(key, Status::Completed)?;
+        let (changed, attestation) = challenge.complete(key, outcome)?;
         challenge.invariant(None)?;
-        emit_cpi!(event);
-        emit_cpi!(AttestationCreated {
-            challenge: key,
-            outcome,
-            terms_hash: challenge.terms_hash,
-        });
+        emit_cpi!(changed);
+        emit_cpi!(attestation);
         Ok(())
     }
 }

@@ -6,7 +6,8 @@ use anchor_spl::token::{self, CloseAccount, Mint, Token, TokenAccount, TransferC
 
 use crate::{
     error::ChallengeError,
-    state::{Challenge, Payout, CHALLENGE_SEED},
+    events::{BondsReleased, StatusChanged},
+    state::{Challenge, Payout, Status, CHALLENGE_SEED},
 };
 
 /// The escrow accounts of an instruction that may release bonds. Every field is optional
@@ -141,6 +142,30 @@ impl<'info> Escrow<'info> {
     }
 }
 
+impl<'info> Escrow<'info> {
+    /// Refunds every deposited bond, closes the vault and ends the challenge in `status`
+    /// (CANCELLED or EXPIRED). Returns the events to emit: the release, when anything was
+    /// paid, and the status change.
+    pub fn refund_and_end(
+        &mut self,
+        challenge: &mut Account<'info, Challenge>,
+        status: Status,
+    ) -> Result<(Option<BondsReleased>, StatusChanged)> {
+        let key = challenge.key();
+        let payout = refund(challenge);
+        self.release(challenge, payout, None)?;
+        let changed = challenge.change_status(key, status)?;
+        challenge.invariant(None)?;
+        let released = (payout.total()? > 0).then_some(BondsReleased {
+            challenge: key,
+            mint: challenge.bond_mint,
+            payout,
+            slashed: 0,
+        });
+        Ok((released, changed))
+    }
+}
+
 /// `account` is `owner`'s token account of the challenge's bond mint.
 pub fn require_token_account(
     account: Option<&Account<TokenAccount>>,
@@ -156,7 +181,7 @@ pub fn require_token_account(
 }
 
 /// Each deposited bond back to its party.
-pub fn refund(challenge: &Challenge) -> Payout {
+fn refund(challenge: &Challenge) -> Payout {
     let back = |deposited: bool| if deposited { challenge.bond_amount } else { 0 };
     Payout {
         to_creator: back(challenge.creator_state.bond_deposited),

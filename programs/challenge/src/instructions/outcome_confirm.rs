@@ -3,11 +3,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::{
-    error::ChallengeError,
-    events::{AttestationCreated, OutcomeConfirmed},
-    state::*,
-};
+use crate::{error::ChallengeError, events::OutcomeConfirmed, state::*};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -69,15 +65,10 @@ impl ConfirmOutcome<'_> {
             }
         };
         if let Some(outcome) = decided {
-            challenge.outcome = Some(outcome);
-            let event = challenge.change_status(key, Status::Completed)?;
+            let (changed, attestation) = challenge.complete(key, outcome)?;
             challenge.invariant(None)?;
-            emit_cpi!(event);
-            emit_cpi!(AttestationCreated {
-                challenge: key,
-                outcome,
-                terms_hash: challenge.terms_hash,
-            });
+            emit_cpi!(changed);
+            emit_cpi!(attestation);
             return Ok(());
         }
         challenge.invariant(None)

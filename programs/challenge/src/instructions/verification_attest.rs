@@ -4,11 +4,7 @@
 use anchor_lang::prelude::*;
 
 use super::escrow::*;
-use crate::{
-    error::ChallengeError,
-    events::{BondsReleased, VerificationAttested},
-    state::*,
-};
+use crate::{error::ChallengeError, events::VerificationAttested, state::*};
 
 /// Arguments of `attest_verification`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -74,23 +70,14 @@ impl AttestVerification<'_> {
         if passed {
             return ctx.accounts.challenge.invariant(None);
         }
-        let payout = refund(&ctx.accounts.challenge);
-        let bonded = ctx.accounts.challenge.is_bonded();
-        ctx.accounts
+        let (released, changed) = ctx
+            .accounts
             .escrow
-            .release(&mut ctx.accounts.challenge, payout, None)?;
-        let challenge = &mut ctx.accounts.challenge;
-        let event = challenge.change_status(key, Status::Cancelled)?;
-        challenge.invariant(None)?;
-        if bonded {
-            emit_cpi!(BondsReleased {
-                challenge: key,
-                mint: challenge.bond_mint,
-                payout,
-                slashed: 0,
-            });
+            .refund_and_end(&mut ctx.accounts.challenge, Status::Cancelled)?;
+        if let Some(released) = released {
+            emit_cpi!(released);
         }
-        emit_cpi!(event);
+        emit_cpi!(changed);
         Ok(())
     }
 }

@@ -3,7 +3,10 @@
 use anchor_lang::prelude::*;
 
 use super::BPS;
-use crate::{error::ChallengeError, events::StatusChanged};
+use crate::{
+    error::ChallengeError,
+    events::{AttestationCreated, StatusChanged},
+};
 
 /// How a challenge is run (SPEC §3.2).
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +230,25 @@ impl Challenge {
             to: next,
             at: Clock::get()?.unix_timestamp,
         })
+    }
+
+    /// Records the final `outcome`, moves to COMPLETED, and returns the two events announcing
+    /// it: the status change and the attestation of the outcome against the terms.
+    pub fn complete(
+        &mut self,
+        key: Pubkey,
+        outcome: Outcome,
+    ) -> Result<(StatusChanged, AttestationCreated)> {
+        self.outcome = Some(outcome);
+        let changed = self.change_status(key, Status::Completed)?;
+        Ok((
+            changed,
+            AttestationCreated {
+                challenge: key,
+                outcome,
+                terms_hash: self.terms_hash,
+            },
+        ))
     }
 
     /// Before the accept deadline (always, unless Enforced).
