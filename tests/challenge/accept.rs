@@ -9,9 +9,7 @@ use veil_harness::{
 #[test]
 fn accept_by_another_key_than_the_named_counterparty_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let stranger = f.t.wallet();
     assert_challenge_error(f.accept(&c, &stranger), ChallengeError::NotCounterparty);
     assert_eq!(f.state(&c).status, Status::AwaitingCounterparty);
@@ -35,9 +33,7 @@ fn accept_of_an_open_challenge_by_a_stranger_succeeds_but_not_by_the_creator() {
 #[test]
 fn accept_twice_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     assert_challenge_error(f.accept(&c, &counterparty), ChallengeError::InvalidStatus);
@@ -46,9 +42,7 @@ fn accept_twice_fails() {
 #[test]
 fn accept_after_the_accept_deadline_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Enforced);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Enforced);
     f.advance(ACCEPT_AFTER + 1);
     let counterparty = f.counterparty.insecure_clone();
     assert_challenge_error(
@@ -60,9 +54,7 @@ fn accept_after_the_accept_deadline_fails() {
 #[test]
 fn accept_while_paused_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     f.set_paused(true).unwrap();
     let counterparty = f.counterparty.insecure_clone();
     assert_challenge_error(f.accept(&c, &counterparty), ChallengeError::Paused);

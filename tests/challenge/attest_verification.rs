@@ -7,9 +7,7 @@ use veil_harness::{assert::assert_challenge_error, ChallengeFixture};
 #[test]
 fn attest_verification_by_a_non_gatekeeper_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     assert_challenge_error(
@@ -22,16 +20,12 @@ fn attest_verification_by_a_non_gatekeeper_fails() {
 #[test]
 fn attest_verification_before_acceptance_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     assert_challenge_error(
         f.attest(&c, Party::Creator, true),
         ChallengeError::InvalidStatus,
     );
-    let args = f.args(Mode::Solo);
-    let (solo, r) = f.create(args);
-    r.unwrap();
+    let solo = f.created(Mode::Solo);
     assert_challenge_error(
         f.attest(&solo, Party::Creator, true),
         ChallengeError::InvalidStatus,
@@ -41,9 +35,7 @@ fn attest_verification_before_acceptance_fails() {
 #[test]
 fn attest_verification_twice_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     f.attest(&c, Party::Creator, true).unwrap();

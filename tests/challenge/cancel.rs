@@ -8,9 +8,7 @@ use veil_harness::{assert::assert_challenge_error, ChallengeFixture, Signer};
 #[test]
 fn cancel_before_acceptance_closes_the_vault_and_returns_its_rent() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Fire);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Fire);
     let vault = cix::vault_pda(&c).0;
     let rent = f.t.chain.lamports(&vault);
     let creator = f.creator.insecure_clone();
@@ -27,9 +25,7 @@ fn cancel_before_acceptance_closes_the_vault_and_returns_its_rent() {
 #[test]
 fn cancel_by_a_non_creator_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let counterparty = f.counterparty.insecure_clone();
     assert_challenge_error(f.cancel(&c, &counterparty), ChallengeError::NotCreator);
 }
@@ -37,9 +33,7 @@ fn cancel_by_a_non_creator_fails() {
 #[test]
 fn cancel_after_acceptance_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let (creator, counterparty) = (f.creator.insecure_clone(), f.counterparty.insecure_clone());
     f.accept(&c, &counterparty).unwrap();
     assert_challenge_error(f.cancel(&c, &creator), ChallengeError::InvalidStatus);
@@ -48,9 +42,7 @@ fn cancel_after_acceptance_fails() {
 #[test]
 fn cancel_runs_while_paused() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Solo);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Solo);
     f.set_paused(true).unwrap();
     let creator = f.creator.insecure_clone();
     f.cancel(&c, &creator).expect("cancel while paused");

@@ -7,9 +7,7 @@ use veil_harness::{assert::assert_challenge_error, ChallengeFixture};
 #[test]
 fn confirm_outcome_before_the_intent_locks_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let creator = f.creator.insecure_clone();
     assert_challenge_error(
         f.confirm(&c, &creator, Outcome::CreatorWins),

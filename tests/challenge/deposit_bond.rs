@@ -8,19 +8,10 @@ use veil_harness::{
     ChallengeFixture, Signer,
 };
 
-fn accepted(f: &mut ChallengeFixture, mode: Mode) -> anchor_lang::prelude::Pubkey {
-    let args = f.args(mode);
-    let (c, r) = f.create(args);
-    r.unwrap();
-    let counterparty = f.counterparty.insecure_clone();
-    f.accept(&c, &counterparty).unwrap();
-    c
-}
-
 #[test]
 fn deposit_bond_twice_fails() {
     let mut f = ChallengeFixture::new();
-    let c = accepted(&mut f, Mode::Fire);
+    let c = f.accepted(Mode::Fire);
     f.deposit(&c, Party::Creator).unwrap();
     assert_challenge_error(
         f.deposit(&c, Party::Creator),
@@ -31,7 +22,7 @@ fn deposit_bond_twice_fails() {
 #[test]
 fn deposit_bond_by_a_stranger_fails() {
     let mut f = ChallengeFixture::new();
-    let c = accepted(&mut f, Mode::Fire);
+    let c = f.accepted(Mode::Fire);
     let stranger = f.t.wallet();
     let mint = f.mint;
     let authority = f.mint_authority.insecure_clone();
@@ -50,12 +41,10 @@ fn deposit_bond_by_a_stranger_fails() {
 #[test]
 fn deposit_bond_before_acceptance_or_when_unbonded_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Fire);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Fire);
     assert_challenge_error(f.deposit(&c, Party::Creator), ChallengeError::InvalidStatus);
     // An unbonded challenge, given a real mint and vault (another challenge's).
-    let unbonded = accepted(&mut f, Mode::Gatekeeper);
+    let unbonded = f.accepted(Mode::Gatekeeper);
     let mut state = f.state(&unbonded);
     state.bond_mint = f.mint;
     state.vault = f.state(&c).vault;
@@ -71,8 +60,8 @@ fn deposit_bond_before_acceptance_or_when_unbonded_fails() {
 #[test]
 fn deposit_bond_into_another_vault_or_a_fake_vault_fails() {
     let mut f = ChallengeFixture::new();
-    let c = accepted(&mut f, Mode::Fire);
-    let other = accepted(&mut f, Mode::Fire);
+    let c = f.accepted(Mode::Fire);
+    let other = f.accepted(Mode::Fire);
     let creator = f.creator.insecure_clone();
     let from = f.creator_tokens;
 
@@ -97,7 +86,7 @@ fn deposit_bond_into_another_vault_or_a_fake_vault_fails() {
 #[test]
 fn deposit_bond_from_a_token_account_of_another_mint_fails() {
     let mut f = ChallengeFixture::new();
-    let c = accepted(&mut f, Mode::Fire);
+    let c = f.accepted(Mode::Fire);
     let creator = f.creator.insecure_clone();
     let authority = f.mint_authority.insecure_clone();
     let other_mint = f.t.chain.create_mint(&authority, &authority.pubkey(), 6);

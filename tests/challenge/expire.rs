@@ -11,11 +11,7 @@ use veil_harness::{
 const S: u64 = STARTING_TOKENS;
 
 fn enforced_with_bonds(f: &mut ChallengeFixture) -> anchor_lang::prelude::Pubkey {
-    let args = f.args(Mode::Enforced);
-    let (c, r) = f.create(args);
-    r.unwrap();
-    let counterparty = f.counterparty.insecure_clone();
-    f.accept(&c, &counterparty).unwrap();
+    let c = f.accepted(Mode::Enforced);
     f.attest(&c, Party::Creator, true).unwrap();
     f.attest(&c, Party::Counterparty, true).unwrap();
     f.deposit(&c, Party::Creator).unwrap();
@@ -61,9 +57,7 @@ fn expire_after_the_response_deadline_refunds_every_bond() {
 #[test]
 fn expire_before_acceptance_after_the_accept_deadline() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Enforced);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Enforced);
     f.advance(ACCEPT_AFTER);
     assert_challenge_error(f.expire(&c), ChallengeError::DeadlineNotReached);
     f.advance(1);

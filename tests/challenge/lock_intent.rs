@@ -11,9 +11,7 @@ use veil_harness::{
 #[test]
 fn lock_intent_before_both_verifications_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     f.attest(&c, Party::Creator, true).unwrap();
@@ -23,9 +21,7 @@ fn lock_intent_before_both_verifications_fails() {
 #[test]
 fn lock_intent_before_both_bonds_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Fire);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Fire);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     f.attest(&c, Party::Creator, true).unwrap();
@@ -37,15 +33,11 @@ fn lock_intent_before_both_bonds_fails() {
 #[test]
 fn lock_intent_by_a_stranger_or_a_solo_non_creator_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Solo);
-    let (solo, r) = f.create(args);
-    r.unwrap();
+    let solo = f.created(Mode::Solo);
     let counterparty = f.counterparty.insecure_clone();
     assert_challenge_error(f.lock(&solo, &counterparty), ChallengeError::NotCreator);
 
-    let args = f.args(Mode::Gatekeeper);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Gatekeeper);
     f.accept(&c, &counterparty).unwrap();
     let stranger = f.t.wallet();
     assert_challenge_error(f.lock(&c, &stranger), ChallengeError::NotAParty);
@@ -63,9 +55,7 @@ fn lock_intent_twice_fails() {
 #[test]
 fn lock_intent_after_the_response_deadline_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Enforced);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Enforced);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     f.attest(&c, Party::Creator, true).unwrap();

@@ -32,9 +32,7 @@ fn balances(creator: u64, counterparty: u64, treasury: u64, vault: Option<u64>) 
 #[test]
 fn solo_draft_lock_complete_by_the_creator() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Solo);
-    let (c, result) = f.create(args);
-    result.expect("create");
+    let c = f.created(Mode::Solo);
     assert_eq!(f.state(&c).status, Status::Draft);
     let creator = f.creator.insecure_clone();
     f.lock(&c, &creator).expect("lock");
@@ -62,9 +60,7 @@ fn solo_draft_lock_complete_by_the_creator() {
 #[test]
 fn gatekeeper_accept_attest_lock_and_matching_confirmations_complete() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Gatekeeper);
-    let (c, result) = f.create(args);
-    result.expect("create");
+    let c = f.created(Mode::Gatekeeper);
     assert_eq!(f.state(&c).status, Status::AwaitingCounterparty);
     let counterparty = f.counterparty.insecure_clone();
     let creator = f.creator.insecure_clone();
@@ -97,9 +93,7 @@ fn gatekeeper_accept_attest_lock_and_matching_confirmations_complete() {
 #[test]
 fn fire_creator_wins_slashes_the_counterparty_and_pays_the_treasury() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Fire);
-    let (c, result) = f.create(args);
-    result.expect("create");
+    let c = f.created(Mode::Fire);
     let vault = cix::vault_pda(&c).0;
     assert_eq!(f.balances(&c), balances(S, S, 0, Some(0)));
     let vault_rent = f.t.chain.lamports(&vault);
@@ -203,9 +197,7 @@ fn fire_dispute_resolved_by_the_arbiter_pays_the_counterparty() {
 #[test]
 fn enforced_bonded_within_deadlines_settles() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Enforced);
-    let (c, result) = f.create(args);
-    result.expect("create");
+    let c = f.created(Mode::Enforced);
     let (creator, counterparty) = (f.creator.insecure_clone(), f.counterparty.insecure_clone());
     f.advance(3_000);
     f.accept(&c, &counterparty)
@@ -230,9 +222,7 @@ fn enforced_bonded_within_deadlines_settles() {
 #[test]
 fn failed_verification_cancels_and_refunds_deposited_bonds() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Fire);
-    let (c, result) = f.create(args);
-    result.unwrap();
+    let c = f.created(Mode::Fire);
     let counterparty = f.counterparty.insecure_clone();
     f.accept(&c, &counterparty).unwrap();
     f.attest(&c, Party::Creator, true).unwrap();

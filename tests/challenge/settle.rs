@@ -32,9 +32,7 @@ fn settle_twice_pays_nothing_more() {
 #[test]
 fn settle_of_an_unbonded_challenge_fails() {
     let mut f = ChallengeFixture::new();
-    let args = f.args(Mode::Solo);
-    let (c, r) = f.create(args);
-    r.unwrap();
+    let c = f.created(Mode::Solo);
     let creator = f.creator.insecure_clone();
     f.lock(&c, &creator).unwrap();
     f.confirm(&c, &creator, Outcome::CreatorWins).unwrap();

@@ -12,8 +12,6 @@ use challenge::{
     AttestVerificationArgs, ConfigArgs, CreateChallengeArgs,
 };
 
-const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
-
 /// The config PDA.
 pub fn config_pda() -> (Pubkey, u8) {
     Pubkey::find_program_address(&[CONFIG_SEED], &PROGRAM_ID)
@@ -34,15 +32,11 @@ pub fn vault_pda(challenge: &Pubkey) -> (Pubkey, u8) {
 
 /// Anchor's event-CPI authority for the challenge program.
 pub fn event_authority() -> Pubkey {
-    Pubkey::find_program_address(&[EVENT_AUTHORITY_SEED], &PROGRAM_ID).0
+    crate::anchor_ix::event_authority(&PROGRAM_ID)
 }
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: PROGRAM_ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    crate::anchor_ix::build(PROGRAM_ID, accounts, data)
 }
 
 /// The escrow accounts for `challenge`: none for an unbonded challenge or once its vault is

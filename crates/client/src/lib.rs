@@ -11,4 +11,6 @@ pub mod decode;
 pub mod errors;
 pub mod registry;
 
+mod anchor_ix;
+
 pub use anchor_lang::solana_program::{instruction::Instruction, pubkey::Pubkey};

@@ -11,9 +11,6 @@ use registry::{
     AnchorIdBatchArgs, CreateTrackArgs, InitializeArgs, PublishRootArgs, VerifyOwnershipArgs,
 };
 
-/// Seed of Anchor's event-CPI authority PDA.
-const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
-
 /// The config PDA.
 pub fn config_pda() -> (Pubkey, u8) {
     Pubkey::find_program_address(&[CONFIG_SEED], &PROGRAM_ID)
@@ -39,15 +36,11 @@ pub fn id_batch_pda(namespace: &[u8; 4], first_seq: u64) -> (Pubkey, u8) {
 
 /// Anchor's event-CPI authority for the registry.
 pub fn event_authority() -> Pubkey {
-    Pubkey::find_program_address(&[EVENT_AUTHORITY_SEED], &PROGRAM_ID).0
+    crate::anchor_ix::event_authority(&PROGRAM_ID)
 }
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: PROGRAM_ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    crate::anchor_ix::build(PROGRAM_ID, accounts, data)
 }
 
 /// `initialize`. `program_data` is the program's ProgramData address when it is deployed with

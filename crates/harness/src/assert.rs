@@ -38,49 +38,38 @@ fn expect_failure<T: Debug>(result: Result<T, Failed>, what: &dyn Debug) -> Fail
     }
 }
 
-/// Asserts that the transaction failed with the registry error `expected`.
 #[track_caller]
-pub fn assert_registry_error<T: Debug>(result: Result<T, Failed>, expected: RegistryError) {
-    let failed = expect_failure(result, &expected);
-    let want = u32::from(expected);
+fn assert_custom_error<T: Debug>(result: Result<T, Failed>, code: u32, name: &str) {
+    let failed = expect_failure(result, &name);
     assert_eq!(
         custom_code(&failed),
-        Some(want),
-        "expected RegistryError::{} ({want}), got {:?}\nlogs: {:#?}",
-        expected.name(),
+        Some(code),
+        "expected {name} ({code}), got {:?}\nlogs: {:#?}",
         failed.error,
         failed.logs
     );
 }
 
+/// Asserts that the transaction failed with the registry error `expected`.
+#[track_caller]
+pub fn assert_registry_error<T: Debug>(result: Result<T, Failed>, expected: RegistryError) {
+    let name = format!("RegistryError::{}", expected.name());
+    assert_custom_error(result, u32::from(expected), &name);
+}
+
 /// Asserts that the transaction failed with the challenge error `expected`.
 #[track_caller]
 pub fn assert_challenge_error<T: Debug>(result: Result<T, Failed>, expected: ChallengeError) {
-    let failed = expect_failure(result, &expected);
-    let want = u32::from(expected);
-    assert_eq!(
-        custom_code(&failed),
-        Some(want),
-        "expected ChallengeError::{} ({want}), got {:?}\nlogs: {:#?}",
-        expected.name(),
-        failed.error,
-        failed.logs
-    );
+    let name = format!("ChallengeError::{}", expected.name());
+    assert_custom_error(result, u32::from(expected), &name);
 }
 
 /// Asserts that the transaction failed with Anchor's framework error `expected`
 /// (e.g. `ConstraintSeeds`, `AccountNotSigner`).
 #[track_caller]
 pub fn assert_anchor_error<T: Debug>(result: Result<T, Failed>, expected: AnchorErrorCode) {
-    let failed = expect_failure(result, &expected);
-    let want = u32::from(expected);
-    assert_eq!(
-        custom_code(&failed),
-        Some(want),
-        "expected anchor ErrorCode::{expected:?} ({want}), got {:?}\nlogs: {:#?}",
-        failed.error,
-        failed.logs
-    );
+    let name = format!("anchor ErrorCode::{expected:?}");
+    assert_custom_error(result, u32::from(expected), &name);
 }
 
 /// Asserts that the transaction failed with the runtime error `expected`.

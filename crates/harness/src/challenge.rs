@@ -348,13 +348,29 @@ impl ChallengeFixture {
         self.t.chain.set_unix_timestamp(now + seconds);
     }
 
+    /// A challenge of `mode` with the default arguments.
+    ///
+    /// # Panics
+    /// If creation fails: tests of creation failures use [`Self::create`].
+    pub fn created(&mut self, mode: Mode) -> Pubkey {
+        let args = self.args(mode);
+        let (challenge, result) = self.create(args);
+        result.expect("create_challenge");
+        challenge
+    }
+
+    /// A challenge of `mode` accepted by the counterparty.
+    pub fn accepted(&mut self, mode: Mode) -> Pubkey {
+        let challenge = self.created(mode);
+        let counterparty = self.counterparty.insecure_clone();
+        self.accept(&challenge, &counterparty).expect("accept");
+        challenge
+    }
+
     /// A bonded Fire challenge taken to INTENT_LOCKED (accepted, verified, both bonds in).
     pub fn locked_fire(&mut self) -> Pubkey {
-        let args = self.args(Mode::Fire);
-        let (c, result) = self.create(args);
-        result.expect("create");
+        let c = self.accepted(Mode::Fire);
         let counterparty = self.counterparty.insecure_clone();
-        self.accept(&c, &counterparty).expect("accept");
         self.attest(&c, Party::Creator, true)
             .expect("attest creator");
         self.attest(&c, Party::Counterparty, true)
