@@ -315,41 +315,30 @@ impl ChittyId {
         self.trust
     }
 
-    /// The characters the check covers: every field but the check, in order, no separators.
-    fn checked_data(&self) -> String {
-        format!(
-            "{VERSION}{}{}{}{}{:02}{:02}{}",
-            self.issuer.letter(),
-            self.namespace,
-            self.sequence(),
-            self.entity.letter(),
-            self.year,
-            self.month,
-            self.trust
-        )
+    /// The fields before the check character, in grammar order: `VV R NNN S T YYMM`.
+    fn head(&self) -> [String; 6] {
+        [
+            VERSION.to_string(),
+            self.issuer.letter().to_string(),
+            self.namespace.clone(),
+            self.sequence().to_string(),
+            self.entity.letter().to_string(),
+            format!("{:02}{:02}", self.year, self.month),
+        ]
     }
 
-    /// The check character.
+    /// The check character: MOD 37-36 over every other field, in order, without separators.
     pub fn check_char(&self) -> char {
+        let data = format!("{}{}", self.head().concat(), self.trust);
         // Every field is drawn from 0-9A-Z, so a check character always exists.
-        char::from(checksum::check_char(self.checked_data().as_bytes()).unwrap_or(b'0'))
+        char::from(checksum::check_char(data.as_bytes()).unwrap_or(b'0'))
     }
 }
 
 impl fmt::Display for ChittyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{VERSION}-{}-{}-{}-{}-{:02}{:02}-{}-{}",
-            self.issuer.letter(),
-            self.namespace,
-            self.sequence(),
-            self.entity.letter(),
-            self.year,
-            self.month,
-            self.check_char(),
-            self.trust
-        )
+        let head = self.head().join("-");
+        write!(f, "{head}-{}-{}", self.check_char(), self.trust)
     }
 }
 
