@@ -90,7 +90,7 @@ pub enum BeaconError {
 }
 
 fn decode_hex(s: &str, field: &'static str) -> Result<Vec<u8>, BeaconError> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(BeaconError::BadEncoding(field));
     }
     Ok((0..s.len())
