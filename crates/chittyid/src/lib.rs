@@ -20,6 +20,7 @@
 
 use std::{fmt, str::FromStr};
 
+pub mod batch;
 pub mod checksum;
 
 /// The only format version.
