@@ -1,5 +1,6 @@
 //! Shared fixtures for the integration tests.
 
+pub use veil_harness::scalar;
 use veil_harness::TestBuilder;
 
 veil_svm_bridge::native_program!(ProbeProgram, veil_probe::entry);
@@ -10,13 +11,6 @@ pub const TRACK: [u8; 32] = {
     id[31] = 7;
     id
 };
-
-/// A canonical field element whose low bytes are `n`.
-pub fn scalar(n: u64) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[24..].copy_from_slice(&n.to_be_bytes());
-    out
-}
 
 /// A builder with the probe program deployed beside the registry.
 pub fn with_probe() -> TestBuilder {

@@ -21,19 +21,13 @@ use veil_client::{
 use veil_core::namespace;
 use veil_harness::{
     assert::{describe, registry_failure},
-    Balances, ChallengeFixture, Signer, TestBuilder, TxResult,
+    scalar, Balances, ChallengeFixture, Signer, TestBuilder, TxResult,
 };
 use veil_merkle::Tree;
 use veil_poseidon::{to_be_bytes, Fr};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn scalar(n: u64) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[24..].copy_from_slice(&n.to_be_bytes());
-    out
 }
 
 fn show_event(event: &RegistryEvent) -> String {

@@ -20,5 +20,13 @@ pub use challenge::{Balances, ChallengeFixture};
 pub use solana_keypair::Keypair;
 pub use solana_signer::Signer;
 
+/// A canonical BN254 scalar (big-endian) whose low 8 bytes are `n`: roots, track ids and
+/// batch roots for tests, demos and benches.
+pub fn scalar(n: u64) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[24..].copy_from_slice(&n.to_be_bytes());
+    out
+}
+
 veil_svm_bridge::native_program!(RegistryProgram, registry::entry);
 veil_svm_bridge::native_program!(ChallengeProgram, ::challenge::entry);

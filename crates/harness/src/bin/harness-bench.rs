@@ -7,13 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anchor_lang::solana_program::system_instruction;
-use veil_harness::{Signer, TestBuilder};
-
-fn scalar(n: u64) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[24..].copy_from_slice(&n.to_be_bytes());
-    out
-}
+use veil_harness::{scalar, Signer, TestBuilder};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
