@@ -6,4 +6,6 @@ mod challenge;
 mod common;
 mod harness;
 mod registry;
+mod relayer;
+mod fallback;
 mod zk;

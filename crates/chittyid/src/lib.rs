@@ -22,6 +22,7 @@ use std::{fmt, str::FromStr};
 
 pub mod batch;
 pub mod checksum;
+pub mod provisional;
 
 /// The only format version.
 pub const VERSION: &str = "01";

@@ -1,0 +1,112 @@
+//! `veil-fallback`: `keygen` writes a new signing key; `serve` runs the fallback API until
+//! SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use veil_fallback::{
+    app,
+    config::{Cli, Command, ConfigError, KeygenArgs, ServeArgs, ServeConfig, SECRET_KEY_ENV},
+    key::{FallbackKey, KeyError},
+    store::StoreError,
+    FallbackService, FallbackState,
+};
+
+/// Why the process stopped.
+#[derive(Debug, thiserror::Error)]
+enum MainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Keygen(args) => keygen(&args),
+        Command::Serve(args) => serve(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("veil-fallback: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keygen(args: &KeygenArgs) -> Result<(), MainError> {
+    let key = FallbackKey::generate();
+    key.write_new(&args.out)?;
+    println!("{}", key.public_key_hex());
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), MainError> {
+    let config = ServeConfig::from_args(args, std::env::var(SECRET_KEY_ENV).ok())?;
+    let key = config.key.load()?;
+    let public_key = key.public_key_hex();
+    let service = FallbackService::open(&config.db, key)?;
+    let mut state = FallbackState::new(service);
+    let guarded = config.token.is_some();
+    if let Some(token) = config.token {
+        state = state.with_token(token);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| MainError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(listen = %config.listen, db = %config.db.display(), %public_key, guarded, "fallback minter serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(MainError::Serve)?;
+    tracing::info!("fallback minter stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or (on Unix) SIGTERM.
+async fn shutdown() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,102 @@
+//! `/health` and `/metrics`.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// One dependency's state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DependencyHealth {
+    /// `up` or `down`.
+    pub status: String,
+    /// Why it is down (a category, never internals).
+    pub error: Option<String>,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` (all up), `degraded` (drand down but a fallback minter is configured) or `down`.
+    pub status: String,
+    /// PostgreSQL.
+    pub database: DependencyHealth,
+    /// Redis (nonce store).
+    pub redis: DependencyHealth,
+    /// drand relays with their circuit breakers.
+    #[schema(value_type = Object)]
+    pub drand: serde_json::Value,
+    /// Whether a fallback minter is configured.
+    pub fallback_configured: bool,
+}
+
+fn dep(result: Result<(), String>) -> DependencyHealth {
+    match result {
+        Ok(()) => DependencyHealth {
+            status: "up".into(),
+            error: None,
+        },
+        Err(e) => DependencyHealth {
+            status: "down".into(),
+            error: Some(e),
+        },
+    }
+}
+
+/// Dependency and circuit-breaker states. 200 when the relayer can mint (possibly through
+/// the fallback), 503 otherwise.
+#[utoipa::path(get, path = "/health", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let database = dep(crate::store::ping(&state.pool)
+        .await
+        .map_err(|_| "unreachable".to_owned()));
+    let redis = dep(state
+        .auth
+        .ping_nonce_store()
+        .await
+        .map_err(|_| "unreachable".to_owned()));
+    let drand = state.drand.health();
+    let drand_up = drand.available;
+    let fallback_configured = state.fallback_configured;
+    let status = if database.status != "up" || redis.status != "up" {
+        "down"
+    } else if drand_up {
+        "ok"
+    } else if fallback_configured {
+        "degraded"
+    } else {
+        "down"
+    };
+    let code = if status == "down" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (
+        code,
+        Json(Health {
+            status: status.into(),
+            database,
+            redis,
+            drand: serde_json::to_value(&drand).unwrap_or_default(),
+            fallback_configured,
+        }),
+    )
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

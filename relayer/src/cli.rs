@@ -1,0 +1,151 @@
+//! Command-line subcommands besides `serve`: offline `verify` and `keys create`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins};
+
+/// `veil-relayer verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The ChittyID to fetch from the relayer's verify endpoint (omit with `--file`).
+    pub id: Option<String>,
+    /// Read the evidence from this JSON file instead (a verify response or a bare evidence).
+    #[arg(long, conflicts_with = "id")]
+    pub file: Option<PathBuf>,
+    /// Relayer base URL.
+    #[arg(long, env = "VEIL_RELAYER_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// API key with the `chittyid:verify` scope.
+    #[arg(long, env = "VEIL_API_KEY")]
+    pub api_key: Option<String>,
+    /// Pin the relayer's VRF public key (hex). Without it, the key in the evidence is used and
+    /// the report says so.
+    #[arg(long, env = "VEIL_VRF_PUBLIC_KEY")]
+    pub vrf_public_key: Option<String>,
+}
+
+/// `veil-relayer keys create`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateKeyArgs {
+    /// A label for operators.
+    #[arg(long)]
+    pub label: String,
+    /// Scopes: `chittyid:mint`, `chittyid:verify`, `admin`.
+    #[arg(long, value_delimiter = ',', default_value = "chittyid:mint,chittyid:verify")]
+    pub scopes: Vec<String>,
+    /// Sustained requests per second.
+    #[arg(long, default_value_t = 100)]
+    pub rate: u32,
+    /// Burst.
+    #[arg(long, default_value_t = 200)]
+    pub burst: u32,
+    /// Database.
+    #[command(flatten)]
+    pub db: crate::config::DbArgs,
+    /// Secret source (the pepper and HMAC master).
+    #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
+    pub secrets: crate::config::SecretSource,
+    /// Directory for `--secrets file`.
+    #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
+    pub secrets_dir: PathBuf,
+}
+
+/// Why `verify` could not run (as opposed to: the evidence does not verify).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Neither an ID nor a file.
+    #[error("give a ChittyID or --file <evidence.json>")]
+    NothingToVerify,
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not evidence JSON.
+    #[error("not evidence JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The relayer could not be asked.
+    #[error("cannot fetch evidence: {0}")]
+    Fetch(#[from] reqwest::Error),
+    /// The relayer refused.
+    #[error("the relayer answered {status}: {body}")]
+    Refused {
+        /// Status.
+        status: u16,
+        /// Its error body.
+        body: String,
+    },
+    /// `--vrf-public-key` is not 32 bytes of hex.
+    #[error("--vrf-public-key must be 32 bytes of hex")]
+    BadPin,
+    /// The evidence does not verify.
+    #[error("evidence does not verify: {0}")]
+    Invalid(#[from] EvidenceError),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EvidenceDoc {
+    Response { evidence: Evidence },
+    Bare(Evidence),
+}
+
+/// Parses a verify response or bare evidence.
+pub fn parse_evidence(bytes: &[u8]) -> Result<Evidence, CliError> {
+    Ok(match serde_json::from_slice::<EvidenceDoc>(bytes)? {
+        EvidenceDoc::Response { evidence } | EvidenceDoc::Bare(evidence) => evidence,
+    })
+}
+
+/// Fetches (or reads) the evidence and verifies it offline.
+pub async fn verify(args: &VerifyArgs) -> Result<OfflineReport, CliError> {
+    let evidence = match (&args.id, &args.file) {
+        (_, Some(path)) => parse_evidence(&std::fs::read(path).map_err(|source| {
+            CliError::Read {
+                path: path.clone(),
+                source,
+            }
+        })?)?,
+        (Some(id), None) => {
+            let mut request = reqwest::Client::new().get(format!(
+                "{}/api/v2/chittyid/verify/{id}",
+                args.url.trim_end_matches('/')
+            ));
+            if let Some(key) = &args.api_key {
+                request = request.header("X-Api-Key", key);
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            if !status.is_success() {
+                return Err(CliError::Refused {
+                    status: status.as_u16(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+            }
+            parse_evidence(&body)?
+        }
+        (None, None) => return Err(CliError::NothingToVerify),
+    };
+    let vrf_public_key = match &args.vrf_public_key {
+        Some(pin) => Some(
+            hex::decode(pin)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or(CliError::BadPin)?,
+        ),
+        None => None,
+    };
+    let pins = Pins {
+        chain: veil_drand::ChainConfig::quicknet(),
+        vrf_public_key,
+    };
+    Ok(verify_offline(&evidence, &pins)?)
+}

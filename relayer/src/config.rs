@@ -1,0 +1,165 @@
+//! Typed configuration: clap derive with `RELAYER_*` environment variables, parsed once.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::allowlist::IpAllowlist;
+
+/// The relayer's command line.
+#[derive(Debug, Parser)]
+#[command(name = "veil-relayer", version, about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrations are applied first).
+    Serve(Box<Config>),
+    /// Apply the SQL migrations and exit.
+    Migrate(DbArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Re-verify a ChittyID offline from its evidence (drand signature, VRF proof, batch proof).
+    Verify(crate::cli::VerifyArgs),
+}
+
+/// API-key administration.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints the key and its HMAC signing secret once.
+    Create(crate::cli::CreateKeyArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/veil")]
+    pub database_url: String,
+    /// Pool size.
+    #[arg(long, env = "RELAYER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// Where secrets come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretSource {
+    /// `RELAYER_SECRET_<NAME>` environment variables.
+    Env,
+    /// One file per secret in `--secrets-dir`.
+    File,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "RELAYER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Redis URL (nonce store).
+    #[arg(long, env = "RELAYER_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix of every Redis key, so several relayers (or tests) can share one server.
+    #[arg(long, env = "RELAYER_REDIS_PREFIX", default_value = "veil:")]
+    pub redis_prefix: String,
+    /// drand relays, tried in order (comma-separated base URLs).
+    #[arg(
+        long,
+        env = "RELAYER_DRAND_URLS",
+        value_delimiter = ',',
+        default_value = "https://api.drand.sh,https://drand.cloudflare.com,https://api2.drand.sh,https://api3.drand.sh"
+    )]
+    pub drand_urls: Vec<String>,
+    /// Per-request timeout to a drand relay, in milliseconds.
+    #[arg(long, env = "RELAYER_DRAND_TIMEOUT_MS", default_value_t = 2_000)]
+    pub drand_timeout_ms: u64,
+    /// A "latest" beacon older than this many seconds is refused as stale.
+    #[arg(long, env = "RELAYER_DRAND_MAX_AGE_SECS", default_value_t = 30)]
+    pub drand_max_age_secs: u64,
+    /// Consecutive failures that open a dependency's circuit breaker.
+    #[arg(long, env = "RELAYER_BREAKER_FAILURES", default_value_t = 3)]
+    pub breaker_failures: u32,
+    /// Seconds a breaker stays open before one probe is let through (half-open).
+    #[arg(long, env = "RELAYER_BREAKER_OPEN_SECS", default_value_t = 10)]
+    pub breaker_open_secs: u64,
+    /// The fallback minter's base URL; mints fall back to it when drand is unavailable.
+    #[arg(long, env = "RELAYER_FALLBACK_URL")]
+    pub fallback_url: Option<String>,
+    /// The fallback minter's Ed25519 public key (hex), pinned: reconciliation refuses records
+    /// it did not sign.
+    #[arg(long, env = "RELAYER_FALLBACK_PUBLIC_KEY")]
+    pub fallback_public_key: Option<String>,
+    /// Secret source.
+    #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
+    pub secrets: SecretSource,
+    /// Directory for `--secrets file`.
+    #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
+    pub secrets_dir: PathBuf,
+    /// Accepted clock skew of `X-Timestamp`, in seconds (either way).
+    #[arg(long, env = "RELAYER_SIGNATURE_WINDOW_SECS", default_value_t = 60)]
+    pub signature_window_secs: u64,
+    /// Addresses or CIDR blocks allowed on admin routes (comma-separated; empty allows none).
+    #[arg(long, env = "RELAYER_ADMIN_ALLOWLIST", value_delimiter = ',', default_value = "127.0.0.1/32,::1/128")]
+    pub admin_allowlist: Vec<String>,
+    /// Verification cache entries.
+    #[arg(long, env = "RELAYER_VERIFY_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub verify_cache_capacity: usize,
+    /// Verification cache time-to-live, seconds.
+    #[arg(long, env = "RELAYER_VERIFY_CACHE_TTL_SECS", default_value_t = 30)]
+    pub verify_cache_ttl_secs: u64,
+    /// A batch is cut when this many IDs are pending…
+    #[arg(long, env = "RELAYER_BATCH_MAX_IDS", default_value_t = 1_024)]
+    pub batch_max_ids: usize,
+    /// …or when the oldest pending ID is this many seconds old.
+    #[arg(long, env = "RELAYER_BATCH_MAX_AGE_SECS", default_value_t = 60)]
+    pub batch_max_age_secs: u64,
+    /// Most rows per group commit of minted IDs.
+    #[arg(long, env = "RELAYER_MINT_COMMIT_MAX_ROWS", default_value_t = 512)]
+    pub mint_commit_max_rows: usize,
+    /// Largest accepted request body, bytes.
+    #[arg(long, env = "RELAYER_BODY_LIMIT_BYTES", default_value_t = 1 << 20)]
+    pub body_limit_bytes: usize,
+    /// Log format.
+    #[arg(long, env = "RELAYER_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The drand request timeout.
+    pub fn drand_timeout(&self) -> Duration {
+        Duration::from_millis(self.drand_timeout_ms)
+    }
+
+    /// The parsed admin allowlist.
+    pub fn allowlist(&self) -> Result<IpAllowlist, crate::auth::allowlist::AllowlistError> {
+        IpAllowlist::parse(&self.admin_allowlist)
+    }
+
+    /// Defaults, as `serve` with no flags and no environment would get them.
+    pub fn defaults() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        Only::parse_from(["veil-relayer"]).config
+    }
+}

@@ -1,0 +1,227 @@
+//! The relayer's one error type and its stable, documented codes (SPEC §6).
+//!
+//! Every failure a caller can see is an [`ApiError`]: a [`ErrorCode`] (unique, listed in
+//! `docs/api.md`, checked by a test), a message that states the rule broken, and optional
+//! structured `details`. The body is always
+//! `{ "error": { "code": "…", "message": "…", "details": {…} } }`.
+//!
+//! Internal failures ([`ErrorCode::Internal`]) are logged with their cause and answered with a
+//! generic message: no SQL, no stack, no secret ever reaches a caller.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident) ),+ $(,)?) => {
+        /// Every error code the relayer answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and the uniqueness test.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The wire code.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )+ }
+            }
+
+            /// The HTTP status it is answered with.
+            pub fn status(self) -> StatusCode {
+                match self { $( ErrorCode::$variant => StatusCode::$status, )+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // ChittyID grammar (the codes come from `veil_chittyid::ChittyIdError::code`).
+    /// Not 8 hyphen-separated fields, or a bad check-character field.
+    ChittyIdMalformed = ("CHITTYID_MALFORMED", BAD_REQUEST),
+    /// A known legacy shape (`CT-…`, 4-digit sequence).
+    ChittyIdLegacyFormat = ("CHITTYID_LEGACY_FORMAT", BAD_REQUEST),
+    /// Version other than `01`.
+    ChittyIdUnsupportedVersion = ("CHITTYID_UNSUPPORTED_VERSION", BAD_REQUEST),
+    /// Issuer class other than `A` / `F`.
+    ChittyIdInvalidIssuer = ("CHITTYID_INVALID_ISSUER", BAD_REQUEST),
+    /// Namespace not 3–4 uppercase letters.
+    ChittyIdInvalidNamespace = ("CHITTYID_INVALID_NAMESPACE", BAD_REQUEST),
+    /// Sequence not 8 Crockford characters.
+    ChittyIdInvalidSequence = ("CHITTYID_INVALID_SEQUENCE", BAD_REQUEST),
+    /// Entity type not one of `P L T E A I`.
+    ChittyIdInvalidEntityType = ("CHITTYID_INVALID_ENTITY_TYPE", BAD_REQUEST),
+    /// Not a `YYMM` month.
+    ChittyIdInvalidYearMonth = ("CHITTYID_INVALID_YEAR_MONTH", BAD_REQUEST),
+    /// Trust level not a digit.
+    ChittyIdInvalidTrustLevel = ("CHITTYID_INVALID_TRUST_LEVEL", BAD_REQUEST),
+    /// The check character does not match.
+    ChittyIdChecksumMismatch = ("CHITTYID_CHECKSUM_MISMATCH", BAD_REQUEST),
+    /// A well-formed ID this relayer never issued.
+    ChittyIdNotFound = ("CHITTYID_NOT_FOUND", NOT_FOUND),
+
+    // Request validation.
+    /// The body is not valid JSON for this endpoint.
+    InvalidBody = ("INVALID_BODY", BAD_REQUEST),
+    /// Give exactly one of `content` (base64) and `content_hash` (hex SHA-256).
+    InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
+    /// The request nonce is not 1–64 bytes of hex.
+    InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
+    /// The body is larger than the configured limit.
+    PayloadTooLarge = ("PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
+    /// No such route.
+    RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
+    /// The route exists but not with this method.
+    MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
+
+    // Authentication and abuse control.
+    /// No `Authorization: Bearer <key>` / `X-Api-Key` header.
+    AuthMissingApiKey = ("AUTH_MISSING_API_KEY", UNAUTHORIZED),
+    /// The API key is unknown, malformed or revoked.
+    AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
+    /// The key lacks the scope this route needs.
+    AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
+    /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.
+    AuthMissingSignature = ("AUTH_MISSING_SIGNATURE", UNAUTHORIZED),
+    /// `X-Signature` is not the HMAC of this request under the key's signing secret.
+    AuthInvalidSignature = ("AUTH_INVALID_SIGNATURE", UNAUTHORIZED),
+    /// `X-Timestamp` is outside the ±60 s window.
+    AuthTimestampExpired = ("AUTH_TIMESTAMP_EXPIRED", UNAUTHORIZED),
+    /// `X-Nonce` was already used within the window.
+    AuthNonceReplayed = ("AUTH_NONCE_REPLAYED", UNAUTHORIZED),
+    /// The caller's address is not on the admin allowlist.
+    AuthIpForbidden = ("AUTH_IP_FORBIDDEN", FORBIDDEN),
+    /// The key's GCRA rate limit is exceeded; see `Retry-After`.
+    RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
+
+    // Dependencies.
+    /// No drand relay gave a valid, fresh beacon, and no fallback minter is configured.
+    DrandUnavailable = ("DRAND_UNAVAILABLE", SERVICE_UNAVAILABLE),
+    /// drand is unavailable and the fallback minter is unreachable or refused.
+    FallbackUnavailable = ("FALLBACK_UNAVAILABLE", SERVICE_UNAVAILABLE),
+    /// PostgreSQL is unreachable.
+    DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+    /// Redis (the nonce store) is unreachable; signed requests cannot be checked for replay.
+    NonceStoreUnavailable = ("NONCE_STORE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+    /// The minter could not find a free sequence after the retry budget.
+    MintCollisionBudgetExhausted = ("MINT_COLLISION_BUDGET_EXHAUSTED", SERVICE_UNAVAILABLE),
+
+    /// Anything else. Logged with its cause; the caller sees only this code.
+    Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+}
+
+/// An error answer: code, message, details, and optionally `Retry-After`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// Human-readable, states the rule broken. Never contains internals.
+    pub message: String,
+    /// Structured details (field names, expected values).
+    pub details: Value,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+/// The wire shape of an error, for the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorObject,
+}
+
+/// The `error` object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorObject {
+    /// Stable code, e.g. `CHITTYID_CHECKSUM_MISMATCH`.
+    pub code: String,
+    /// What rule was broken.
+    pub message: String,
+    /// Structured details.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    /// An error with no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: json!({}),
+            retry_after: None,
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Adds `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// An internal failure: logs `cause` and answers a generic message.
+    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(context, %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; it has been logged")
+    }
+}
+
+impl From<veil_chittyid::ChittyIdError> for ApiError {
+    fn from(e: veil_chittyid::ChittyIdError) -> Self {
+        let code = ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == e.code())
+            .unwrap_or(ErrorCode::ChittyIdMalformed);
+        let details = match &e {
+            veil_chittyid::ChittyIdError::ChecksumMismatch { expected, found } => {
+                json!({ "expected": expected.to_string(), "found": found.to_string() })
+            }
+            veil_chittyid::ChittyIdError::LegacyShape(shape) => {
+                json!({ "legacy_shape": format!("{shape:?}") })
+            }
+            _ => json!({}),
+        };
+        Self::new(code, e.to_string()).with_details(details)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorObject {
+                code: self.code.as_str().to_owned(),
+                message: self.message,
+                details: self.details,
+            },
+        };
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,124 @@
+//! `veil-relayer`: `serve`, `migrate`, `keys create`, `verify`.
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use clap::Parser;
+use sqlx::postgres::PgPoolOptions;
+use tracing_subscriber::EnvFilter;
+use veil_relayer::{
+    app,
+    auth::{api_keys::KeyCacheConfig, ApiKeyStore, Quota, Scope},
+    cli,
+    clock::SystemClock,
+    config::{Cli, Command, Config, DbArgs, KeysCommand, LogFormat, SecretSource},
+    secrets::{EnvSecrets, FileSecrets, SecretProvider},
+    store, AppState,
+};
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("RELAYER_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn secrets(source: SecretSource, dir: &std::path::Path) -> Box<dyn SecretProvider> {
+    match source {
+        SecretSource::Env => Box::new(EnvSecrets),
+        SecretSource::File => Box::new(FileSecrets {
+            dir: dir.to_owned(),
+        }),
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let secrets = secrets(config.secrets, &config.secrets_dir);
+    let listen = config.listen;
+    let state = AppState::build(config, secrets.as_ref(), Arc::new(SystemClock)).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let batcher = tokio::spawn(state.batcher.clone().run(Duration::from_secs(1), stop_rx));
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, vrf_key_id = %state.minter.key().key_id, "relayer listening");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = batcher.await;
+    Ok(())
+}
+
+async fn pool(db: &DbArgs) -> Result<sqlx::PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&db.database_url)
+        .await
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(config) => {
+            init_tracing(config.log_format);
+            serve(*config).await?;
+        }
+        Command::Migrate(db) => {
+            store::MIGRATOR.run(&pool(&db).await?).await?;
+            println!("migrations applied");
+        }
+        Command::Keys(KeysCommand::Create(args)) => {
+            let secrets = secrets(args.secrets, &args.secrets_dir);
+            let store = ApiKeyStore::new(pool(&args.db).await?, secrets.as_ref(), KeyCacheConfig::default())?;
+            let scopes = args
+                .scopes
+                .iter()
+                .map(|s| s.parse::<Scope>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let quota = Quota::try_new(args.rate, args.burst).ok_or("rate and burst must be at least 1")?;
+            let created = store.create(&args.label, &scopes, quota).await?;
+            println!("key_id:         {}", created.key_id);
+            println!("api_key:        {}", created.api_key);
+            println!("signing_secret: {}", created.signing_secret);
+            println!("(shown once; the relayer stores only a peppered hash of the key)");
+        }
+        Command::Verify(args) => match cli::verify(&args).await {
+            Ok(report) => {
+                for check in &report.checks {
+                    println!("ok  {check}");
+                }
+                if !report.vrf_key_pinned {
+                    println!("note: the VRF key was taken from the evidence; pin it with --vrf-public-key");
+                }
+                if !report.batch_checked {
+                    println!("note: not batched yet; no inclusion proof to check");
+                }
+                println!("VALID {}", report.id);
+            }
+            Err(cli::CliError::Invalid(e)) => {
+                println!("INVALID: {e}");
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Secrets (VRF key, HMAC master secret, API-key pepper, fee payer) come from a
+//! [`SecretProvider`]: the environment or a directory of files. A [`Secret`] never prints its
+//! value: `Debug` and `Display` show `[redacted]`, and the bytes are zeroed on drop.
+
+use std::{fmt, path::PathBuf};
+
+use zeroize::Zeroizing;
+
+/// A secret value. Its formatting is redacted; its memory is zeroed on drop.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    /// Wraps bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The bytes. Callers must not log them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Decodes a hex secret of exactly `N` bytes.
+    pub fn to_array<const N: usize>(&self, name: &'static str) -> Result<[u8; N], SecretError> {
+        let text = std::str::from_utf8(&self.0).map_err(|_| SecretError::Encoding { name })?;
+        let bytes = hex::decode(text.trim()).map_err(|_| SecretError::Encoding { name })?;
+        bytes
+            .try_into()
+            .map_err(|_| SecretError::Length { name, expected: N })
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The named secrets the relayer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretName {
+    /// 32-byte ECVRF secret key, hex.
+    VrfKey,
+    /// Master secret from which each API key's HMAC signing secret is derived, hex.
+    HmacMaster,
+    /// Pepper mixed into stored API-key hashes, hex.
+    ApiKeyPepper,
+    /// Bearer token of the fallback minter (optional).
+    FallbackToken,
+}
+
+impl SecretName {
+    /// The file name / environment suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VrfKey => "vrf_key",
+            Self::HmacMaster => "hmac_master",
+            Self::ApiKeyPepper => "api_key_pepper",
+            Self::FallbackToken => "fallback_token",
+        }
+    }
+}
+
+/// Why a secret could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// Not set in the provider.
+    #[error("secret `{name}` is not set ({hint})")]
+    Missing {
+        /// Secret name.
+        name: &'static str,
+        /// Where it was looked for.
+        hint: String,
+    },
+    /// Not valid hex.
+    #[error("secret `{name}` is not valid hex")]
+    Encoding {
+        /// Secret name.
+        name: &'static str,
+    },
+    /// Wrong length.
+    #[error("secret `{name}` must be {expected} bytes")]
+    Length {
+        /// Secret name.
+        name: &'static str,
+        /// Expected byte length.
+        expected: usize,
+    },
+    /// The file exists but cannot be read.
+    #[error("secret `{name}` cannot be read from {path}: {source}")]
+    Io {
+        /// Secret name.
+        name: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where secrets come from.
+pub trait SecretProvider: Send + Sync {
+    /// Reads one secret.
+    fn get(&self, name: SecretName) -> Result<Secret, SecretError>;
+}
+
+/// Reads `RELAYER_SECRET_<NAME>` (upper case) from the environment.
+#[derive(Debug, Default)]
+pub struct EnvSecrets;
+
+impl SecretProvider for EnvSecrets {
+    fn get(&self, name: SecretName) -> Result<Secret, SecretError> {
+        let var = format!("RELAYER_SECRET_{}", name.as_str().to_uppercase());
+        std::env::var(&var)
+            .map(|v| Secret::new(v.into_bytes()))
+            .map_err(|_| SecretError::Missing {
+                name: name.as_str(),
+                hint: format!("environment variable {var}"),
+            })
+    }
+}
+
+/// Reads `<dir>/<name>` (e.g. a mounted Kubernetes secret or `keys/dev/`).
+#[derive(Debug, Clone)]
+pub struct FileSecrets {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl SecretProvider for FileSecrets {
+    fn get(&self, name: SecretName) -> Result<Secret, SecretError> {
+        let path = self.dir.join(name.as_str());
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Secret::new(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SecretError::Missing {
+                name: name.as_str(),
+                hint: format!("file {}", path.display()),
+            }),
+            Err(source) => Err(SecretError::Io {
+                name: name.as_str(),
+                path,
+                source,
+            }),
+        }
+    }
+}
+
+/// Fixed in-memory secrets (tests, and the demo's embedded defaults).
+#[derive(Debug, Clone, Default)]
+pub struct StaticSecrets {
+    entries: Vec<(&'static str, Secret)>,
+}
+
+impl StaticSecrets {
+    /// Adds a hex secret.
+    pub fn with(mut self, name: SecretName, hex_value: &str) -> Self {
+        self.entries
+            .push((name.as_str(), Secret::new(hex_value.as_bytes().to_vec())));
+        self
+    }
+}
+
+impl SecretProvider for StaticSecrets {
+    fn get(&self, name: SecretName) -> Result<Secret, SecretError> {
+        self.entries
+            .iter()
+            .find(|(n, _)| *n == name.as_str())
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| SecretError::Missing {
+                name: name.as_str(),
+                hint: "static provider".into(),
+            })
+    }
+}

@@ -1,0 +1,200 @@
+//! The application state: every service, built once from the [`Config`], shared by handlers.
+
+use std::{ops::Deref, sync::Arc, time::Duration};
+
+use ed25519_dalek::VerifyingKey;
+use sqlx::{postgres::PgPoolOptions, PgPool};
+
+use crate::{
+    auth::{AuthService, AuthSetupError},
+    batch::{BatchPolicy, Batcher},
+    breaker::BreakerConfig,
+    clock::Clock,
+    config::Config,
+    drand::{DrandClient, DrandConfig},
+    fallback_client::FallbackClient,
+    metrics::Metrics,
+    mint::{service::MintService, writer::CommitQueue, Minter, VrfKey},
+    reconcile::Reconciler,
+    secrets::{SecretError, SecretName, SecretProvider},
+    store::{self, StoreError},
+    verify::Verifier,
+};
+
+/// Group-commit writer tasks.
+pub const COMMIT_WRITERS: usize = 2;
+
+/// Why the relayer could not start. Each names the dependency or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// PostgreSQL is unreachable.
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A secret is missing or malformed.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The auth layer's settings are invalid.
+    #[error(transparent)]
+    Auth(#[from] AuthSetupError),
+    /// The VRF key could not be registered.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The pinned fallback key is not a 32-byte Ed25519 key in hex.
+    #[error("RELAYER_FALLBACK_PUBLIC_KEY is not a 32-byte Ed25519 public key in hex")]
+    FallbackKey,
+    /// An HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Every service, shared.
+pub struct Inner {
+    /// The configuration.
+    pub config: Config,
+    /// PostgreSQL.
+    pub pool: PgPool,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// drand.
+    pub drand: Arc<DrandClient>,
+    /// The minter (VRF key, counters, commit queue).
+    pub minter: Arc<Minter>,
+    /// Mint with fallback.
+    pub mints: Arc<MintService>,
+    /// Verification with its cache.
+    pub verifier: Arc<Verifier>,
+    /// Batches.
+    pub batcher: Arc<Batcher>,
+    /// Reconciliation.
+    pub reconciler: Arc<Reconciler>,
+    /// API keys, signatures, nonces, rate limits, allowlist.
+    pub auth: Arc<AuthService>,
+    /// Whether mints can fall back.
+    pub fallback_configured: bool,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates and wires everything. Must run inside a Tokio runtime (the commit
+    /// writers are spawned on it).
+    pub async fn build(
+        config: Config,
+        secrets: &dyn SecretProvider,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db.db_max_connections)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(&config.db.database_url)
+            .await
+            .map_err(StartupError::Database)?;
+        store::MIGRATOR.run(&pool).await?;
+        let metrics = Metrics::new();
+
+        let vrf = VrfKey::from_secret(&secrets.get(SecretName::VrfKey)?.to_array("vrf_key")?);
+        store::ensure_vrf_key(&pool, &vrf.key_id, &vrf.public_key).await?;
+
+        let chain = veil_drand::ChainConfig::quicknet();
+        let drand = Arc::new(DrandClient::new(
+            DrandConfig {
+                urls: config.drand_urls.clone(),
+                timeout: config.drand_timeout(),
+                max_age: Duration::from_secs(config.drand_max_age_secs),
+                breaker: BreakerConfig {
+                    failure_threshold: config.breaker_failures,
+                    open_for: Duration::from_secs(config.breaker_open_secs),
+                },
+                chain: chain.clone(),
+            },
+            clock.clone(),
+            metrics.clone(),
+        )?);
+
+        let queue = CommitQueue::start(
+            pool.clone(),
+            config.mint_commit_max_rows,
+            COMMIT_WRITERS,
+            metrics.clone(),
+        );
+        let minter = Arc::new(Minter::new(vrf, chain.clone(), queue, metrics.clone()));
+        let fallback = match &config.fallback_url {
+            Some(url) => Some(FallbackClient::new(
+                url,
+                secrets
+                    .get(SecretName::FallbackToken)
+                    .ok()
+                    .and_then(|t| String::from_utf8(t.expose().to_vec()).ok())
+                    .map(|t| t.trim().to_owned()),
+                config.drand_timeout(),
+            )?),
+            None => None,
+        };
+        let pinned = match &config.fallback_public_key {
+            Some(hex_key) => Some(
+                hex::decode(hex_key)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+                    .ok_or(StartupError::FallbackKey)?,
+            ),
+            None => None,
+        };
+        let mints = Arc::new(MintService::new(
+            drand.clone(),
+            minter.clone(),
+            fallback.clone(),
+            metrics.clone(),
+        ));
+        let verifier = Arc::new(Verifier::new(
+            pool.clone(),
+            chain.chain_hash.clone(),
+            config.verify_cache_capacity,
+            Duration::from_secs(config.verify_cache_ttl_secs),
+            metrics.clone(),
+        ));
+        let batcher = Arc::new(Batcher::new(
+            pool.clone(),
+            BatchPolicy {
+                max_ids: config.batch_max_ids,
+                max_age: Duration::from_secs(config.batch_max_age_secs),
+            },
+            verifier.clone(),
+        ));
+        let reconciler = Arc::new(Reconciler::new(
+            pool.clone(),
+            drand.clone(),
+            minter.clone(),
+            fallback.clone(),
+            pinned,
+            metrics.clone(),
+        ));
+        let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
+        Ok(Self(Arc::new(Inner {
+            fallback_configured: fallback.is_some(),
+            config,
+            pool,
+            metrics,
+            drand,
+            minter,
+            mints,
+            verifier,
+            batcher,
+            reconciler,
+            auth,
+        })))
+    }
+}

@@ -1,0 +1,142 @@
+//! Operations: `/health`, `/metrics`, the OpenAPI document and docs page, typed 404/405, the
+//! admin allowlist on real routes, request ids, and the documented error-code table.
+
+use std::{collections::HashSet, net::SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{Method, Request, StatusCode},
+};
+use serde_json::json;
+use tower::ServiceExt;
+use veil_relayer::{drand_relay::RelayMode, error::ErrorCode};
+
+use super::support::{code, signed_request, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_dependencies_and_breakers() {
+    let t = TestApp::with(|c| c.breaker_failures = 1).await;
+    let (_, _) = t.mint(&"11".repeat(32), "01").await; // warms drand
+    let (status, body) = t.send(Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"]["status"], "up");
+    assert_eq!(body["redis"]["status"], "up");
+    assert_eq!(body["drand"]["available"], true, "{body}");
+    // drand down and no fallback: the relayer cannot mint, so health is 503 with the breaker open.
+    t.relay.set_mode(RelayMode::Down).await;
+    t.clock.advance(10); // past the cached round
+    let (status, _) = t.mint(&"11".repeat(32), "02").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, body) = t.send(Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["drand"]["available"], false);
+    assert!(body["drand"].to_string().contains("OPEN"), "{body}");
+    let metrics = t.state.metrics.render();
+    assert!(metrics.contains("drand_beacon_available 0"), "{metrics}");
+    assert!(metrics.contains("circuit_breaker_state{dependency=\"drand:"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_export_the_spec_names() {
+    let t = TestApp::new().await;
+    t.mint(&"22".repeat(32), "01").await;
+    let response = t
+        .router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for name in [
+        "chittyid_generation_total{issuer=\"A\"} 1",
+        "chittyid_generation_latency_seconds_count 1",
+        "chittyid_validation_cache_hit_ratio",
+        "chittyid_fallback_usage_ratio 0",
+        "drand_beacon_available 1",
+        "circuit_breaker_state",
+        "http_requests_total{route=\"/api/v2/chittyid/mint\",status=\"201\"} 1",
+    ] {
+        assert!(text.contains(name), "missing {name} in\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_and_docs_page() {
+    let t = TestApp::new().await;
+    let (status, doc) = t.send(Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v2/chittyid/mint",
+        "/api/v2/chittyid/verify/{id}",
+        "/api/v2/chittyid/reconcile",
+        "/admin/batches/cut",
+        "/health",
+        "/metrics",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the document");
+    }
+    assert!(doc["components"]["schemas"].get("Evidence").is_some());
+    assert!(doc["components"]["securitySchemes"].get("api_key").is_some());
+    let response = t
+        .router
+        .clone()
+        .oneshot(Request::get("/docs").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&html).contains("data-url=\"/openapi.json\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_and_methods_get_typed_errors_and_a_request_id() {
+    let t = TestApp::new().await;
+    let response = t
+        .router
+        .clone()
+        .oneshot(Request::get("/nope").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(response.headers().get("x-request-id").is_some());
+    let (status, body) = t.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"));
+    let (status, body) = t.send(Request::delete("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, code(&body)), (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_refuse_addresses_off_the_allowlist() {
+    let t = TestApp::new().await;
+    let mut request = signed_request(Method::POST, "/admin/batches/cut", b"{}", &t.admin, t.clock.as_ref(), &super::support::fresh_nonce());
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 5000))));
+    let (status, body) = t.send(request).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "AUTH_IP_FORBIDDEN"));
+    let (status, _) = t.post("/admin/batches/cut", &json!({}), &t.admin).await;
+    assert_eq!(status, StatusCode::OK, "127.0.0.1 is allowlisted by default");
+}
+
+#[test]
+fn error_codes_are_unique_and_documented() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md"))
+        .expect("docs/api.md");
+    let mut seen = HashSet::new();
+    for code in ErrorCode::ALL {
+        assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+        let row = format!("| `{}` | {} |", code.as_str(), code.status().as_u16());
+        assert!(doc.contains(&row), "docs/api.md lacks the row {row}");
+    }
+}

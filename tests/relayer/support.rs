@@ -1,0 +1,316 @@
+//! Real PostgreSQL and Redis for the relayer tests.
+//!
+//! Every test gets its own database, copied from a migrated template (one per migration set,
+//! created once under an advisory lock so parallel test processes agree), and dropped when the
+//! [`TestDb`] goes out of scope. Redis keys get a unique prefix.
+
+use sha2::{Digest, Sha256};
+use sqlx::{postgres::PgPoolOptions, Connection, Executor, PgConnection, PgPool};
+
+/// The server the tests use (`VEIL_TEST_PG` overrides).
+pub fn pg_base() -> String {
+    std::env::var("VEIL_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The Redis the tests use (`VEIL_TEST_REDIS` overrides).
+pub fn redis_url() -> String {
+    std::env::var("VEIL_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A unique Redis key prefix for one test.
+pub fn redis_prefix() -> String {
+    format!("veil-test:{}:", uuid_like())
+}
+
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// A database of its own, migrated; dropped on `Drop`.
+pub struct TestDb {
+    /// Pool on the test database.
+    pub pool: PgPool,
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+fn template_name() -> String {
+    let mut h = Sha256::new();
+    for m in veil_relayer::store::MIGRATOR.iter() {
+        h.update(m.version.to_be_bytes());
+        h.update(&*m.checksum);
+    }
+    format!("veil_tmpl_{}", &hex::encode(h.finalize())[..12])
+}
+
+impl TestDb {
+    /// Creates a fresh, migrated database.
+    pub async fn new() -> Self {
+        let base = pg_base();
+        let mut admin = PgConnection::connect(&format!("{base}/postgres"))
+            .await
+            .expect("PostgreSQL at VEIL_TEST_PG / 127.0.0.1:5432 (run scripts/services.sh)");
+        admin
+            .execute("SELECT pg_advisory_lock(7061701)")
+            .await
+            .expect("advisory lock");
+        let template = template_name();
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&template)
+                .fetch_one(&mut admin)
+                .await
+                .expect("query pg_database");
+        if !exists {
+            admin
+                .execute(format!("CREATE DATABASE {template}").as_str())
+                .await
+                .expect("create template");
+            let mut conn = PgConnection::connect(&format!("{base}/{template}"))
+                .await
+                .expect("connect template");
+            veil_relayer::store::MIGRATOR
+                .run(&mut conn)
+                .await
+                .expect("migrate template");
+            conn.close().await.ok();
+        }
+        let name = format!("veil_test_{}", uuid_like());
+        admin
+            .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+            .await
+            .expect("create test database");
+        admin
+            .execute("SELECT pg_advisory_unlock(7061701)")
+            .await
+            .expect("advisory unlock");
+        admin.close().await.ok();
+        let url = format!("{base}/{name}");
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&url)
+            .await
+            .expect("connect test database");
+        Self { pool, url, name }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let base = pg_base();
+        // Dropping happens off the test's runtime, which may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&format!("{base}/postgres")).await {
+                    let _ = admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A whole relayer over real PostgreSQL and Redis, with a local drand relay serving recorded
+// quicknet beacons and the clock pinned to the newest recorded round.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{Method, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use veil_relayer::{
+    app,
+    auth::{signature::sign_request, CreatedKey, Quota, Scope, SigningSecret},
+    clock::OffsetClock,
+    config::Config,
+    drand_relay::{latest_recorded, RecordedRelay, RelayHandle},
+    secrets::{SecretName, StaticSecrets},
+    AppState,
+};
+
+/// The VRF secret every test relayer uses.
+pub const VRF_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+/// The test secrets.
+pub fn secrets() -> StaticSecrets {
+    StaticSecrets::default()
+        .with(SecretName::VrfKey, VRF_SECRET)
+        .with(
+            SecretName::HmacMaster,
+            "1111111111111111111111111111111111111111111111111111111111111111",
+        )
+        .with(
+            SecretName::ApiKeyPepper,
+            "2222222222222222222222222222222222222222222222222222222222222222",
+        )
+}
+
+/// A running relayer (router only; no port) and its dependencies.
+pub struct TestApp {
+    /// Its database (dropped last).
+    pub db: TestDb,
+    /// The state.
+    pub state: AppState,
+    /// The router.
+    pub router: Router,
+    /// The local drand relay.
+    pub relay: RelayHandle,
+    /// The pinned clock.
+    pub clock: Arc<OffsetClock>,
+    /// A key with `chittyid:mint` and `chittyid:verify`, 100k/s.
+    pub key: CreatedKey,
+    /// An admin key.
+    pub admin: CreatedKey,
+}
+
+/// Unix time of the newest recorded beacon, plus one second.
+pub fn recorded_now() -> u64 {
+    veil_drand::ChainConfig::quicknet()
+        .round_time(latest_recorded().round)
+        .expect("round time")
+        + 1
+}
+
+impl TestApp {
+    /// Defaults.
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// With configuration changes.
+    pub async fn with(change: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
+        let (_, relay) = RecordedRelay::spawn().await.expect("drand relay");
+        let clock = Arc::new(OffsetClock::starting_at(recorded_now()));
+        let mut config = Config::defaults();
+        config.db.database_url = db.url.clone();
+        config.db.db_max_connections = 8;
+        config.redis_url = redis_url();
+        config.redis_prefix = redis_prefix();
+        config.drand_urls = vec![relay.url()];
+        config.drand_timeout_ms = 1_000;
+        // The recorded "latest" round must stay usable for the whole test.
+        config.drand_max_age_secs = 3_600;
+        change(&mut config);
+        let state = AppState::build(config, &secrets(), clock.clone())
+            .await
+            .expect("relayer state");
+        let key = Self::create_key(&state, &[Scope::ChittyIdMint, Scope::ChittyIdVerify], 100_000).await;
+        let admin = Self::create_key(&state, &[Scope::Admin], 1_000).await;
+        Self {
+            router: app(state.clone()),
+            db,
+            state,
+            relay,
+            clock,
+            key,
+            admin,
+        }
+    }
+
+    /// A new key.
+    pub async fn create_key(state: &AppState, scopes: &[Scope], rate: u32) -> CreatedKey {
+        state
+            .auth
+            .keys()
+            .create("test", scopes, Quota::try_new(rate, rate).expect("quota"))
+            .await
+            .expect("create key")
+    }
+
+    /// A signed request from 127.0.0.1.
+    pub fn signed(&self, method: Method, path: &str, body: &[u8], key: &CreatedKey) -> Request<Body> {
+        signed_request(method, path, body, key, self.clock.as_ref(), &fresh_nonce())
+    }
+
+    /// Sends a request through the router; status and JSON body (`Value::Null` if not JSON).
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        send(&self.router, request).await
+    }
+
+    /// Signed POST of a JSON body.
+    pub async fn post(&self, path: &str, body: &Value, key: &CreatedKey) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.send(self.signed(Method::POST, path, &bytes, key)).await
+    }
+
+    /// GET with a key.
+    pub async fn get(&self, path: &str, key: &CreatedKey) -> (StatusCode, Value) {
+        let request = Request::get(path)
+            .header("x-api-key", &key.api_key)
+            .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Mints `content_hash` (hex) with `nonce` (hex); the response.
+    pub async fn mint(&self, content_hash: &str, nonce: &str) -> (StatusCode, Value) {
+        let body = serde_json::json!({
+            "namespace": "CHI", "entity_type": "I",
+            "content_hash": content_hash, "request_nonce": nonce,
+        });
+        self.post("/api/v2/chittyid/mint", &body, &self.key).await
+    }
+}
+
+/// 32 random hex characters.
+pub fn fresh_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// A request signed with `key` at the clock's time, from 127.0.0.1.
+pub fn signed_request(
+    method: Method,
+    path: &str,
+    body: &[u8],
+    key: &CreatedKey,
+    clock: &dyn veil_relayer::clock::Clock,
+    nonce: &str,
+) -> Request<Body> {
+    let secret = SigningSecret::from_hex(&key.signing_secret).expect("signing secret");
+    let headers = sign_request(method.as_str(), path, body, &secret, clock.now_unix(), nonce);
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("x-api-key", &key.api_key)
+        .header("x-timestamp", &headers.timestamp)
+        .header("x-nonce", &headers.nonce)
+        .header("x-signature", &headers.signature)
+        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+        .body(Body::from(body.to_vec()))
+        .expect("request")
+}
+
+/// Sends through a router; status and JSON body (`Value::Null` if not JSON).
+pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The error code of an error body.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
