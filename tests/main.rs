@@ -4,8 +4,8 @@
 mod anchor_toml;
 mod challenge;
 mod common;
+mod fallback;
 mod harness;
 mod registry;
 mod relayer;
-mod fallback;
 mod zk;

@@ -100,7 +100,9 @@ pub enum ConfigError {
     #[error("no signing key: give --key-file (FALLBACK_KEY_FILE) or set {SECRET_KEY_ENV}")]
     KeyMissing,
     /// Both sources of the key.
-    #[error("two signing keys: give only one of --key-file (FALLBACK_KEY_FILE) and {SECRET_KEY_ENV}")]
+    #[error(
+        "two signing keys: give only one of --key-file (FALLBACK_KEY_FILE) and {SECRET_KEY_ENV}"
+    )]
     KeyAmbiguous,
     /// An empty token, or one with whitespace or control characters.
     #[error("--token (FALLBACK_TOKEN) must be non-empty printable ASCII without spaces")]
@@ -125,7 +127,9 @@ impl ServeConfig {
     /// (passed in, so that parsing is testable without touching the environment). An empty
     /// `FALLBACK_SECRET_KEY` counts as unset.
     pub fn from_args(args: ServeArgs, secret_env: Option<String>) -> Result<Self, ConfigError> {
-        let secret_env = secret_env.map(Zeroizing::new).filter(|s| !s.trim().is_empty());
+        let secret_env = secret_env
+            .map(Zeroizing::new)
+            .filter(|s| !s.trim().is_empty());
         let key = match (args.key_file, secret_env) {
             (Some(path), None) => KeySource::File(path),
             (None, Some(hex)) => KeySource::Env(hex),
@@ -210,6 +214,8 @@ mod tests {
     fn keygen_requires_out() {
         assert!(Cli::try_parse_from(["veil-fallback", "keygen"]).is_err());
         let cli = Cli::try_parse_from(["veil-fallback", "keygen", "--out", "k"]).expect("parses");
-        assert!(matches!(cli.command, Command::Keygen(ref a) if a.out.as_path() == std::path::Path::new("k")));
+        assert!(
+            matches!(cli.command, Command::Keygen(ref a) if a.out.as_path() == std::path::Path::new("k"))
+        );
     }
 }

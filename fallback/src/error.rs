@@ -159,19 +159,22 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         let message = e.to_string();
         match &e {
-            ServiceError::Content { .. } => {
-                Self::new(ErrorCode::InvalidContent, message).with_details(json!({
+            ServiceError::Content { .. } => Self::new(ErrorCode::InvalidContent, message)
+                .with_details(json!({
                     "fields": ["content", "content_hash"],
-                }))
+                })),
+            ServiceError::ContentEncoding { field } => {
+                Self::new(ErrorCode::InvalidContent, message)
+                    .with_details(json!({ "field": field }))
             }
-            ServiceError::ContentEncoding { field } => Self::new(ErrorCode::InvalidContent, message)
-                .with_details(json!({ "field": field })),
             ServiceError::Nonce => Self::new(ErrorCode::InvalidNonce, message)
                 .with_details(json!({ "field": "request_nonce" })),
             ServiceError::Namespace => Self::new(ErrorCode::InvalidNamespace, message)
                 .with_details(json!({ "field": "namespace" })),
             ServiceError::EntityType => Self::new(ErrorCode::InvalidEntityType, message)
-                .with_details(json!({ "field": "entity_type", "allowed": ["P", "L", "T", "E", "A", "I"] })),
+                .with_details(
+                    json!({ "field": "entity_type", "allowed": ["P", "L", "T", "E", "A", "I"] }),
+                ),
             ServiceError::TrustLevel { .. } => Self::new(ErrorCode::InvalidTrustLevel, message)
                 .with_details(json!({ "field": "trust_level", "min": 0, "max": 9 })),
             ServiceError::Id(grammar) => Self::new(ErrorCode::InvalidId, message)

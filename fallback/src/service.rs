@@ -44,7 +44,9 @@ pub const MAX_PAGE: u32 = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// Not exactly one of `content` and `content_hash`.
-    #[error("give exactly one of `content` (base64) and `content_hash` (hex SHA-256); {given} given")]
+    #[error(
+        "give exactly one of `content` (base64) and `content_hash` (hex SHA-256); {given} given"
+    )]
     Content {
         /// `"both"` or `"neither"`.
         given: &'static str,
@@ -179,11 +181,19 @@ impl IssueBody {
             .ok_or(ServiceError::TrustLevel { found })?;
         // The one grammar decides what a namespace is: a probe ID with a placeholder sequence
         // and month fails only on the namespace.
-        ChittyId::new(IssuerClass::Fallback, &namespace, "00000000", entity, 0, 1, trust)
-            .map_err(|e| match e {
-                ChittyIdError::InvalidNamespace { .. } => ServiceError::Namespace,
-                other => ServiceError::Grammar(other),
-            })?;
+        ChittyId::new(
+            IssuerClass::Fallback,
+            &namespace,
+            "00000000",
+            entity,
+            0,
+            1,
+            trust,
+        )
+        .map_err(|e| match e {
+            ChittyIdError::InvalidNamespace { .. } => ServiceError::Namespace,
+            other => ServiceError::Grammar(other),
+        })?;
         let content_hash = match (self.content, self.content_hash) {
             (Some(content), None) => {
                 let bytes = base64::engine::general_purpose::STANDARD
@@ -192,11 +202,10 @@ impl IssueBody {
                 Sha256::digest(&bytes).into()
             }
             (None, Some(hash)) => {
-                let bytes = hex::decode(hash.as_bytes()).map_err(|_| {
-                    ServiceError::ContentEncoding {
+                let bytes =
+                    hex::decode(hash.as_bytes()).map_err(|_| ServiceError::ContentEncoding {
                         field: "content_hash",
-                    }
-                })?;
+                    })?;
                 <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
                     ServiceError::ContentEncoding {
                         field: "content_hash",

@@ -200,7 +200,11 @@ impl Store {
     /// The record of a canonical provisional ID.
     pub fn get_by_id(&self, provisional_id: &str) -> Result<Option<ProvisionalRecord>, StoreError> {
         let txn = self.db.begin_read()?;
-        let Some(seq_no) = txn.open_table(BY_ID)?.get(provisional_id)?.map(|v| v.value()) else {
+        let Some(seq_no) = txn
+            .open_table(BY_ID)?
+            .get(provisional_id)?
+            .map(|v| v.value())
+        else {
             return Ok(None);
         };
         let records = txn.open_table(RECORDS)?;
@@ -286,10 +290,9 @@ impl IssueTxn {
         self.txn
             .open_table(RECORDS)?
             .insert(record.seq_no, json.as_slice())?;
-        self.txn.open_table(META)?.insert(
-            META_LAST_SEQ_NO,
-            record.seq_no.to_be_bytes().as_slice(),
-        )?;
+        self.txn
+            .open_table(META)?
+            .insert(META_LAST_SEQ_NO, record.seq_no.to_be_bytes().as_slice())?;
         Ok(())
     }
 
@@ -300,7 +303,9 @@ impl IssueTxn {
     }
 }
 
-fn read_last_seq_no(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<u64, StoreError> {
+fn read_last_seq_no(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<u64, StoreError> {
     match meta.get(META_LAST_SEQ_NO)? {
         None => Ok(0),
         Some(v) => {

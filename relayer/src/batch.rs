@@ -78,13 +78,12 @@ impl Batcher {
         let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
         let tree = BatchTree::new(&ids).expect("non-empty");
         let size = i32::try_from(ids.len()).unwrap_or(i32::MAX);
-        let batch_id: i64 = sqlx::query_scalar(
-            "INSERT INTO id_batches (root, size) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(&tree.root()[..])
-        .bind(size)
-        .fetch_one(&mut *tx)
-        .await?;
+        let batch_id: i64 =
+            sqlx::query_scalar("INSERT INTO id_batches (root, size) VALUES ($1, $2) RETURNING id")
+                .bind(&tree.root()[..])
+                .bind(size)
+                .fetch_one(&mut *tx)
+                .await?;
         let positions: Vec<i32> = (0..size).collect();
         sqlx::query(
             "UPDATE chittyids c SET batch_id = $1, batch_index = u.pos

@@ -16,7 +16,11 @@ pub struct VerifyArgs {
     #[arg(long, conflicts_with = "id")]
     pub file: Option<PathBuf>,
     /// Relayer base URL.
-    #[arg(long, env = "VEIL_RELAYER_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "VEIL_RELAYER_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub url: String,
     /// API key with the `chittyid:verify` scope.
     #[arg(long, env = "VEIL_API_KEY")]
@@ -34,7 +38,11 @@ pub struct CreateKeyArgs {
     #[arg(long)]
     pub label: String,
     /// Scopes: `chittyid:mint`, `chittyid:verify`, `admin`.
-    #[arg(long, value_delimiter = ',', default_value = "chittyid:mint,chittyid:verify")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "chittyid:mint,chittyid:verify"
+    )]
     pub scopes: Vec<String>,
     /// Sustained requests per second.
     #[arg(long, default_value_t = 100)]
@@ -107,12 +115,12 @@ pub fn parse_evidence(bytes: &[u8]) -> Result<Evidence, CliError> {
 /// Fetches (or reads) the evidence and verifies it offline.
 pub async fn verify(args: &VerifyArgs) -> Result<OfflineReport, CliError> {
     let evidence = match (&args.id, &args.file) {
-        (_, Some(path)) => parse_evidence(&std::fs::read(path).map_err(|source| {
-            CliError::Read {
+        (_, Some(path)) => {
+            parse_evidence(&std::fs::read(path).map_err(|source| CliError::Read {
                 path: path.clone(),
                 source,
-            }
-        })?)?,
+            })?)?
+        }
         (Some(id), None) => {
             let mut request = reqwest::Client::new().get(format!(
                 "{}/api/v2/chittyid/verify/{id}",

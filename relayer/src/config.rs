@@ -8,7 +8,11 @@ use crate::auth::allowlist::IpAllowlist;
 
 /// The relayer's command line.
 #[derive(Debug, Parser)]
-#[command(name = "veil-relayer", version, about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API")]
+#[command(
+    name = "veil-relayer",
+    version,
+    about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -40,7 +44,11 @@ pub enum KeysCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// PostgreSQL URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/veil")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/veil"
+    )]
     pub database_url: String,
     /// Pool size.
     #[arg(long, env = "RELAYER_DB_MAX_CONNECTIONS", default_value_t = 16)]
@@ -75,7 +83,11 @@ pub struct Config {
     #[command(flatten)]
     pub db: DbArgs,
     /// Redis URL (nonce store).
-    #[arg(long, env = "RELAYER_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "RELAYER_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis_url: String,
     /// Prefix of every Redis key, so several relayers (or tests) can share one server.
     #[arg(long, env = "RELAYER_REDIS_PREFIX", default_value = "veil:")]
@@ -117,7 +129,12 @@ pub struct Config {
     #[arg(long, env = "RELAYER_SIGNATURE_WINDOW_SECS", default_value_t = 60)]
     pub signature_window_secs: u64,
     /// Addresses or CIDR blocks allowed on admin routes (comma-separated; empty allows none).
-    #[arg(long, env = "RELAYER_ADMIN_ALLOWLIST", value_delimiter = ',', default_value = "127.0.0.1/32,::1/128")]
+    #[arg(
+        long,
+        env = "RELAYER_ADMIN_ALLOWLIST",
+        value_delimiter = ',',
+        default_value = "127.0.0.1/32,::1/128"
+    )]
     pub admin_allowlist: Vec<String>,
     /// Verification cache entries.
     #[arg(long, env = "RELAYER_VERIFY_CACHE_CAPACITY", default_value_t = 100_000)]

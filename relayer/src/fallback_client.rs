@@ -68,7 +68,11 @@ pub struct FallbackClient {
 
 impl FallbackClient {
     /// A client of `base` (e.g. `http://127.0.0.1:8090`).
-    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: reqwest::Client::builder().timeout(timeout).build()?,
             base: base.trim_end_matches('/').to_owned(),
@@ -102,9 +106,15 @@ impl FallbackClient {
     }
 
     /// Issues a provisional ID.
-    pub async fn request(&self, body: &FallbackMint<'_>) -> Result<ProvisionalRecord, FallbackError> {
+    pub async fn request(
+        &self,
+        body: &FallbackMint<'_>,
+    ) -> Result<ProvisionalRecord, FallbackError> {
         let response = self
-            .auth(self.http.post(format!("{}/api/v2/fallback/request", self.base)))
+            .auth(
+                self.http
+                    .post(format!("{}/api/v2/fallback/request", self.base)),
+            )
             .json(body)
             .send()
             .await

@@ -15,6 +15,11 @@ use veil_relayer::{
     store, AppState,
 };
 
+/// mimalloc: the relayer allocates many small, short-lived buffers per request (JSON, hex,
+/// evidence); glibc malloc showed up at ~10% of a mint's CPU in `perf` (docs/perf.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RELAYER_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
@@ -76,13 +81,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Keys(KeysCommand::Create(args)) => {
             let secrets = secrets(args.secrets, &args.secrets_dir);
-            let store = ApiKeyStore::new(pool(&args.db).await?, secrets.as_ref(), KeyCacheConfig::default())?;
+            let store = ApiKeyStore::new(
+                pool(&args.db).await?,
+                secrets.as_ref(),
+                KeyCacheConfig::default(),
+            )?;
             let scopes = args
                 .scopes
                 .iter()
                 .map(|s| s.parse::<Scope>())
                 .collect::<Result<Vec<_>, _>>()?;
-            let quota = Quota::try_new(args.rate, args.burst).ok_or("rate and burst must be at least 1")?;
+            let quota =
+                Quota::try_new(args.rate, args.burst).ok_or("rate and burst must be at least 1")?;
             let created = store.create(&args.label, &scopes, quota).await?;
             println!("key_id:         {}", created.key_id);
             println!("api_key:        {}", created.api_key);

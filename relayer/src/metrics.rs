@@ -55,7 +55,10 @@ impl Metrics {
         }
         Self {
             generation_total: reg!(IntCounterVec::new(
-                Opts::new("chittyid_generation_total", "ChittyIDs minted, by issuer class"),
+                Opts::new(
+                    "chittyid_generation_total",
+                    "ChittyIDs minted, by issuer class"
+                ),
                 &["issuer"]
             )),
             generation_latency: reg!(Histogram::with_opts(
@@ -119,8 +122,14 @@ impl Metrics {
 
     /// Recomputes the derived ratios.
     pub fn refresh_ratios(&self) {
-        let hits = self.validation_cache_lookups.with_label_values(&["hit"]).get() as f64;
-        let misses = self.validation_cache_lookups.with_label_values(&["miss"]).get() as f64;
+        let hits = self
+            .validation_cache_lookups
+            .with_label_values(&["hit"])
+            .get() as f64;
+        let misses = self
+            .validation_cache_lookups
+            .with_label_values(&["miss"])
+            .get() as f64;
         if hits + misses > 0.0 {
             self.validation_cache_hit_ratio.set(hits / (hits + misses));
         }

@@ -245,12 +245,11 @@ impl Reconciler {
             .bind(&record.provisional_id)
             .execute(&mut *tx)
             .await?;
-        let existing: Option<String> = sqlx::query_scalar(
-            "SELECT final_id FROM reconciliations WHERE provisional_id = $1",
-        )
-        .bind(&record.provisional_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT final_id FROM reconciliations WHERE provisional_id = $1")
+                .bind(&record.provisional_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(final_id) = existing {
             return Ok(Decision::Already(final_id));
         }

@@ -8,7 +8,6 @@ use sqlx::{postgres::PgPoolOptions, PgPool};
 use crate::{
     auth::{AuthService, AuthSetupError},
     batch::{BatchPolicy, Batcher},
-    breaker::BreakerConfig,
     clock::Clock,
     config::Config,
     drand::{DrandClient, DrandConfig},
@@ -45,6 +44,9 @@ pub enum StartupError {
     /// The pinned fallback key is not a 32-byte Ed25519 key in hex.
     #[error("RELAYER_FALLBACK_PUBLIC_KEY is not a 32-byte Ed25519 public key in hex")]
     FallbackKey,
+    /// The drand relay list is empty or holds a URL that is not `http(s)://host…`.
+    #[error(transparent)]
+    Drand(#[from] crate::drand::DrandConfigError),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -98,6 +100,9 @@ impl AppState {
     ) -> Result<Self, StartupError> {
         let pool = PgPoolOptions::new()
             .max_connections(config.db.db_max_connections)
+            // Connections are checked by use; a ping per acquire would double the round trips
+            // of the group commit. A broken connection fails its query and is replaced.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(3))
             .connect(&config.db.database_url)
             .await
@@ -108,18 +113,11 @@ impl AppState {
         let vrf = VrfKey::from_secret(&secrets.get(SecretName::VrfKey)?.to_array("vrf_key")?);
         store::ensure_vrf_key(&pool, &vrf.key_id, &vrf.public_key).await?;
 
-        let chain = veil_drand::ChainConfig::quicknet();
+        let drand_config = DrandConfig::from_config(&config);
+        drand_config.validate()?;
+        let chain = drand_config.chain.clone();
         let drand = Arc::new(DrandClient::new(
-            DrandConfig {
-                urls: config.drand_urls.clone(),
-                timeout: config.drand_timeout(),
-                max_age: Duration::from_secs(config.drand_max_age_secs),
-                breaker: BreakerConfig {
-                    failure_threshold: config.breaker_failures,
-                    open_for: Duration::from_secs(config.breaker_open_secs),
-                },
-                chain: chain.clone(),
-            },
+            drand_config,
             clock.clone(),
             metrics.clone(),
         )?);

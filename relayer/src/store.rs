@@ -244,12 +244,12 @@ pub async fn fetch_id(pool: &PgPool, id: &str) -> Result<Option<StoredId>, Store
 
 /// The IDs of a batch, in batch order.
 pub async fn batch_ids(pool: &PgPool, batch_id: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM chittyids WHERE batch_id = $1 ORDER BY batch_index",
+    Ok(
+        sqlx::query_scalar("SELECT id FROM chittyids WHERE batch_id = $1 ORDER BY batch_index")
+            .bind(batch_id)
+            .fetch_all(pool)
+            .await?,
     )
-    .bind(batch_id)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// Checks the database answers.

@@ -16,8 +16,20 @@ async fn auth_token_is_required_on_every_route_but_status() {
     let (status, _) = send(f.app(), Method::GET, "/api/v2/fallback/status", None, None).await;
     assert_eq!(status, StatusCode::OK);
 
-    for auth in [None, Some("Bearer wrong"), Some(TOKEN), Some("Basic ZmFsbGJhY2s=")] {
-        let got = send(f.app(), Method::POST, "/api/v2/fallback/request", body.clone(), auth).await;
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some(TOKEN),
+        Some("Basic ZmFsbGJhY2s="),
+    ] {
+        let got = send(
+            f.app(),
+            Method::POST,
+            "/api/v2/fallback/request",
+            body.clone(),
+            auth,
+        )
+        .await;
         assert_error(&got, StatusCode::UNAUTHORIZED, "FALLBACK_UNAUTHORIZED");
         let got = send(f.app(), Method::GET, "/api/v2/fallback/records", None, auth).await;
         assert_error(&got, StatusCode::UNAUTHORIZED, "FALLBACK_UNAUTHORIZED");
@@ -26,8 +38,14 @@ async fn auth_token_is_required_on_every_route_but_status() {
     let (_, json) = send(f.app(), Method::GET, "/api/v2/fallback/status", None, None).await;
     assert_eq!(json["issued"], 0);
 
-    let (status, record) =
-        send(f.app(), Method::POST, "/api/v2/fallback/request", body, Some(&good)).await;
+    let (status, record) = send(
+        f.app(),
+        Method::POST,
+        "/api/v2/fallback/request",
+        body,
+        Some(&good),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{record}");
     let id = record["provisional_id"].as_str().expect("id");
     let by_id = format!("/api/v2/fallback/status/{id}");
@@ -36,8 +54,14 @@ async fn auth_token_is_required_on_every_route_but_status() {
     let (status, json) = send(f.app(), Method::GET, &by_id, None, Some(&good)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json, record);
-    let (status, json) =
-        send(f.app(), Method::GET, "/api/v2/fallback/records", None, Some(&good)).await;
+    let (status, json) = send(
+        f.app(),
+        Method::GET,
+        "/api/v2/fallback/records",
+        None,
+        Some(&good),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["records"][0], record);
 }
@@ -46,8 +70,22 @@ async fn auth_token_is_required_on_every_route_but_status() {
 async fn auth_without_a_token_every_route_is_open() {
     let f = TestFallback::new();
     let body = Some(body_by_hash("CHI", "I", 1, "01").to_string());
-    let (status, _) = send(f.app(), Method::POST, "/api/v2/fallback/request", body, None).await;
+    let (status, _) = send(
+        f.app(),
+        Method::POST,
+        "/api/v2/fallback/request",
+        body,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = send(f.app(), Method::GET, "/api/v2/fallback/records", None, Some("Bearer anything")).await;
+    let (status, _) = send(
+        f.app(),
+        Method::GET,
+        "/api/v2/fallback/records",
+        None,
+        Some("Bearer anything"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -25,15 +25,21 @@ fn docs_list_every_error_code_with_its_status() {
 
 #[test]
 fn docs_fallback_shares_no_runtime_dependency_with_the_relayer() {
-    let lock: toml::Value = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
-        .expect("Cargo.lock")
-        .parse()
-        .expect("toml");
+    let lock: toml::Value =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+            .expect("Cargo.lock")
+            .parse()
+            .expect("toml");
     let mut deps: HashMap<String, BTreeSet<String>> = HashMap::new();
     for package in lock["package"].as_array().expect("packages") {
         let name = package["name"].as_str().expect("name").to_owned();
         let entry = deps.entry(name).or_default();
-        for dep in package.get("dependencies").and_then(|d| d.as_array()).into_iter().flatten() {
+        for dep in package
+            .get("dependencies")
+            .and_then(|d| d.as_array())
+            .into_iter()
+            .flatten()
+        {
             let dep = dep.as_str().expect("dep");
             entry.insert(dep.split(' ').next().unwrap_or(dep).to_owned());
         }
@@ -46,9 +52,24 @@ fn docs_fallback_shares_no_runtime_dependency_with_the_relayer() {
             todo.extend(deps.get(&name).into_iter().flatten().cloned());
         }
     }
-    assert!(reach.contains("veil-chittyid"), "the one grammar is shared on purpose");
+    assert!(
+        reach.contains("veil-chittyid"),
+        "the one grammar is shared on purpose"
+    );
     assert!(reach.contains("redb"));
-    for forbidden in ["veil-relayer", "sqlx", "sqlx-core", "sqlx-postgres", "redis", "veil-drand", "veil-vrf", "drand-verify"] {
-        assert!(!reach.contains(forbidden), "veil-fallback reaches {forbidden}");
+    for forbidden in [
+        "veil-relayer",
+        "sqlx",
+        "sqlx-core",
+        "sqlx-postgres",
+        "redis",
+        "veil-drand",
+        "veil-vrf",
+        "drand-verify",
+    ] {
+        assert!(
+            !reach.contains(forbidden),
+            "veil-fallback reaches {forbidden}"
+        );
     }
 }

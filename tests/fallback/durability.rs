@@ -26,12 +26,20 @@ async fn durability_reopened_store_keeps_records_and_continues_seq_no() {
 
     let (status, json) = get(app.clone(), "/api/v2/fallback/status").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((json["issued"].as_u64(), json["last_seq_no"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(
+        (json["issued"].as_u64(), json["last_seq_no"].as_u64()),
+        (Some(3), Some(3))
+    );
     let (_, json) = get(app.clone(), "/api/v2/fallback/records").await;
-    let after: Vec<ProvisionalRecord> = serde_json::from_value(json["records"].clone()).expect("records");
+    let after: Vec<ProvisionalRecord> =
+        serde_json::from_value(json["records"].clone()).expect("records");
     assert_eq!(after, before, "every record survives, byte for byte");
     for r in &before {
-        let (status, json) = get(app.clone(), &format!("/api/v2/fallback/status/{}", r.provisional_id)).await;
+        let (status, json) = get(
+            app.clone(),
+            &format!("/api/v2/fallback/status/{}", r.provisional_id),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(json["seq_no"], r.seq_no);
     }
@@ -39,7 +47,9 @@ async fn durability_reopened_store_keeps_records_and_continues_seq_no() {
     // The counter continues: the same request again gets seq_no 4 and a new ID.
     let next = issue(app.clone(), body_by_hash("CHI", "I", 0, "01")).await;
     assert_eq!(next.seq_no, 4);
-    assert!(before.iter().all(|r| r.provisional_id != next.provisional_id));
+    assert!(before
+        .iter()
+        .all(|r| r.provisional_id != next.provisional_id));
     next.verify(&key().verifying_key()).expect("verifies");
     drop((app, reopened));
     assert!(db_path(&dir).exists());
@@ -53,5 +63,8 @@ async fn durability_store_refuses_a_different_key() {
     drop(state);
     let other = veil_fallback::FallbackKey::from_bytes(&[9; 32]);
     let err = FallbackService::open(db_path(&dir), other).expect_err("bound to the first key");
-    assert!(matches!(err, StoreError::KeyMismatch { ref stored } if *stored == key().public_key_hex()), "{err:?}");
+    assert!(
+        matches!(err, StoreError::KeyMismatch { ref stored } if *stored == key().public_key_hex()),
+        "{err:?}"
+    );
 }

@@ -10,7 +10,13 @@ use super::support::{key, try_open_state, TempDir};
 
 const TOKEN: &str = "e2e-token";
 
-async fn serve(dir: &TempDir) -> (SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn serve(
+    dir: &TempDir,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     // A stopped server's last connection task may still be dropping its handle on the file.
     let mut attempts = 0;
     let state = loop {
@@ -23,7 +29,9 @@ async fn serve(dir: &TempDir) -> (SocketAddr, tokio::sync::oneshot::Sender<()>, 
             Err(e) => panic!("reopen: {e}"),
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -44,7 +52,14 @@ async fn e2e_issue_export_and_restart_over_a_real_port() {
     let base = format!("http://{addr}/api/v2/fallback");
     let http = reqwest::Client::new();
 
-    let status: Value = http.get(format!("{base}/status")).send().await.expect("status").json().await.expect("json");
+    let status: Value = http
+        .get(format!("{base}/status"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(status["public_key"], key().public_key_hex());
     assert_eq!(status["issued"], 0);
 
@@ -64,7 +79,9 @@ async fn e2e_issue_export_and_restart_over_a_real_port() {
             .expect("request");
         assert_eq!(res.status(), reqwest::StatusCode::CREATED);
         let record: ProvisionalRecord = res.json().await.expect("record");
-        record.verify(&key().verifying_key()).expect("verifies under the pinned key");
+        record
+            .verify(&key().verifying_key())
+            .expect("verifies under the pinned key");
         issued.push(record);
     }
 
@@ -80,7 +97,11 @@ async fn e2e_issue_export_and_restart_over_a_real_port() {
     assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST);
     let err: Value = res.json().await.expect("json");
     assert_eq!(err["error"]["code"], "FALLBACK_INVALID_BODY");
-    let res = http.get(format!("{base}/records")).send().await.expect("records");
+    let res = http
+        .get(format!("{base}/records"))
+        .send()
+        .await
+        .expect("records");
     assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
 
     let page: Value = http
@@ -92,7 +113,8 @@ async fn e2e_issue_export_and_restart_over_a_real_port() {
         .json()
         .await
         .expect("json");
-    let records: Vec<ProvisionalRecord> = serde_json::from_value(page["records"].clone()).expect("records");
+    let records: Vec<ProvisionalRecord> =
+        serde_json::from_value(page["records"].clone()).expect("records");
     assert_eq!(records, issued[1..2]);
     assert_eq!(page["next_after"], 2);
 
@@ -111,7 +133,8 @@ async fn e2e_issue_export_and_restart_over_a_real_port() {
         .json()
         .await
         .expect("json");
-    let records: Vec<ProvisionalRecord> = serde_json::from_value(page["records"].clone()).expect("records");
+    let records: Vec<ProvisionalRecord> =
+        serde_json::from_value(page["records"].clone()).expect("records");
     assert_eq!(records, issued);
     let res = http
         .post(format!("{base}/request"))

@@ -22,7 +22,11 @@ async fn records_pages_in_seq_no_order_with_next_after() {
     let mut walked = Vec::new();
     let mut pages = 0;
     loop {
-        let (status, json) = get(f.app(), &format!("/api/v2/fallback/records?after={after}&limit=3")).await;
+        let (status, json) = get(
+            f.app(),
+            &format!("/api/v2/fallback/records?after={after}&limit=3"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{json}");
         let (records, next) = page(&json);
         pages += 1;
@@ -44,11 +48,17 @@ async fn records_pages_in_seq_no_order_with_next_after() {
     // record says so with null.
     let (_, json) = get(f.app(), "/api/v2/fallback/records?after=3&limit=3").await;
     let (records, next) = page(&json);
-    assert_eq!(records.iter().map(|r| r.seq_no).collect::<Vec<_>>(), [4, 5, 6]);
+    assert_eq!(
+        records.iter().map(|r| r.seq_no).collect::<Vec<_>>(),
+        [4, 5, 6]
+    );
     assert_eq!(next, Some(6));
     let (_, json) = get(f.app(), "/api/v2/fallback/records?after=4&limit=3").await;
     let (records, next) = page(&json);
-    assert_eq!(records.iter().map(|r| r.seq_no).collect::<Vec<_>>(), [5, 6, 7]);
+    assert_eq!(
+        records.iter().map(|r| r.seq_no).collect::<Vec<_>>(),
+        [5, 6, 7]
+    );
     assert_eq!(next, None);
     assert!(json["next_after"].is_null());
     // Defaults: after=0, limit=100.
@@ -57,7 +67,10 @@ async fn records_pages_in_seq_no_order_with_next_after() {
     assert_eq!((records.len(), next), (7, None));
     // Past the end: empty, null.
     let (_, json) = get(f.app(), "/api/v2/fallback/records?after=7").await;
-    assert_eq!(json, serde_json::json!({ "records": [], "next_after": null }));
+    assert_eq!(
+        json,
+        serde_json::json!({ "records": [], "next_after": null })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,9 +7,7 @@ use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use veil_chittyid::{
-    provisional::ProvisionalRecord, ChittyId, EntityType, IssuerClass,
-};
+use veil_chittyid::{provisional::ProvisionalRecord, ChittyId, EntityType, IssuerClass};
 
 use super::support::{
     assert_error, body_by_hash, issue, key, post_request, send, TestFallback, NOV_2026,
@@ -20,7 +18,9 @@ async fn request_issues_a_signed_f_id_with_its_namespace_type_and_month() {
     let f = TestFallback::new();
     let record = issue(f.app(), body_by_hash("CHI", "P", 0x11, "0a0b")).await;
 
-    let id = record.verify(&key().verifying_key()).expect("verifies under the key");
+    let id = record
+        .verify(&key().verifying_key())
+        .expect("verifies under the key");
     assert_eq!(id.issuer(), IssuerClass::Fallback);
     assert_eq!(id.namespace(), "CHI");
     assert_eq!(id.entity(), EntityType::Person);
@@ -44,8 +44,18 @@ async fn request_trust_level_and_four_letter_namespace_are_carried() {
     body["trust_level"] = json!(7);
     let record = issue(f.app(), body).await;
     let id = record.verify(&key().verifying_key()).expect("verifies");
-    assert_eq!((id.namespace(), id.entity(), id.trust()), ("CHIT", EntityType::Event, 7));
-    assert_eq!((record.namespace.as_str(), record.entity_type.as_str(), record.trust_level), ("CHIT", "E", 7));
+    assert_eq!(
+        (id.namespace(), id.entity(), id.trust()),
+        ("CHIT", EntityType::Event, 7)
+    );
+    assert_eq!(
+        (
+            record.namespace.as_str(),
+            record.entity_type.as_str(),
+            record.trust_level
+        ),
+        ("CHIT", "E", 7)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,24 +103,51 @@ async fn request_200_concurrent_identical_requests_get_200_distinct_ids() {
     assert_eq!(ids.len(), 200, "every ID distinct");
     let mut seq: Vec<u64> = records.iter().map(|r| r.seq_no).collect();
     seq.sort_unstable();
-    assert_eq!(seq, (1..=200).collect::<Vec<_>>(), "seq_no 1..=200, none skipped or reused");
+    assert_eq!(
+        seq,
+        (1..=200).collect::<Vec<_>>(),
+        "seq_no 1..=200, none skipped or reused"
+    );
     let pinned = key().verifying_key();
     for r in &records {
         r.verify(&pinned).expect("every record verifies");
     }
     let (status, json) = super::support::get(f.app(), "/api/v2/fallback/status").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((json["issued"].as_u64(), json["last_seq_no"].as_u64()), (Some(200), Some(200)));
+    assert_eq!(
+        (json["issued"].as_u64(), json["last_seq_no"].as_u64()),
+        (Some(200), Some(200))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_malformed_json_is_invalid_body() {
     let f = TestFallback::new();
     let app = f.app();
-    let bad = |body: &str| send(app.clone(), Method::POST, "/api/v2/fallback/request", Some(body.to_owned()), None);
-    assert_error(&bad("{not json").await, StatusCode::BAD_REQUEST, "FALLBACK_INVALID_BODY");
-    assert_error(&bad("[]").await, StatusCode::BAD_REQUEST, "FALLBACK_INVALID_BODY");
-    assert_error(&bad(r#"{"namespace": 5}"#).await, StatusCode::BAD_REQUEST, "FALLBACK_INVALID_BODY");
+    let bad = |body: &str| {
+        send(
+            app.clone(),
+            Method::POST,
+            "/api/v2/fallback/request",
+            Some(body.to_owned()),
+            None,
+        )
+    };
+    assert_error(
+        &bad("{not json").await,
+        StatusCode::BAD_REQUEST,
+        "FALLBACK_INVALID_BODY",
+    );
+    assert_error(
+        &bad("[]").await,
+        StatusCode::BAD_REQUEST,
+        "FALLBACK_INVALID_BODY",
+    );
+    assert_error(
+        &bad(r#"{"namespace": 5}"#).await,
+        StatusCode::BAD_REQUEST,
+        "FALLBACK_INVALID_BODY",
+    );
     assert_error(
         &bad(r#"{"namespace":"CHI","entity_type":"I","content_hash":"00","request_nonce":"00","extra":1}"#).await,
         StatusCode::BAD_REQUEST,
@@ -122,9 +159,14 @@ async fn request_malformed_json_is_invalid_body() {
         .uri("/api/v2/fallback/request")
         .body(axum::body::Body::from("{}"))
         .expect("request");
-    let res = tower::ServiceExt::oneshot(f.app(), req).await.expect("infallible");
+    let res = tower::ServiceExt::oneshot(f.app(), req)
+        .await
+        .expect("infallible");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.expect("body").to_bytes();
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
     let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(json["error"]["code"], "FALLBACK_INVALID_BODY");
     assert_eq!(json["error"]["details"]["reason"], "missing_content_type");
@@ -135,7 +177,11 @@ async fn request_oversized_body_is_payload_too_large() {
     let f = TestFallback::new();
     let content = "A".repeat(3 * 1024 * 1024);
     let body = json!({ "namespace": "CHI", "entity_type": "I", "content": content, "request_nonce": "01" });
-    assert_error(&post_request(f.app(), &body).await, StatusCode::PAYLOAD_TOO_LARGE, "FALLBACK_PAYLOAD_TOO_LARGE");
+    assert_error(
+        &post_request(f.app(), &body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "FALLBACK_PAYLOAD_TOO_LARGE",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,10 +199,22 @@ async fn request_each_invalid_field_has_its_code() {
     };
     let cases = [
         // Exactly one of content / content_hash.
-        (with("content", json!("aGVsbG8=")), "FALLBACK_INVALID_CONTENT"),
-        (with("content_hash", json!(null)), "FALLBACK_INVALID_CONTENT"),
-        (with("content_hash", json!("abc")), "FALLBACK_INVALID_CONTENT"),
-        (with("content_hash", json!("11".repeat(33))), "FALLBACK_INVALID_CONTENT"),
+        (
+            with("content", json!("aGVsbG8=")),
+            "FALLBACK_INVALID_CONTENT",
+        ),
+        (
+            with("content_hash", json!(null)),
+            "FALLBACK_INVALID_CONTENT",
+        ),
+        (
+            with("content_hash", json!("abc")),
+            "FALLBACK_INVALID_CONTENT",
+        ),
+        (
+            with("content_hash", json!("11".repeat(33))),
+            "FALLBACK_INVALID_CONTENT",
+        ),
         (
             json!({ "namespace": "CHI", "entity_type": "I", "content": "not base64!", "request_nonce": "01" }),
             "FALLBACK_INVALID_CONTENT",
@@ -164,23 +222,59 @@ async fn request_each_invalid_field_has_its_code() {
         // Nonce: hex, 1..=64 bytes.
         (with("request_nonce", json!(null)), "FALLBACK_INVALID_NONCE"),
         (with("request_nonce", json!("")), "FALLBACK_INVALID_NONCE"),
-        (with("request_nonce", json!("xyz0")), "FALLBACK_INVALID_NONCE"),
-        (with("request_nonce", json!("abc")), "FALLBACK_INVALID_NONCE"),
-        (with("request_nonce", json!("00".repeat(65))), "FALLBACK_INVALID_NONCE"),
+        (
+            with("request_nonce", json!("xyz0")),
+            "FALLBACK_INVALID_NONCE",
+        ),
+        (
+            with("request_nonce", json!("abc")),
+            "FALLBACK_INVALID_NONCE",
+        ),
+        (
+            with("request_nonce", json!("00".repeat(65))),
+            "FALLBACK_INVALID_NONCE",
+        ),
         // Namespace: 3 or 4 uppercase letters.
         (with("namespace", json!(null)), "FALLBACK_INVALID_NAMESPACE"),
-        (with("namespace", json!("chi")), "FALLBACK_INVALID_NAMESPACE"),
+        (
+            with("namespace", json!("chi")),
+            "FALLBACK_INVALID_NAMESPACE",
+        ),
         (with("namespace", json!("CH")), "FALLBACK_INVALID_NAMESPACE"),
-        (with("namespace", json!("CHITT")), "FALLBACK_INVALID_NAMESPACE"),
-        (with("namespace", json!("C1I")), "FALLBACK_INVALID_NAMESPACE"),
+        (
+            with("namespace", json!("CHITT")),
+            "FALLBACK_INVALID_NAMESPACE",
+        ),
+        (
+            with("namespace", json!("C1I")),
+            "FALLBACK_INVALID_NAMESPACE",
+        ),
         // Entity type: one of P L T E A I.
-        (with("entity_type", json!(null)), "FALLBACK_INVALID_ENTITY_TYPE"),
-        (with("entity_type", json!("X")), "FALLBACK_INVALID_ENTITY_TYPE"),
-        (with("entity_type", json!("i")), "FALLBACK_INVALID_ENTITY_TYPE"),
-        (with("entity_type", json!("PI")), "FALLBACK_INVALID_ENTITY_TYPE"),
+        (
+            with("entity_type", json!(null)),
+            "FALLBACK_INVALID_ENTITY_TYPE",
+        ),
+        (
+            with("entity_type", json!("X")),
+            "FALLBACK_INVALID_ENTITY_TYPE",
+        ),
+        (
+            with("entity_type", json!("i")),
+            "FALLBACK_INVALID_ENTITY_TYPE",
+        ),
+        (
+            with("entity_type", json!("PI")),
+            "FALLBACK_INVALID_ENTITY_TYPE",
+        ),
         // Trust level: 0..=9.
-        (with("trust_level", json!(10)), "FALLBACK_INVALID_TRUST_LEVEL"),
-        (with("trust_level", json!(-1)), "FALLBACK_INVALID_TRUST_LEVEL"),
+        (
+            with("trust_level", json!(10)),
+            "FALLBACK_INVALID_TRUST_LEVEL",
+        ),
+        (
+            with("trust_level", json!(-1)),
+            "FALLBACK_INVALID_TRUST_LEVEL",
+        ),
     ];
     for (body, code) in cases {
         let got = post_request(f.app(), &body).await;
@@ -202,7 +296,22 @@ async fn request_unknown_route_and_wrong_method_are_typed() {
     let got = send(f.app(), Method::GET, "/", None, None).await;
     assert_error(&got, StatusCode::NOT_FOUND, "FALLBACK_ROUTE_NOT_FOUND");
     let got = send(f.app(), Method::GET, "/api/v2/fallback/request", None, None).await;
-    assert_error(&got, StatusCode::METHOD_NOT_ALLOWED, "FALLBACK_METHOD_NOT_ALLOWED");
-    let got = send(f.app(), Method::POST, "/api/v2/fallback/status", Some("{}".into()), None).await;
-    assert_error(&got, StatusCode::METHOD_NOT_ALLOWED, "FALLBACK_METHOD_NOT_ALLOWED");
+    assert_error(
+        &got,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "FALLBACK_METHOD_NOT_ALLOWED",
+    );
+    let got = send(
+        f.app(),
+        Method::POST,
+        "/api/v2/fallback/status",
+        Some("{}".into()),
+        None,
+    )
+    .await;
+    assert_error(
+        &got,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "FALLBACK_METHOD_NOT_ALLOWED",
+    );
 }

@@ -18,7 +18,10 @@ async fn status_reports_the_key_and_counts() {
         issue(f.app(), body_by_hash("CHI", "I", n, "01")).await;
     }
     let (_, json) = get(f.app(), "/api/v2/fallback/status").await;
-    assert_eq!((json["issued"].as_u64(), json["last_seq_no"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(
+        (json["issued"].as_u64(), json["last_seq_no"].as_u64()),
+        (Some(3), Some(3))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,7 +29,11 @@ async fn status_by_id_returns_the_issued_record() {
     let f = TestFallback::new();
     issue(f.app(), body_by_hash("CHI", "L", 1, "01")).await;
     let second = issue(f.app(), body_by_hash("CHI", "A", 2, "02")).await;
-    let (status, json) = get(f.app(), &format!("/api/v2/fallback/status/{}", second.provisional_id)).await;
+    let (status, json) = get(
+        f.app(),
+        &format!("/api/v2/fallback/status/{}", second.provisional_id),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     let got: ProvisionalRecord = serde_json::from_value(json).expect("record");
     assert_eq!(got, second);
@@ -69,10 +76,16 @@ async fn status_by_id_unknown_is_not_found_and_malformed_is_invalid_id() {
     // Malformed IDs name the grammar's rule.
     let got = get(f.app(), "/api/v2/fallback/status/not-an-id").await;
     assert_error(&got, StatusCode::BAD_REQUEST, "FALLBACK_INVALID_ID");
-    assert_eq!(got.1["error"]["details"]["grammar_code"], "CHITTYID_MALFORMED");
+    assert_eq!(
+        got.1["error"]["details"]["grammar_code"],
+        "CHITTYID_MALFORMED"
+    );
     let mut tampered = issued.provisional_id.clone();
     tampered.replace_range(9..10, if &tampered[9..10] == "0" { "1" } else { "0" });
     let got = get(f.app(), &format!("/api/v2/fallback/status/{tampered}")).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "FALLBACK_INVALID_ID");
-    assert_eq!(got.1["error"]["details"]["grammar_code"], "CHITTYID_CHECKSUM_MISMATCH");
+    assert_eq!(
+        got.1["error"]["details"]["grammar_code"],
+        "CHITTYID_CHECKSUM_MISMATCH"
+    );
 }

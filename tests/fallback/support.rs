@@ -179,7 +179,9 @@ pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
     assert_eq!(*s, status, "{json}");
     assert_eq!(json["error"]["code"], code, "{json}");
     assert!(
-        json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
         "{json}"
     );
     assert!(json["error"]["details"].is_object(), "{json}");

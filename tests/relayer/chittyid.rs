@@ -93,19 +93,58 @@ async fn mint_content_as_bytes_binds_the_same_hash_as_content_hash() {
 async fn mint_bad_input_yields_documented_codes() {
     let t = TestApp::new().await;
     let cases = [
-        (json!({"namespace": "chi", "entity_type": "I", "content_hash": HASH}), "CHITTYID_INVALID_NAMESPACE"),
-        (json!({"namespace": "CHITTY", "entity_type": "I", "content_hash": HASH}), "CHITTYID_INVALID_NAMESPACE"),
-        (json!({"namespace": "CHI", "entity_type": "Q", "content_hash": HASH}), "CHITTYID_INVALID_ENTITY_TYPE"),
-        (json!({"namespace": "CHI", "entity_type": "I", "trust_level": 12, "content_hash": HASH}), "CHITTYID_INVALID_TRUST_LEVEL"),
-        (json!({"namespace": "CHI", "entity_type": "I"}), "INVALID_CONTENT"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content": "dGVzdA==", "content_hash": HASH}), "INVALID_CONTENT"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content": "not base64!"}), "INVALID_CONTENT"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content_hash": "abcd"}), "INVALID_CONTENT"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "zz"}), "INVALID_REQUEST_NONCE"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "00".repeat(65)}), "INVALID_REQUEST_NONCE"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": ""}), "INVALID_REQUEST_NONCE"),
-        (json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "colour": "red"}), "INVALID_BODY"),
-        (json!({"namespace": 7, "entity_type": "I", "content_hash": HASH}), "INVALID_BODY"),
+        (
+            json!({"namespace": "chi", "entity_type": "I", "content_hash": HASH}),
+            "CHITTYID_INVALID_NAMESPACE",
+        ),
+        (
+            json!({"namespace": "CHITTY", "entity_type": "I", "content_hash": HASH}),
+            "CHITTYID_INVALID_NAMESPACE",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "Q", "content_hash": HASH}),
+            "CHITTYID_INVALID_ENTITY_TYPE",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "trust_level": 12, "content_hash": HASH}),
+            "CHITTYID_INVALID_TRUST_LEVEL",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I"}),
+            "INVALID_CONTENT",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content": "dGVzdA==", "content_hash": HASH}),
+            "INVALID_CONTENT",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content": "not base64!"}),
+            "INVALID_CONTENT",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content_hash": "abcd"}),
+            "INVALID_CONTENT",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "zz"}),
+            "INVALID_REQUEST_NONCE",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "00".repeat(65)}),
+            "INVALID_REQUEST_NONCE",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": ""}),
+            "INVALID_REQUEST_NONCE",
+        ),
+        (
+            json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "colour": "red"}),
+            "INVALID_BODY",
+        ),
+        (
+            json!({"namespace": 7, "entity_type": "I", "content_hash": HASH}),
+            "INVALID_BODY",
+        ),
         (json!([1, 2]), "INVALID_BODY"),
     ];
     for (body, expected) in cases {
@@ -118,7 +157,10 @@ async fn mint_bad_input_yields_documented_codes() {
     let (status, answer) = t
         .send(t.signed(Method::POST, "/api/v2/chittyid/mint", b"{not json", &t.key))
         .await;
-    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, "INVALID_BODY"));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::BAD_REQUEST, "INVALID_BODY")
+    );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM chittyids")
         .fetch_one(&t.db.pool)
         .await
@@ -147,7 +189,10 @@ async fn verify_returns_the_evidence_and_serves_repeats_from_the_cache() {
         metrics.contains("chittyid_validation_cache_lookups_total{result=\"hit\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("chittyid_validation_cache_hit_ratio 0.5"), "{metrics}");
+    assert!(
+        metrics.contains("chittyid_validation_cache_hit_ratio 0.5"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,21 +200,53 @@ async fn verify_refuses_bad_ids_with_the_grammar_codes() {
     let t = TestApp::new().await;
     let cases = [
         ("garbage", StatusCode::BAD_REQUEST, "CHITTYID_MALFORMED"),
-        ("01-A-CHI-7K3M9QXP-I-2611-7-0", StatusCode::BAD_REQUEST, "CHITTYID_CHECKSUM_MISMATCH"),
-        ("CT-A-CHI-1234-I-24-A-0", StatusCode::BAD_REQUEST, "CHITTYID_LEGACY_FORMAT"),
-        ("01-A-CHI-1234-I-2409-5-0", StatusCode::BAD_REQUEST, "CHITTYID_LEGACY_FORMAT"),
-        ("02-A-CHI-7K3M9QXP-I-2611-Z-0", StatusCode::BAD_REQUEST, "CHITTYID_UNSUPPORTED_VERSION"),
-        ("01-A-CHI-7K3M9QXP-I-2613-Z-0", StatusCode::BAD_REQUEST, "CHITTYID_INVALID_YEAR_MONTH"),
-        ("01-A-CHI-7K3M9QXP-I-2611-Z-0", StatusCode::NOT_FOUND, "CHITTYID_NOT_FOUND"),
+        (
+            "01-A-CHI-7K3M9QXP-I-2611-7-0",
+            StatusCode::BAD_REQUEST,
+            "CHITTYID_CHECKSUM_MISMATCH",
+        ),
+        (
+            "CT-A-CHI-1234-I-24-A-0",
+            StatusCode::BAD_REQUEST,
+            "CHITTYID_LEGACY_FORMAT",
+        ),
+        (
+            "01-A-CHI-1234-I-2409-5-0",
+            StatusCode::BAD_REQUEST,
+            "CHITTYID_LEGACY_FORMAT",
+        ),
+        (
+            "02-A-CHI-7K3M9QXP-I-2611-Z-0",
+            StatusCode::BAD_REQUEST,
+            "CHITTYID_UNSUPPORTED_VERSION",
+        ),
+        (
+            "01-A-CHI-7K3M9QXP-I-2613-Z-0",
+            StatusCode::BAD_REQUEST,
+            "CHITTYID_INVALID_YEAR_MONTH",
+        ),
+        (
+            "01-A-CHI-7K3M9QXP-I-2611-Z-0",
+            StatusCode::NOT_FOUND,
+            "CHITTYID_NOT_FOUND",
+        ),
     ];
     for (id, status, expected) in cases {
-        let (got, body) = t.get(&format!("/api/v2/chittyid/verify/{id}"), &t.key).await;
+        let (got, body) = t
+            .get(&format!("/api/v2/chittyid/verify/{id}"), &t.key)
+            .await;
         assert_eq!((got, code(&body)), (status, expected), "{id}: {body}");
     }
     let (_, body) = t
-        .get("/api/v2/chittyid/verify/01-A-CHI-7K3M9QXP-I-2611-7-0", &t.key)
+        .get(
+            "/api/v2/chittyid/verify/01-A-CHI-7K3M9QXP-I-2611-7-0",
+            &t.key,
+        )
         .await;
-    assert_eq!(body["error"]["details"], json!({"expected": "Z", "found": "7"}));
+    assert_eq!(
+        body["error"]["details"],
+        json!({"expected": "Z", "found": "7"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,7 +264,9 @@ async fn mint_a_thousand_concurrent_identical_requests_gives_a_thousand_distinct
             .unwrap(),
             &t.key,
         );
-        tasks.push(tokio::spawn(async move { super::support::send(&router, request).await }));
+        tasks.push(tokio::spawn(async move {
+            super::support::send(&router, request).await
+        }));
     }
     let mut ids = HashSet::new();
     let mut counters = HashSet::new();
@@ -217,7 +296,9 @@ async fn batches_give_every_id_an_inclusion_proof_to_a_pending_root() {
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
     // Not batched yet: verify has no batch.
-    let (_, before) = t.get(&format!("/api/v2/chittyid/verify/{}", ids[0]), &t.key).await;
+    let (_, before) = t
+        .get(&format!("/api/v2/chittyid/verify/{}", ids[0]), &t.key)
+        .await;
     assert_eq!(before["evidence"]["batch"], Value::Null);
     let (status, cut) = t.post("/admin/batches/cut", &json!({}), &t.admin).await;
     assert_eq!(status, StatusCode::OK, "{cut}");
@@ -229,10 +310,15 @@ async fn batches_give_every_id_an_inclusion_proof_to_a_pending_root() {
             .fetch_one(&t.db.pool)
             .await
             .unwrap();
-    assert_eq!((hex::encode(stored_root), size, status_col.as_str()), (root.clone(), 5, "pending"));
+    assert_eq!(
+        (hex::encode(stored_root), size, status_col.as_str()),
+        (root.clone(), 5, "pending")
+    );
     for id in &ids {
         // The cache entry of ids[0] was invalidated by the cut.
-        let (_, body) = t.get(&format!("/api/v2/chittyid/verify/{id}"), &t.key).await;
+        let (_, body) = t
+            .get(&format!("/api/v2/chittyid/verify/{id}"), &t.key)
+            .await;
         let e = evidence(&body);
         let batch = e.batch.clone().expect("batched");
         assert_eq!(batch.root, root);
@@ -244,7 +330,10 @@ async fn batches_give_every_id_an_inclusion_proof_to_a_pending_root() {
         let mut wrong = e.clone();
         let b = wrong.batch.as_mut().unwrap();
         b.index = (b.index + 1) % 5;
-        assert_eq!(verify_offline(&wrong, &pins()), Err(EvidenceError::BatchProof));
+        assert_eq!(
+            verify_offline(&wrong, &pins()),
+            Err(EvidenceError::BatchProof)
+        );
     }
     // Nothing left to cut.
     let (_, again) = t.post("/admin/batches/cut", &json!({}), &t.admin).await;
@@ -265,8 +354,14 @@ async fn offline_verification_rejects_tampered_evidence() {
         tamper(&|e| e.content_hash = "00".repeat(32)),
         Err(EvidenceError::AlphaMismatch)
     ));
-    assert!(matches!(tamper(&|e| e.request_nonce = "cc".into()), Err(EvidenceError::AlphaMismatch)));
-    assert!(matches!(tamper(&|e| e.vrf.counter = 1), Err(EvidenceError::AlphaMismatch)));
+    assert!(matches!(
+        tamper(&|e| e.request_nonce = "cc".into()),
+        Err(EvidenceError::AlphaMismatch)
+    ));
+    assert!(matches!(
+        tamper(&|e| e.vrf.counter = 1),
+        Err(EvidenceError::AlphaMismatch)
+    ));
     assert!(matches!(
         tamper(&|e| {
             let mut sig = hex::decode(&e.drand.signature).unwrap();
@@ -287,8 +382,14 @@ async fn offline_verification_rejects_tampered_evidence() {
         tamper(&|e| e.vrf.public_key = hex::encode([7u8; 32])),
         Err(EvidenceError::VrfKeyMismatch)
     ));
-    assert!(matches!(tamper(&|e| e.drand.chain_hash = "00".into()), Err(EvidenceError::WrongChain)));
-    assert!(matches!(tamper(&|e| e.namespace = "XYZ".into()), Err(EvidenceError::FieldMismatch("namespace"))));
+    assert!(matches!(
+        tamper(&|e| e.drand.chain_hash = "00".into()),
+        Err(EvidenceError::WrongChain)
+    ));
+    assert!(matches!(
+        tamper(&|e| e.namespace = "XYZ".into()),
+        Err(EvidenceError::FieldMismatch("namespace"))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +397,9 @@ async fn cli_verify_reads_evidence_from_a_file() {
     let t = TestApp::new().await;
     let (_, minted) = t.mint(HASH, "dd").await;
     let id = minted["id"].as_str().unwrap();
-    let (_, verified) = t.get(&format!("/api/v2/chittyid/verify/{id}"), &t.key).await;
+    let (_, verified) = t
+        .get(&format!("/api/v2/chittyid/verify/{id}"), &t.key)
+        .await;
     let dir = std::env::temp_dir().join(format!("veil-cli-{}", fresh_nonce()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("evidence.json");
@@ -326,33 +429,66 @@ async fn cli_verify_reads_evidence_from_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_enforce_keys_scopes_signatures_and_rate_limits() {
     let t = TestApp::new().await;
-    let body = serde_json::to_vec(&json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH})).unwrap();
+    let body =
+        serde_json::to_vec(&json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH}))
+            .unwrap();
     // No key.
     let request = axum::http::Request::post("/api/v2/chittyid/mint")
         .header("content-type", "application/json")
         .body(axum::body::Body::from(body.clone()))
         .unwrap();
     let (status, answer) = t.send(request).await;
-    assert_eq!((status, code(&answer)), (StatusCode::UNAUTHORIZED, "AUTH_MISSING_API_KEY"));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNAUTHORIZED, "AUTH_MISSING_API_KEY")
+    );
     // Verify-only key cannot mint.
     let reader = TestApp::create_key(&t.state, &[Scope::ChittyIdVerify], 100).await;
-    let (status, answer) = t.send(t.signed(Method::POST, "/api/v2/chittyid/mint", &body, &reader)).await;
-    assert_eq!((status, code(&answer)), (StatusCode::FORBIDDEN, "AUTH_SCOPE_FORBIDDEN"));
+    let (status, answer) = t
+        .send(t.signed(Method::POST, "/api/v2/chittyid/mint", &body, &reader))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::FORBIDDEN, "AUTH_SCOPE_FORBIDDEN")
+    );
     // A mint key cannot reconcile or cut batches.
     let (status, answer) = t.post("/admin/batches/cut", &json!({}), &t.key).await;
-    assert_eq!((status, code(&answer)), (StatusCode::FORBIDDEN, "AUTH_SCOPE_FORBIDDEN"));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::FORBIDDEN, "AUTH_SCOPE_FORBIDDEN")
+    );
     // Replay.
     let nonce = fresh_nonce();
-    let first = super::support::signed_request(Method::POST, "/api/v2/chittyid/mint", &body, &t.key, t.clock.as_ref(), &nonce);
-    let again = super::support::signed_request(Method::POST, "/api/v2/chittyid/mint", &body, &t.key, t.clock.as_ref(), &nonce);
+    let first = super::support::signed_request(
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        &body,
+        &t.key,
+        t.clock.as_ref(),
+        &nonce,
+    );
+    let again = super::support::signed_request(
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        &body,
+        &t.key,
+        t.clock.as_ref(),
+        &nonce,
+    );
     assert_eq!(t.send(first).await.0, StatusCode::CREATED);
     let (status, answer) = t.send(again).await;
-    assert_eq!((status, code(&answer)), (StatusCode::UNAUTHORIZED, "AUTH_NONCE_REPLAYED"));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNAUTHORIZED, "AUTH_NONCE_REPLAYED")
+    );
     // Rate limit: 2 per second, burst 2.
     let slow = TestApp::create_key(&t.state, &[Scope::ChittyIdVerify], 2).await;
     let path = "/api/v2/chittyid/verify/01-A-CHI-7K3M9QXP-I-2611-Z-0";
     assert_eq!(t.get(path, &slow).await.0, StatusCode::NOT_FOUND);
     assert_eq!(t.get(path, &slow).await.0, StatusCode::NOT_FOUND);
     let (status, answer) = t.get(path, &slow).await;
-    assert_eq!((status, code(&answer)), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
+    );
 }

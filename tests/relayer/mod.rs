@@ -3,7 +3,7 @@
 
 mod auth;
 mod chittyid;
+mod drand;
 mod ops;
 mod reconcile;
-mod drand;
 pub mod support;

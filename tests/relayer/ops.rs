@@ -18,7 +18,9 @@ use super::support::{code, signed_request, TestApp};
 async fn health_reports_dependencies_and_breakers() {
     let t = TestApp::with(|c| c.breaker_failures = 1).await;
     let (_, _) = t.mint(&"11".repeat(32), "01").await; // warms drand
-    let (status, body) = t.send(Request::get("/health").body(Body::empty()).unwrap()).await;
+    let (status, body) = t
+        .send(Request::get("/health").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"]["status"], "up");
@@ -29,14 +31,19 @@ async fn health_reports_dependencies_and_breakers() {
     t.clock.advance(10); // past the cached round
     let (status, _) = t.mint(&"11".repeat(32), "02").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let (status, body) = t.send(Request::get("/health").body(Body::empty()).unwrap()).await;
+    let (status, body) = t
+        .send(Request::get("/health").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "down");
     assert_eq!(body["drand"]["available"], false);
     assert!(body["drand"].to_string().contains("OPEN"), "{body}");
     let metrics = t.state.metrics.render();
     assert!(metrics.contains("drand_beacon_available 0"), "{metrics}");
-    assert!(metrics.contains("circuit_breaker_state{dependency=\"drand:"), "{metrics}");
+    assert!(
+        metrics.contains("circuit_breaker_state{dependency=\"drand:"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +81,9 @@ async fn metrics_export_the_spec_names() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_and_docs_page() {
     let t = TestApp::new().await;
-    let (status, doc) = t.send(Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    let (status, doc) = t
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [
@@ -85,10 +94,15 @@ async fn openapi_document_and_docs_page() {
         "/health",
         "/metrics",
     ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from the document");
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the document"
+        );
     }
     assert!(doc["components"]["schemas"].get("Evidence").is_some());
-    assert!(doc["components"]["securitySchemes"].get("api_key").is_some());
+    assert!(doc["components"]["securitySchemes"]
+        .get("api_key")
+        .is_some());
     let response = t
         .router
         .clone()
@@ -96,7 +110,10 @@ async fn openapi_document_and_docs_page() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let html = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let html = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     assert!(String::from_utf8_lossy(&html).contains("data-url=\"/openapi.json\""));
 }
 
@@ -110,23 +127,47 @@ async fn unknown_routes_and_methods_get_typed_errors_and_a_request_id() {
         .await
         .unwrap();
     assert!(response.headers().get("x-request-id").is_some());
-    let (status, body) = t.send(Request::get("/nope").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND"));
-    let (status, body) = t.send(Request::delete("/health").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, code(&body)), (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"));
+    let (status, body) = t
+        .send(Request::get("/nope").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND")
+    );
+    let (status, body) = t
+        .send(Request::delete("/health").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_routes_refuse_addresses_off_the_allowlist() {
     let t = TestApp::new().await;
-    let mut request = signed_request(Method::POST, "/admin/batches/cut", b"{}", &t.admin, t.clock.as_ref(), &super::support::fresh_nonce());
+    let mut request = signed_request(
+        Method::POST,
+        "/admin/batches/cut",
+        b"{}",
+        &t.admin,
+        t.clock.as_ref(),
+        &super::support::fresh_nonce(),
+    );
     request
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 5000))));
     let (status, body) = t.send(request).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "AUTH_IP_FORBIDDEN"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "AUTH_IP_FORBIDDEN")
+    );
     let (status, _) = t.post("/admin/batches/cut", &json!({}), &t.admin).await;
-    assert_eq!(status, StatusCode::OK, "127.0.0.1 is allowlisted by default");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "127.0.0.1 is allowlisted by default"
+    );
 }
 
 #[test]
@@ -135,8 +176,86 @@ fn error_codes_are_unique_and_documented() {
         .expect("docs/api.md");
     let mut seen = HashSet::new();
     for code in ErrorCode::ALL {
-        assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+        assert!(
+            seen.insert(code.as_str()),
+            "duplicate code {}",
+            code.as_str()
+        );
         let row = format!("| `{}` | {} |", code.as_str(), code.status().as_u16());
         assert!(doc.contains(&row), "docs/api.md lacks the row {row}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_is_503_not_500() {
+    let t = TestApp::new().await;
+    // Warm the key cache, then lose the database.
+    let (status, _) = t.mint(&"33".repeat(32), "01").await;
+    assert_eq!(status, StatusCode::CREATED);
+    t.state.pool.close().await;
+    let (status, body) = t.mint(&"33".repeat(32), "02").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+        "{body}"
+    );
+    let (status, body) = t
+        .get(
+            "/api/v2/chittyid/verify/01-A-CHI-7K3M9QXP-I-2611-Z-0",
+            &t.key,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+        "{body}"
+    );
+    let (status, body) = t
+        .send(Request::get("/health").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["database"]["status"], "down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_refuses_a_bad_relay_url_and_a_bad_fallback_key() {
+    let db = super::support::TestDb::new().await;
+    let clock = std::sync::Arc::new(veil_relayer::clock::OffsetClock::starting_at(0));
+    let mut config = veil_relayer::config::Config::defaults();
+    config.db.database_url = db.url.clone();
+    config.drand_urls = vec!["ftp://relay".into()];
+    let err =
+        veil_relayer::AppState::build(config.clone(), &super::support::secrets(), clock.clone())
+            .await
+            .err()
+            .expect("refused");
+    assert!(
+        matches!(err, veil_relayer::state::StartupError::Drand(_)),
+        "{err}"
+    );
+    config.drand_urls = vec!["http://127.0.0.1:1".into()];
+    config.fallback_public_key = Some("not hex".into());
+    let err =
+        veil_relayer::AppState::build(config.clone(), &super::support::secrets(), clock.clone())
+            .await
+            .err()
+            .expect("refused");
+    assert!(
+        matches!(err, veil_relayer::state::StartupError::FallbackKey),
+        "{err}"
+    );
+    config.fallback_public_key = None;
+    let err = veil_relayer::AppState::build(
+        config,
+        &veil_relayer::secrets::StaticSecrets::default(),
+        clock,
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(
+        matches!(err, veil_relayer::state::StartupError::Secret(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("vrf_key"), "{err}");
 }

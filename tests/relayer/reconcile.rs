@@ -49,7 +49,10 @@ async fn mint_without_drand_and_without_fallback_is_503() {
     let t = TestApp::new().await;
     t.relay.set_mode(RelayMode::Down).await;
     let (status, body) = t.mint(HASH, "01").await;
-    assert_eq!((status, code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "DRAND_UNAVAILABLE"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "DRAND_UNAVAILABLE")
+    );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM chittyids")
         .fetch_one(&t.db.pool)
         .await
@@ -78,16 +81,29 @@ async fn drand_down_falls_back_and_reconciliation_imports_every_provisional_id_o
         provisional.push(id);
     }
     let metrics = t.state.metrics.render();
-    assert!(metrics.contains("chittyid_generation_total{issuer=\"F\"} 20"), "{metrics}");
-    assert!(metrics.contains("chittyid_fallback_usage_ratio 1"), "{metrics}");
+    assert!(
+        metrics.contains("chittyid_generation_total{issuer=\"F\"} 20"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("chittyid_fallback_usage_ratio 1"),
+        "{metrics}"
+    );
 
     // Reconciliation needs drand: while it is down the run is refused and imports nothing.
-    let (status, body) = t.post("/api/v2/chittyid/reconcile", &json!({}), &t.admin).await;
-    assert_eq!((status, code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "DRAND_UNAVAILABLE"));
+    let (status, body) = t
+        .post("/api/v2/chittyid/reconcile", &json!({}), &t.admin)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "DRAND_UNAVAILABLE")
+    );
 
     t.relay.set_mode(RelayMode::Normal).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await; // breaker OPEN -> HALF_OPEN
-    let (status, report) = t.post("/api/v2/chittyid/reconcile", &json!({}), &t.admin).await;
+    let (status, report) = t
+        .post("/api/v2/chittyid/reconcile", &json!({}), &t.admin)
+        .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["processed"], 20);
     assert_eq!(report["reconciled"], 20, "{report}");
@@ -108,16 +124,26 @@ async fn drand_down_falls_back_and_reconciliation_imports_every_provisional_id_o
     for r in results {
         let final_id = r["final_id"].as_str().unwrap();
         assert!(final_id.starts_with("01-A-CHI-"));
-        let (status, body) = t.get(&format!("/api/v2/chittyid/verify/{final_id}"), &t.key).await;
+        let (status, body) = t
+            .get(&format!("/api/v2/chittyid/verify/{final_id}"), &t.key)
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["evidence"]["reconciled_from"], r["provisional_id"]);
         assert_eq!(body["evidence"]["content_hash"], HASH);
     }
 
     // Idempotent: a second run changes nothing.
-    let (status, again) = t.post("/api/v2/chittyid/reconcile", &json!({}), &t.admin).await;
+    let (status, again) = t
+        .post("/api/v2/chittyid/reconcile", &json!({}), &t.admin)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((again["reconciled"].clone(), again["already_reconciled"].clone()), (json!(0), json!(20)));
+    assert_eq!(
+        (
+            again["reconciled"].clone(),
+            again["already_reconciled"].clone()
+        ),
+        (json!(0), json!(20))
+    );
     let (ids, mappings): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM chittyids), (SELECT count(*) FROM reconciliations)",
     )
@@ -126,7 +152,10 @@ async fn drand_down_falls_back_and_reconciliation_imports_every_provisional_id_o
     .unwrap();
     assert_eq!((ids, mappings), (20, 20));
     let metrics = t.state.metrics.render();
-    assert!(metrics.contains("chittyid_reconciliation_total{result=\"reconciled\"} 20"), "{metrics}");
+    assert!(
+        metrics.contains("chittyid_reconciliation_total{result=\"reconciled\"} 20"),
+        "{metrics}"
+    );
     assert!(metrics.contains("chittyid_reconciliation_total{result=\"already_reconciled\"} 20"));
 }
 
@@ -160,7 +189,10 @@ async fn reconcile_refuses_records_not_signed_by_the_pinned_key() {
     let body = json!({ "records": [record, altered, genuine] });
     let (status, report) = t.post("/api/v2/chittyid/reconcile", &body, &t.admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    assert_eq!((report["invalid"].clone(), report["reconciled"].clone()), (json!(2), json!(1)));
+    assert_eq!(
+        (report["invalid"].clone(), report["reconciled"].clone()),
+        (json!(2), json!(1))
+    );
     assert_eq!(report["results"][0]["result"], "invalid");
     assert_eq!(report["results"][1]["result"], "invalid");
     assert_eq!(report["results"][2]["result"], "reconciled");

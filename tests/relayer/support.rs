@@ -212,7 +212,12 @@ impl TestApp {
         let state = AppState::build(config, &secrets(), clock.clone())
             .await
             .expect("relayer state");
-        let key = Self::create_key(&state, &[Scope::ChittyIdMint, Scope::ChittyIdVerify], 100_000).await;
+        let key = Self::create_key(
+            &state,
+            &[Scope::ChittyIdMint, Scope::ChittyIdVerify],
+            100_000,
+        )
+        .await;
         let admin = Self::create_key(&state, &[Scope::Admin], 1_000).await;
         Self {
             router: app(state.clone()),
@@ -236,7 +241,13 @@ impl TestApp {
     }
 
     /// A signed request from 127.0.0.1.
-    pub fn signed(&self, method: Method, path: &str, body: &[u8], key: &CreatedKey) -> Request<Body> {
+    pub fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+        key: &CreatedKey,
+    ) -> Request<Body> {
         signed_request(method, path, body, key, self.clock.as_ref(), &fresh_nonce())
     }
 
@@ -248,7 +259,8 @@ impl TestApp {
     /// Signed POST of a JSON body.
     pub async fn post(&self, path: &str, body: &Value, key: &CreatedKey) -> (StatusCode, Value) {
         let bytes = serde_json::to_vec(body).expect("json");
-        self.send(self.signed(Method::POST, path, &bytes, key)).await
+        self.send(self.signed(Method::POST, path, &bytes, key))
+            .await
     }
 
     /// GET with a key.
@@ -288,7 +300,14 @@ pub fn signed_request(
     nonce: &str,
 ) -> Request<Body> {
     let secret = SigningSecret::from_hex(&key.signing_secret).expect("signing secret");
-    let headers = sign_request(method.as_str(), path, body, &secret, clock.now_unix(), nonce);
+    let headers = sign_request(
+        method.as_str(),
+        path,
+        body,
+        &secret,
+        clock.now_unix(),
+        nonce,
+    );
     Request::builder()
         .method(method)
         .uri(path)
@@ -306,8 +325,16 @@ pub fn signed_request(
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// The error code of an error body.

@@ -381,8 +381,14 @@ mod tests {
             ("namespace", Box::new(|r| r.namespace = "CHX".into())),
             ("entity_type", Box::new(|r| r.entity_type = "P".into())),
             ("trust_level", Box::new(|r| r.trust_level = 4)),
-            ("content_hash", Box::new(|r| r.content_hash = "cd".repeat(32))),
-            ("request_nonce", Box::new(|r| r.request_nonce = "010204".into())),
+            (
+                "content_hash",
+                Box::new(|r| r.content_hash = "cd".repeat(32)),
+            ),
+            (
+                "request_nonce",
+                Box::new(|r| r.request_nonce = "010204".into()),
+            ),
             ("issued_at", Box::new(|r| r.issued_at += 1)),
         ];
         for (field, tamper) in tampers {
@@ -440,14 +446,20 @@ mod tests {
             ),
             ("public_key", Box::new(|r| r.public_key.truncate(62))),
             ("signature", Box::new(|r| r.signature.truncate(126))),
-            ("signature", Box::new(|r| r.signature.replace_range(..2, "zz"))),
+            (
+                "signature",
+                Box::new(|r| r.signature.replace_range(..2, "zz")),
+            ),
             ("seq_no", Box::new(|r| r.seq_no = 0)),
             (
                 "content_hash",
                 Box::new(|r| r.content_hash = r.content_hash.to_uppercase()),
             ),
             ("content_hash", Box::new(|r| r.content_hash = "ab".into())),
-            ("request_nonce", Box::new(|r| r.request_nonce = String::new())),
+            (
+                "request_nonce",
+                Box::new(|r| r.request_nonce = String::new()),
+            ),
             ("request_nonce", Box::new(|r| r.request_nonce = "0".into())),
             (
                 "request_nonce",
@@ -459,7 +471,11 @@ mod tests {
             tamper(&mut r);
             // Re-signed, so only the encoding rule can refuse it (a bad signature field
             // stays bad).
-            let r = if field == "signature" { r } else { resign(r, &k) };
+            let r = if field == "signature" {
+                r
+            } else {
+                resign(r, &k)
+            };
             assert_eq!(
                 r.verify(&pinned),
                 Err(ProvisionalError::BadEncoding { field }),

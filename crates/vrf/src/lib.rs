@@ -69,9 +69,17 @@ impl SecretKey {
 
     /// `pi = prove(sk, alpha)` (RFC 9381 §5.1).
     pub fn prove(&self, alpha: &[u8]) -> [u8; PROOF_LEN] {
+        self.prove_with_output(alpha).0
+    }
+
+    /// `(pi, beta)`: the proof and its output in one pass. Equal to
+    /// `(prove(alpha), proof_to_hash(prove(alpha)))`, but `beta` comes from `Gamma` directly
+    /// instead of decoding it back from `pi`, and every point is compressed once.
+    pub fn prove_with_output(&self, alpha: &[u8]) -> ([u8; PROOF_LEN], [u8; OUTPUT_LEN]) {
         let h = encode_to_curve(&self.public, alpha);
         let h_bytes = h.compress().to_bytes();
         let gamma = self.scalar * h;
+        let gamma_bytes = gamma.compress().to_bytes();
         // Nonce (§5.4.2.2): SHA-512(second half of SHA-512(sk) ‖ h), reduced mod q.
         let k = Scalar::from_bytes_mod_order_wide(
             &Sha512::new()
@@ -80,22 +88,19 @@ impl SecretKey {
                 .finalize()
                 .into(),
         );
-        let public = CompressedEdwardsY(self.public)
-            .decompress()
-            .expect("the public key was derived from a scalar");
-        let c = challenge(&[
-            &public,
-            &h,
-            &gamma,
-            &(&k * ED25519_BASEPOINT_TABLE),
-            &(k * h),
+        let c = challenge_bytes(&[
+            &self.public,
+            &h_bytes,
+            &gamma_bytes,
+            (&k * ED25519_BASEPOINT_TABLE).compress().as_bytes(),
+            (k * h).compress().as_bytes(),
         ]);
         let s = k + c * self.scalar;
         let mut pi = [0u8; PROOF_LEN];
-        pi[..32].copy_from_slice(&gamma.compress().to_bytes());
+        pi[..32].copy_from_slice(&gamma_bytes);
         pi[32..48].copy_from_slice(&c.to_bytes()[..C_LEN]);
         pi[48..].copy_from_slice(&s.to_bytes());
-        pi
+        (pi, gamma_to_hash(&gamma))
     }
 }
 
@@ -120,9 +125,21 @@ fn encode_to_curve(public: &[u8; 32], alpha: &[u8]) -> EdwardsPoint {
 
 /// `challenge_generation` (§5.4.3): the first 16 bytes of a SHA-512 over the points.
 fn challenge(points: &[&EdwardsPoint; 5]) -> Scalar {
+    let encoded = points.map(|p| p.compress().to_bytes());
+    challenge_bytes(&[
+        &encoded[0],
+        &encoded[1],
+        &encoded[2],
+        &encoded[3],
+        &encoded[4],
+    ])
+}
+
+/// [`challenge`] over already-encoded points.
+fn challenge_bytes(points: &[&[u8; 32]; 5]) -> Scalar {
     let mut hasher = Sha512::new().chain_update([SUITE, 0x02]);
     for point in points {
-        hasher.update(point.compress().as_bytes());
+        hasher.update(point);
     }
     let digest = hasher.chain_update([0x00]).finalize();
     let mut c = [0u8; 32];
@@ -133,12 +150,17 @@ fn challenge(points: &[&EdwardsPoint; 5]) -> Scalar {
 /// `beta = proof_to_hash(pi)` (§5.2), without verifying the proof.
 pub fn proof_to_hash(pi: &[u8; PROOF_LEN]) -> Result<[u8; OUTPUT_LEN], VrfError> {
     let (gamma, _, _) = decode_proof(pi)?;
-    Ok(Sha512::new()
+    Ok(gamma_to_hash(&gamma))
+}
+
+/// `beta = SHA-512(suite ‖ 0x03 ‖ encode(8·Gamma) ‖ 0x00)` (§5.2).
+fn gamma_to_hash(gamma: &EdwardsPoint) -> [u8; OUTPUT_LEN] {
+    Sha512::new()
         .chain_update([SUITE, 0x03])
         .chain_update(gamma.mul_by_cofactor().compress().as_bytes())
         .chain_update([0x00])
         .finalize()
-        .into())
+        .into()
 }
 
 fn decode_proof(pi: &[u8; PROOF_LEN]) -> Result<(EdwardsPoint, Scalar, Scalar), VrfError> {
@@ -231,6 +253,11 @@ mod tests {
             assert_eq!(proof, hex::<80>(pi), "proof for alpha {alpha:?}");
             assert_eq!(proof_to_hash(&proof).unwrap(), hex::<64>(beta));
             assert_eq!(verify(&hex(pk), &proof, &bytes(alpha)), Ok(hex::<64>(beta)));
+            assert_eq!(
+                key.prove_with_output(&bytes(alpha)),
+                (hex::<80>(pi), hex::<64>(beta)),
+                "the one-pass prover gives the same proof and output"
+            );
         }
     }
 

@@ -14,7 +14,11 @@ use crate::{
 
 /// Passes the request on if no token is configured, or if `Authorization` is
 /// `Bearer <token>`; answers `FALLBACK_UNAUTHORIZED` otherwise.
-pub async fn require_token(State(state): State<FallbackState>, req: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<FallbackState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if let Some(token) = state.token() {
         let presented = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
         // A configured token is required on every guarded route.

@@ -50,21 +50,112 @@ fn body() -> IssueBody {
 #[test]
 fn validate_names_each_broken_rule() {
     let cases: Vec<(IssueBody, &str)> = vec![
-        (IssueBody { namespace: None, ..body() }, "namespace"),
-        (IssueBody { namespace: Some("chi".into()), ..body() }, "namespace"),
-        (IssueBody { namespace: Some("CHIXY".into()), ..body() }, "namespace"),
-        (IssueBody { entity_type: Some("X".into()), ..body() }, "entity"),
-        (IssueBody { entity_type: None, ..body() }, "entity"),
-        (IssueBody { trust_level: Some(10), ..body() }, "trust"),
-        (IssueBody { trust_level: Some(-1), ..body() }, "trust"),
-        (IssueBody { content: Some("aGk=".into()), ..body() }, "both"),
-        (IssueBody { content_hash: None, ..body() }, "neither"),
-        (IssueBody { content_hash: Some("11".repeat(31)), ..body() }, "hash"),
-        (IssueBody { content_hash: None, content: Some("!!".into()), ..body() }, "b64"),
-        (IssueBody { request_nonce: None, ..body() }, "nonce"),
-        (IssueBody { request_nonce: Some(String::new()), ..body() }, "nonce"),
-        (IssueBody { request_nonce: Some("abc".into()), ..body() }, "nonce"),
-        (IssueBody { request_nonce: Some("00".repeat(65)), ..body() }, "nonce"),
+        (
+            IssueBody {
+                namespace: None,
+                ..body()
+            },
+            "namespace",
+        ),
+        (
+            IssueBody {
+                namespace: Some("chi".into()),
+                ..body()
+            },
+            "namespace",
+        ),
+        (
+            IssueBody {
+                namespace: Some("CHIXY".into()),
+                ..body()
+            },
+            "namespace",
+        ),
+        (
+            IssueBody {
+                entity_type: Some("X".into()),
+                ..body()
+            },
+            "entity",
+        ),
+        (
+            IssueBody {
+                entity_type: None,
+                ..body()
+            },
+            "entity",
+        ),
+        (
+            IssueBody {
+                trust_level: Some(10),
+                ..body()
+            },
+            "trust",
+        ),
+        (
+            IssueBody {
+                trust_level: Some(-1),
+                ..body()
+            },
+            "trust",
+        ),
+        (
+            IssueBody {
+                content: Some("aGk=".into()),
+                ..body()
+            },
+            "both",
+        ),
+        (
+            IssueBody {
+                content_hash: None,
+                ..body()
+            },
+            "neither",
+        ),
+        (
+            IssueBody {
+                content_hash: Some("11".repeat(31)),
+                ..body()
+            },
+            "hash",
+        ),
+        (
+            IssueBody {
+                content_hash: None,
+                content: Some("!!".into()),
+                ..body()
+            },
+            "b64",
+        ),
+        (
+            IssueBody {
+                request_nonce: None,
+                ..body()
+            },
+            "nonce",
+        ),
+        (
+            IssueBody {
+                request_nonce: Some(String::new()),
+                ..body()
+            },
+            "nonce",
+        ),
+        (
+            IssueBody {
+                request_nonce: Some("abc".into()),
+                ..body()
+            },
+            "nonce",
+        ),
+        (
+            IssueBody {
+                request_nonce: Some("00".repeat(65)),
+                ..body()
+            },
+            "nonce",
+        ),
     ];
     for (b, rule) in cases {
         let err = b.clone().validate().unwrap_err();
@@ -74,7 +165,12 @@ fn validate_names_each_broken_rule() {
             "trust" => matches!(err, ServiceError::TrustLevel { .. }),
             "both" => matches!(err, ServiceError::Content { given: "both" }),
             "neither" => matches!(err, ServiceError::Content { given: "neither" }),
-            "hash" => matches!(err, ServiceError::ContentEncoding { field: "content_hash" }),
+            "hash" => matches!(
+                err,
+                ServiceError::ContentEncoding {
+                    field: "content_hash"
+                }
+            ),
             "b64" => matches!(err, ServiceError::ContentEncoding { field: "content" }),
             "nonce" => matches!(err, ServiceError::Nonce),
             _ => false,
@@ -109,7 +205,11 @@ fn issue_uses_attempt_zero_then_retries_past_an_occupied_slot() {
     let third = svc.issue(&request).expect("issues");
     assert_eq!(third.seq_no, 3);
     let s1 = derive_sequence(&pk, 3, &request.content_hash, &request.nonce, 1);
-    assert!(third.provisional_id.contains(&format!("-{s1}-")), "{}", third.provisional_id);
+    assert!(
+        third.provisional_id.contains(&format!("-{s1}-")),
+        "{}",
+        third.provisional_id
+    );
     third.verify(&svc.key().verifying_key()).expect("verifies");
 }
 
@@ -125,7 +225,12 @@ fn issue_gives_up_after_the_retry_budget_and_consumes_no_seq_no() {
         occupy(&svc, u64::from(attempt) + 1, &s, &request);
     }
     let err = svc.issue(&request).unwrap_err();
-    assert!(matches!(err, ServiceError::SequenceExhausted { attempts: MAX_SEQUENCE_ATTEMPTS }));
+    assert!(matches!(
+        err,
+        ServiceError::SequenceExhausted {
+            attempts: MAX_SEQUENCE_ATTEMPTS
+        }
+    ));
     assert_eq!(svc.status().expect("status").last_seq_no, 16);
 }
 
@@ -138,24 +243,39 @@ fn records_pages_and_limits() {
         svc.issue(&request).expect("issues");
     }
     let page = svc.records(0, 2).expect("page");
-    assert_eq!(page.records.iter().map(|r| r.seq_no).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        page.records.iter().map(|r| r.seq_no).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(page.next_after, Some(2));
     let last = svc.records(4, 2).expect("page");
-    assert_eq!(last.records.iter().map(|r| r.seq_no).collect::<Vec<_>>(), [5]);
+    assert_eq!(
+        last.records.iter().map(|r| r.seq_no).collect::<Vec<_>>(),
+        [5]
+    );
     assert_eq!(last.next_after, None);
     let exact = svc.records(3, 2).expect("page");
-    assert_eq!(exact.next_after, None, "a page that ends at the last record is the end");
+    assert_eq!(
+        exact.next_after, None,
+        "a page that ends at the last record is the end"
+    );
     assert!(svc.records(u64::MAX, 10).expect("page").records.is_empty());
-    assert!(matches!(svc.records(0, 0), Err(ServiceError::Limit { found: 0 })));
-    assert!(matches!(svc.records(0, MAX_PAGE + 1), Err(ServiceError::Limit { .. })));
+    assert!(matches!(
+        svc.records(0, 0),
+        Err(ServiceError::Limit { found: 0 })
+    ));
+    assert!(matches!(
+        svc.records(0, MAX_PAGE + 1),
+        Err(ServiceError::Limit { .. })
+    ));
 }
 
 #[test]
 fn a_store_refuses_another_key() {
     let dir = TempDir::new();
     drop(service(&dir));
-    let err = FallbackService::open(dir.0.join("f.redb"), FallbackKey::from_bytes(&[8; 32]))
-        .unwrap_err();
+    let err =
+        FallbackService::open(dir.0.join("f.redb"), FallbackKey::from_bytes(&[8; 32])).unwrap_err();
     assert!(matches!(err, StoreError::KeyMismatch { .. }), "{err:?}");
 }
 

@@ -11,7 +11,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use veil_chittyid::{provisional::ProvisionalRecord, ChittyId, ChittyIdError, EntityType, IssuerClass};
+use veil_chittyid::{
+    provisional::ProvisionalRecord, ChittyId, ChittyIdError, EntityType, IssuerClass,
+};
 
 use super::ApiJson;
 use crate::{

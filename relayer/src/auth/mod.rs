@@ -22,7 +22,7 @@
 //!
 //! ```ignore
 //! let minting = Router::new()
-//!     .route("/api/v2/chittyids", post(mint))
+//!     .route("/api/v2/chittyid/mint", post(mint))
 //!     .route_layer(auth::require(auth.clone(), Scope::ChittyIdMint));
 //! let admin = Router::new()
 //!     .route("/admin/keys", post(create_key))

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! METHOD            upper case, e.g. POST
-//! PATH_AND_QUERY    exactly as sent in the request line, e.g. /api/v2/chittyids?dry_run=1
+//! PATH_AND_QUERY    exactly as sent in the request line, e.g. /api/v2/chittyid/mint?x=1
 //! TIMESTAMP         X-Timestamp: unix seconds, decimal, no sign or leading zeros
 //! NONCE             X-Nonce: 16–128 characters of [A-Za-z0-9_-]
 //! BODY_SHA256       lower-case hex SHA-256 of the body bytes (of the empty string if none)
@@ -367,18 +367,19 @@ mod tests {
             secret.to_hex(),
             "80a0eab51db03e93c74a6be55dbe9e6cca44361de23b053d07592d9820ab71d7"
         );
-        let body = br#"{"namespace":"VEIL","entity_type":"P"}"#;
+        let body = br#"{"namespace":"CHI","entity_type":"I","trust_level":0,"content_hash":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}"#;
+        assert_eq!(body.len(), 135);
         let nonce = "4f1c2a9e8b7d6c5a4f1c2a9e8b7d6c5a";
-        let path = "/api/v2/chittyids?dry_run=1";
+        let path = "/api/v2/chittyid/mint";
         assert_eq!(
             canonical_request("POST", path, 1_750_000_000, nonce, body),
-            "POST\n/api/v2/chittyids?dry_run=1\n1750000000\n4f1c2a9e8b7d6c5a4f1c2a9e8b7d6c5a\n\
-             9a3b2a7363651f15dda69538ae21fb22dffe55e45187c1cc227db2bf088bce67"
+            "POST\n/api/v2/chittyid/mint\n1750000000\n4f1c2a9e8b7d6c5a4f1c2a9e8b7d6c5a\n\
+             feb675b0a933fc2c90daa9387ee73c6c5a65001fa12aa4231c624c4e92297f53"
         );
         let headers = sign_request("POST", path, body, &secret, 1_750_000_000, nonce);
         assert_eq!(
             headers.signature,
-            "b5541e6714d02d499919457332ed01fd8b238a4167c133a719217b223fadf169"
+            "7e7799d4dbadbd86a084e01b88462d1659e7a3e67c69056b8f46678a88efc424"
         );
         assert_eq!(headers.timestamp, "1750000000");
     }

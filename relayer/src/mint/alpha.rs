@@ -97,10 +97,38 @@ mod tests {
         assert_ne!(a, base.alpha(1));
         assert_ne!(a, input(b"m", "CHI").alpha(0));
         assert_ne!(a, input(b"n", "CHIT").alpha(0));
-        assert_ne!(a, AlphaInput { round: 8, ..base.clone() }.alpha(0));
-        assert_ne!(a, AlphaInput { randomness: &[9; 32], ..base.clone() }.alpha(0));
-        assert_ne!(a, AlphaInput { content_hash: &[9; 32], ..base.clone() }.alpha(0));
-        assert_ne!(a, AlphaInput { entity: EntityType::Person, ..base.clone() }.alpha(0));
+        assert_ne!(
+            a,
+            AlphaInput {
+                round: 8,
+                ..base.clone()
+            }
+            .alpha(0)
+        );
+        assert_ne!(
+            a,
+            AlphaInput {
+                randomness: &[9; 32],
+                ..base.clone()
+            }
+            .alpha(0)
+        );
+        assert_ne!(
+            a,
+            AlphaInput {
+                content_hash: &[9; 32],
+                ..base.clone()
+            }
+            .alpha(0)
+        );
+        assert_ne!(
+            a,
+            AlphaInput {
+                entity: EntityType::Person,
+                ..base.clone()
+            }
+            .alpha(0)
+        );
         assert_eq!(a, input(b"n", "CHI").alpha(0), "deterministic");
     }
 

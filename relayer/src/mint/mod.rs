@@ -177,9 +177,7 @@ impl Minter {
         Self {
             key,
             chain,
-            counters: Mutex::new(LruCache::new(
-                NonZeroUsize::new(65_536).expect("non-zero"),
-            )),
+            counters: Mutex::new(LruCache::new(NonZeroUsize::new(65_536).expect("non-zero"))),
             queue,
             metrics,
         }
@@ -216,9 +214,7 @@ impl Minter {
             nonce: &request.nonce,
         };
         let alpha = input.alpha(counter);
-        let proof = self.key.secret.prove(&alpha);
-        let beta = veil_vrf::proof_to_hash(&proof)
-            .map_err(|_| MintError::RoundOutOfRange(beacon.round))?;
+        let (proof, beta) = self.key.secret.prove_with_output(&alpha);
         let mut head = [0u8; 5];
         head.copy_from_slice(&beta[..5]);
         let sequence = sequence_from_bytes(&head);
@@ -279,7 +275,11 @@ impl Minter {
     /// Counts a committed authoritative ID, or a collision.
     pub fn record(&self, commit: Commit) {
         match commit {
-            Commit::Inserted => self.metrics.generation_total.with_label_values(&["A"]).inc(),
+            Commit::Inserted => self
+                .metrics
+                .generation_total
+                .with_label_values(&["A"])
+                .inc(),
             Commit::Collision => self.metrics.sequence_collisions_total.inc(),
         }
     }

@@ -113,7 +113,10 @@ impl MintService {
                 match fallback.request(&body).await {
                     Ok(record) => {
                         tracing::warn!(id = %record.provisional_id, %drand, "minted provisionally");
-                        self.metrics.generation_total.with_label_values(&["F"]).inc();
+                        self.metrics
+                            .generation_total
+                            .with_label_values(&["F"])
+                            .inc();
                         MintOutcome::Provisional(Box::new(record))
                     }
                     Err(fallback) => {

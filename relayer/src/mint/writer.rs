@@ -52,7 +52,12 @@ impl CommitQueue {
         let (tx, rx) = mpsc::channel::<Job>(max_rows.saturating_mul(8));
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..writers.max(1) {
-            tokio::spawn(run_writer(pool.clone(), rx.clone(), max_rows, metrics.clone()));
+            tokio::spawn(run_writer(
+                pool.clone(),
+                rx.clone(),
+                max_rows,
+                metrics.clone(),
+            ));
         }
         Self { tx }
     }

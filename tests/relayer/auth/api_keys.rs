@@ -206,7 +206,8 @@ async fn api_key_stored_hash_is_not_the_key() {
     .fetch_one(&h.db.pool)
     .await
     .unwrap();
-    let secret_text = key.api_key().rsplit_once('_').unwrap().1;
+    // Positional: base64url secrets may themselves contain `_`.
+    let secret_text = &key.api_key()["cvk_".len() + 16 + 1..];
     let secret = base64::Engine::decode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         secret_text,
