@@ -81,11 +81,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Keys(KeysCommand::Create(args)) => {
             let secrets = secrets(args.secrets, &args.secrets_dir);
-            let store = ApiKeyStore::new(
-                pool(&args.db).await?,
-                secrets.as_ref(),
-                KeyCacheConfig::default(),
-            )?;
+            let pool = pool(&args.db).await?;
+            store::MIGRATOR.run(&pool).await?;
+            let store = ApiKeyStore::new(pool, secrets.as_ref(), KeyCacheConfig::default())?;
             let scopes = args
                 .scopes
                 .iter()
@@ -128,6 +126,11 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
             ExitCode::from(2)
         }
     }

@@ -492,3 +492,81 @@ async fn routes_enforce_keys_scopes_signatures_and_rate_limits() {
         (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_cut_by_count_and_by_age() {
+    let t = TestApp::with(|c| {
+        c.batch_max_ids = 3;
+        c.batch_max_age_secs = 3_600;
+    })
+    .await;
+    for i in 0..4u8 {
+        t.mint(HASH, &hex::encode([i])).await;
+    }
+    let first = t
+        .state
+        .batcher
+        .cut(false)
+        .await
+        .unwrap()
+        .expect("3 waiting: full");
+    assert_eq!(first.size, 3);
+    assert_eq!(
+        t.state.batcher.cut(false).await.unwrap(),
+        None,
+        "1 young ID waits"
+    );
+    // Age: the same relayer with a zero max age cuts the lone ID.
+    let aged = veil_relayer::batch::Batcher::new(
+        t.state.pool.clone(),
+        veil_relayer::batch::BatchPolicy {
+            max_ids: 3,
+            max_age: std::time::Duration::ZERO,
+        },
+        t.state.verifier.clone(),
+    );
+    let second = aged.cut(false).await.unwrap().expect("old enough");
+    assert_eq!(second.size, 1);
+    let unbatched: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM chittyids WHERE batch_id IS NULL")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(unbatched, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_verify_fetches_evidence_from_a_running_relayer() {
+    let t = TestApp::new().await;
+    let (_, minted) = t.mint(HASH, "ee").await;
+    let id = minted["id"].as_str().unwrap().to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = t.router.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .ok();
+    });
+    let mut args = VerifyArgs {
+        id: Some(id.clone()),
+        file: None,
+        url: url.clone(),
+        api_key: Some(t.key.api_key.clone()),
+        vrf_public_key: pins().vrf_public_key.map(hex::encode),
+    };
+    let report = cli::verify(&args).await.expect("verifies over HTTP");
+    assert_eq!(report.id, id);
+    // An unknown ID is the relayer's typed 404, passed through.
+    args.id = Some("01-A-CHI-7K3M9QXP-I-2611-Z-0".into());
+    match cli::verify(&args).await {
+        Err(cli::CliError::Refused { status: 404, body }) => {
+            assert!(body.contains("CHITTYID_NOT_FOUND"))
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    server.abort();
+}

@@ -28,6 +28,18 @@ fn uuid_like() -> String {
     hex::encode(bytes)
 }
 
+/// Starts (or on a bare Debian machine installs) PostgreSQL and Redis with the project's
+/// script, once per test process, so `cargo test --workspace` works on a fresh machine.
+pub fn ensure_services() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
+        eprintln!("PostgreSQL is not answering; running {script}");
+        let status = std::process::Command::new("bash").arg(script).status();
+        eprintln!("scripts/services.sh: {status:?}");
+    });
+}
+
 /// A database of its own, migrated; dropped on `Drop`.
 pub struct TestDb {
     /// Pool on the test database.
@@ -50,9 +62,15 @@ impl TestDb {
     /// Creates a fresh, migrated database.
     pub async fn new() -> Self {
         let base = pg_base();
-        let mut admin = PgConnection::connect(&format!("{base}/postgres"))
-            .await
-            .expect("PostgreSQL at VEIL_TEST_PG / 127.0.0.1:5432 (run scripts/services.sh)");
+        let mut admin = match PgConnection::connect(&format!("{base}/postgres")).await {
+            Ok(conn) => conn,
+            Err(_) => {
+                ensure_services();
+                PgConnection::connect(&format!("{base}/postgres"))
+                    .await
+                    .expect("PostgreSQL at VEIL_TEST_PG / 127.0.0.1:5432 (scripts/services.sh)")
+            }
+        };
         admin
             .execute("SELECT pg_advisory_lock(7061701)")
             .await

@@ -62,6 +62,9 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         .ping_nonce_store()
         .await
         .map_err(|_| "unreachable".to_owned()));
+    // A cached beacon answers at once; otherwise this is a real probe of the relays (bounded by
+    // their timeouts and breakers), so the report reflects drand now, not the last mint.
+    let _ = state.drand.latest().await;
     let drand = state.drand.health();
     let drand_up = drand.available;
     let fallback_configured = state.fallback_configured;
