@@ -30,7 +30,10 @@ CREATE TABLE chittyids (
     drand_round       bigint NOT NULL,
     drand_randomness  bytea NOT NULL CHECK (length(drand_randomness) = 32),
     drand_signature   bytea NOT NULL,
-    vrf_key_id        text NOT NULL REFERENCES vrf_keys (key_id),
+    -- Not a foreign key on purpose: vrf_keys rows are registered before a key mints and never
+    -- deleted, and the per-row FOR KEY SHARE lock of a foreign key, taken by every group commit
+    -- on the same parent row, cost more PostgreSQL CPU than the insert itself (docs/perf.md).
+    vrf_key_id        text NOT NULL,
     vrf_counter       integer NOT NULL CHECK (vrf_counter >= 0),
     vrf_beta          bytea NOT NULL CHECK (length(vrf_beta) = 64),
     vrf_proof         bytea NOT NULL CHECK (length(vrf_proof) = 80),

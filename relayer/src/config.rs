@@ -180,3 +180,55 @@ impl Config {
         Only::parse_from(["veil-relayer"]).config
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_parses_flags_into_a_typed_config() {
+        let cli = Cli::try_parse_from([
+            "veil-relayer",
+            "serve",
+            "--listen",
+            "0.0.0.0:9000",
+            "--drand-urls",
+            "http://a.example,http://b.example",
+            "--admin-allowlist",
+            "10.0.0.0/8",
+            "--fallback-url",
+            "http://127.0.0.1:8090",
+            "--secrets",
+            "file",
+            "--log-format",
+            "json",
+        ])
+        .expect("parses");
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(
+            config.drand_urls,
+            vec!["http://a.example".to_owned(), "http://b.example".to_owned()]
+        );
+        assert_eq!(
+            config.fallback_url.as_deref(),
+            Some("http://127.0.0.1:8090")
+        );
+        assert_eq!(config.secrets, SecretSource::File);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.signature_window_secs, 60);
+        assert!(config.allowlist().is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--listen", "nowhere"])
+            .expect_err("not an address");
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--secrets", "vault"])
+            .expect_err("unknown source");
+        assert!(err.to_string().contains("vault"), "{err}");
+    }
+}

@@ -180,3 +180,43 @@ impl SecretProvider for StaticSecrets {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_provider_reads_and_names_what_is_missing() {
+        let dir = std::env::temp_dir().join(format!("veil-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("vrf_key"), format!("{}\n", "ab".repeat(32))).unwrap();
+        let provider = FileSecrets { dir: dir.clone() };
+        let key = provider.get(SecretName::VrfKey).unwrap();
+        assert_eq!(key.to_array::<32>("vrf_key").unwrap(), [0xab; 32]);
+        match provider.get(SecretName::HmacMaster) {
+            Err(SecretError::Missing { name, hint }) => {
+                assert_eq!(name, "hmac_master");
+                assert!(hint.contains("hmac_master"));
+            }
+            other => panic!("expected Missing, got {other:?}"),
+        }
+        std::fs::write(dir.join("hmac_master"), "abcd").unwrap();
+        assert!(matches!(
+            provider
+                .get(SecretName::HmacMaster)
+                .unwrap()
+                .to_array::<32>("hmac_master"),
+            Err(SecretError::Length { expected: 32, .. })
+        ));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn secrets_never_format_their_value() {
+        let secret = Secret::new(b"hunter2".to_vec());
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(format!("{secret}"), "[redacted]");
+        let provider = StaticSecrets::default().with(SecretName::VrfKey, "hunter2");
+        assert!(!format!("{provider:?}").contains("hunter2"));
+    }
+}
