@@ -170,7 +170,8 @@ impl Config {
         IpAllowlist::parse(&self.admin_allowlist)
     }
 
-    /// Defaults, as `serve` with no flags and no environment would get them.
+    /// The configuration `serve` gets with no flags: the defaults, overridden by any `RELAYER_*`
+    /// (and `DATABASE_URL`) variables set in the environment.
     pub fn defaults() -> Self {
         #[derive(Parser)]
         struct Only {
