@@ -3,10 +3,18 @@
 //! fallback is a separate process; the only contract is its HTTP API and
 //! `veil_chittyid::provisional::ProvisionalRecord`.
 
-use std::time::Duration;
+use std::{future::Future, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use veil_chittyid::provisional::ProvisionalRecord;
+
+use crate::{
+    breaker::{BreakerConfig, BreakerOpen, BreakerState, CircuitBreaker},
+    metrics::Metrics,
+};
+
+/// The breaker's dependency label (`circuit_breaker_state{dependency="fallback"}`).
+pub const BREAKER_NAME: &str = "fallback";
 
 /// Why the fallback minter could not serve.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +33,20 @@ pub enum FallbackError {
     /// It answered something that is not its documented JSON.
     #[error("fallback minter answered an undecodable body: {0}")]
     Decode(#[source] reqwest::Error),
+    /// Its circuit breaker is open after repeated failures; no request was sent.
+    #[error(transparent)]
+    BreakerOpen(#[from] BreakerOpen),
+}
+
+impl FallbackError {
+    /// Whether this says the dependency is unhealthy (as opposed to refusing one request).
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Decode(_) => true,
+            Self::Refused { status, .. } => *status >= 500,
+            Self::BreakerOpen(_) => false,
+        }
+    }
 }
 
 /// The body of a fallback mint.
@@ -58,12 +80,13 @@ struct ErrorObject {
     code: String,
 }
 
-/// HTTP client of one fallback minter.
+/// HTTP client of one fallback minter, behind a timeout and a circuit breaker.
 #[derive(Debug, Clone)]
 pub struct FallbackClient {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    breaker: Arc<CircuitBreaker>,
 }
 
 impl FallbackClient {
@@ -72,12 +95,35 @@ impl FallbackClient {
         base: &str,
         token: Option<String>,
         timeout: Duration,
+        breaker: BreakerConfig,
+        metrics: &Metrics,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: reqwest::Client::builder().timeout(timeout).build()?,
             base: base.trim_end_matches('/').to_owned(),
             token,
+            breaker: Arc::new(CircuitBreaker::new(BREAKER_NAME, breaker).with_metrics(metrics)),
         })
+    }
+
+    /// The breaker's state (for `/health`).
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// Runs one call through the breaker. Outages (unreachable, 5xx, garbage) count against
+    /// it; a 4xx refusal of one request does not.
+    async fn guarded<T>(
+        &self,
+        call: impl Future<Output = Result<T, FallbackError>>,
+    ) -> Result<T, FallbackError> {
+        let permit = self.breaker.try_acquire()?;
+        let result = call.await;
+        match &result {
+            Err(e) if e.is_outage() => permit.record_failure(),
+            _ => permit.record_success(),
+        }
+        result
     }
 
     fn auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -110,16 +156,19 @@ impl FallbackClient {
         &self,
         body: &FallbackMint<'_>,
     ) -> Result<ProvisionalRecord, FallbackError> {
-        let response = self
-            .auth(
-                self.http
-                    .post(format!("{}/api/v2/fallback/request", self.base)),
-            )
-            .json(body)
-            .send()
-            .await
-            .map_err(FallbackError::Unreachable)?;
-        Self::decode(response).await
+        self.guarded(async {
+            let response = self
+                .auth(
+                    self.http
+                        .post(format!("{}/api/v2/fallback/request", self.base)),
+                )
+                .json(body)
+                .send()
+                .await
+                .map_err(FallbackError::Unreachable)?;
+            Self::decode(response).await
+        })
+        .await
     }
 
     /// One page of records with `seq_no > after`.
@@ -128,15 +177,18 @@ impl FallbackClient {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<ProvisionalRecord>, Option<u64>), FallbackError> {
-        let response = self
-            .auth(self.http.get(format!(
-                "{}/api/v2/fallback/records?after={after}&limit={limit}",
-                self.base
-            )))
-            .send()
-            .await
-            .map_err(FallbackError::Unreachable)?;
-        let page: RecordsPage = Self::decode(response).await?;
-        Ok((page.records, page.next_after))
+        self.guarded(async {
+            let response = self
+                .auth(self.http.get(format!(
+                    "{}/api/v2/fallback/records?after={after}&limit={limit}",
+                    self.base
+                )))
+                .send()
+                .await
+                .map_err(FallbackError::Unreachable)?;
+            let page: RecordsPage = Self::decode(response).await?;
+            Ok((page.records, page.next_after))
+        })
+        .await
     }
 }

@@ -23,6 +23,13 @@ use crate::{
 /// Group-commit writer tasks.
 pub const COMMIT_WRITERS: usize = 2;
 
+fn breaker_config(config: &Config) -> crate::breaker::BreakerConfig {
+    crate::breaker::BreakerConfig {
+        failure_threshold: config.breaker_failures,
+        open_for: Duration::from_secs(config.breaker_open_secs),
+    }
+}
+
 /// Why the relayer could not start. Each names the dependency or setting at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -76,6 +83,8 @@ pub struct Inner {
     pub auth: Arc<AuthService>,
     /// Whether mints can fall back.
     pub fallback_configured: bool,
+    /// The fallback client (for its breaker state in `/health`).
+    pub fallback: Option<FallbackClient>,
 }
 
 /// Cheap to clone.
@@ -138,6 +147,8 @@ impl AppState {
                     .and_then(|t| String::from_utf8(t.expose().to_vec()).ok())
                     .map(|t| t.trim().to_owned()),
                 config.drand_timeout(),
+                breaker_config(&config),
+                &metrics,
             )?),
             None => None,
         };
@@ -183,6 +194,7 @@ impl AppState {
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
         Ok(Self(Arc::new(Inner {
             fallback_configured: fallback.is_some(),
+            fallback: fallback.clone(),
             config,
             pool,
             metrics,

@@ -222,3 +222,37 @@ async fn spawn_fallback_with_key(seed: [u8; 32]) -> Fallback {
         server,
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_outage_opens_its_breaker_and_mints_answer_503() {
+    let fallback = spawn_fallback().await;
+    let t = app_with_fallback(&fallback).await;
+    t.relay.set_mode(RelayMode::Down).await;
+    drop(fallback); // the fallback minter's server stops too
+    let (status, body) = t.mint(HASH, "01").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "FALLBACK_UNAVAILABLE"),
+        "{body}"
+    );
+    // One failure opens it (breaker_failures = 1): the next mint does not even try.
+    let (_, health) = t
+        .send(
+            axum::http::Request::get("/health")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(health["fallback_breaker"], "OPEN", "{health}");
+    assert_eq!(health["status"], "down");
+    let (status, body) = t.mint(HASH, "02").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "FALLBACK_UNAVAILABLE")
+    );
+    assert!(t
+        .state
+        .metrics
+        .render()
+        .contains("circuit_breaker_state{dependency=\"fallback\"} 2"));
+}

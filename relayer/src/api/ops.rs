@@ -34,6 +34,8 @@ pub struct Health {
     pub drand: serde_json::Value,
     /// Whether a fallback minter is configured.
     pub fallback_configured: bool,
+    /// The fallback minter's circuit breaker (`CLOSED`, `OPEN`, `HALF_OPEN`), when configured.
+    pub fallback_breaker: Option<String>,
 }
 
 fn dep(result: Result<(), String>) -> DependencyHealth {
@@ -72,7 +74,12 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "down"
     } else if drand_up {
         "ok"
-    } else if fallback_configured {
+    } else if fallback_configured
+        && state
+            .fallback
+            .as_ref()
+            .is_some_and(|f| f.breaker_state() != crate::breaker::BreakerState::Open)
+    {
         "degraded"
     } else {
         "down"
@@ -90,6 +97,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
             redis,
             drand: serde_json::to_value(&drand).unwrap_or_default(),
             fallback_configured,
+            fallback_breaker: state
+                .fallback
+                .as_ref()
+                .map(|f| f.breaker_state().as_str().to_owned()),
         }),
     )
 }
