@@ -164,6 +164,14 @@ impl Reconciler {
                 loop {
                     let (records, next) = fallback.records(cursor, PAGE).await?;
                     self.page(&pinned, &records, &mut report).await?;
+                    // Progress of long runs: one line per page.
+                    tracing::info!(
+                        after = cursor,
+                        page = records.len(),
+                        processed = report.processed,
+                        reconciled = report.reconciled,
+                        "reconciliation page done"
+                    );
                     match next {
                         Some(next) if next > cursor && !records.is_empty() => cursor = next,
                         _ => break,
