@@ -6,6 +6,7 @@ mod challenge;
 mod common;
 mod fallback;
 mod harness;
+mod indexer;
 mod registry;
 mod relayer;
 mod zk;

@@ -73,6 +73,10 @@ impl Batcher {
         let full = rows.len() >= self.policy.max_ids.max(1);
         let old = rows.first().is_some_and(|(_, old)| *old);
         if rows.is_empty() || !(force || full || old) {
+            // Release the row locks now: a dropped transaction is only rolled back when its
+            // connection is returned to the pool, and a concurrent cut would skip these rows
+            // until then.
+            tx.rollback().await?;
             return Ok(None);
         }
         let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();

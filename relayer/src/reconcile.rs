@@ -259,6 +259,8 @@ impl Reconciler {
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some(final_id) = existing {
+            // Release the advisory lock now rather than when the connection is recycled.
+            tx.rollback().await?;
             return Ok(Decision::Already(final_id));
         }
         let beacon = self.drand.latest().await?;
@@ -289,6 +291,7 @@ impl Reconciler {
             tx.commit().await?;
             return Ok(Decision::Reconciled(row.id));
         }
+        tx.rollback().await?;
         Err(MintError::CollisionBudget.into())
     }
 }

@@ -1,0 +1,568 @@
+//! The persist stage: batches of events into PostgreSQL (`migrations/0003_indexer.sql`).
+//!
+//! One batch is one SQL statement, hence one transaction: a data-modifying CTE per table
+//! inserts its rows with `INSERT … SELECT … FROM UNNEST(…) ON CONFLICT DO NOTHING`, keyed by
+//! (signature, ix_index, event_index), and another moves the cursor that covers the batch.
+//! A crash, or the pipeline's task being dropped, at any point therefore leaves either the
+//! batch and its cursor, or neither, and never an open transaction on a pooled connection;
+//! a replay of anything already written changes nothing.
+
+use std::{future::Future, sync::OnceLock};
+
+use challenge::events::StatusChanged;
+use sqlx::PgPool;
+use veil_client::decode::{ChallengeEvent, RegistryEvent};
+
+use crate::decode::{DecodedEvent, ProgramEvent};
+
+/// A position in the chain: after the transaction at (`slot`, `index_in_slot`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Slot of the last transaction covered.
+    pub slot: u64,
+    /// Its index in the slot; [`u32::MAX`] covers the whole slot.
+    pub index_in_slot: u32,
+    /// Its signature (none after a rewind).
+    pub signature: Option<String>,
+}
+
+impl Cursor {
+    /// The position after every transaction of `slot`.
+    pub fn end_of_slot(slot: u64) -> Self {
+        Self {
+            slot,
+            index_in_slot: u32::MAX,
+            signature: None,
+        }
+    }
+
+    /// Whether the transaction at (`slot`, `index_in_slot`) lies after this position.
+    pub fn is_before(&self, slot: u64, index_in_slot: u32) -> bool {
+        (self.slot, self.index_in_slot) < (slot, index_in_slot)
+    }
+}
+
+/// What one write covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The events of the batch's transactions.
+    pub events: Vec<DecodedEvent>,
+    /// The position of the batch's last transaction.
+    pub cursor: Option<Cursor>,
+}
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// An unsigned value does not fit a BIGINT column.
+    #[error("{field} = {value} does not fit a BIGINT")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+}
+
+/// The last stage: durable, idempotent storage of batches.
+pub trait Persist: Send + Sync {
+    /// Writes `batch` and its cursor atomically; rows already present are left as they are.
+    fn write(&self, batch: &Batch) -> impl Future<Output = Result<(), PersistError>> + Send;
+
+    /// Removes every row of `slot` and rewinds the cursor before it if it had passed it.
+    /// Returns the number of event rows removed.
+    fn rollback_slot(&self, slot: u64) -> impl Future<Output = Result<u64, PersistError>> + Send;
+
+    /// The committed position, if any.
+    fn cursor(&self) -> impl Future<Output = Result<Option<Cursor>, PersistError>> + Send;
+}
+
+/// [`Persist`] on PostgreSQL, for the pipeline called `name` (its cursor row).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    name: String,
+}
+
+/// Every table holding event rows (each has a `slot` column).
+pub const EVENT_TABLES: &[&str] = &[
+    "indexer_events",
+    "indexer_tracks",
+    "indexer_merkle_roots",
+    "indexer_verifications",
+    "indexer_id_batches",
+    "indexer_challenges",
+    "indexer_challenge_status",
+    "indexer_bond_releases",
+];
+
+impl PgStore {
+    /// A store on `pool` for the pipeline `name`.
+    pub fn new(pool: PgPool, name: impl Into<String>) -> Self {
+        Self {
+            pool,
+            name: name.into(),
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the shared migrations.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        crate::MIGRATOR.run(&self.pool).await
+    }
+}
+
+/// A query with its arguments.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn big(field: &'static str, value: u64) -> Result<i64, PersistError> {
+    i64::try_from(value).map_err(|_| PersistError::OutOfRange { field, value })
+}
+
+/// The key and position columns every table shares.
+#[derive(Default)]
+struct Keys {
+    signature: Vec<String>,
+    ix_index: Vec<i32>,
+    event_index: Vec<i32>,
+    slot: Vec<i64>,
+    tx_index: Vec<i64>,
+    block_time: Vec<Option<i64>>,
+}
+
+impl Keys {
+    fn push(&mut self, e: &DecodedEvent) -> Result<(), PersistError> {
+        self.signature.push(e.signature.clone());
+        // Instruction and event indexes are bounded by the transaction size.
+        self.ix_index.push(e.ix_index as i32);
+        self.event_index.push(e.event_index as i32);
+        self.slot.push(big("slot", e.slot)?);
+        self.tx_index.push(i64::from(e.tx_index));
+        self.block_time.push(e.block_time);
+        Ok(())
+    }
+
+    fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
+        q.bind(&self.signature)
+            .bind(&self.ix_index)
+            .bind(&self.event_index)
+            .bind(&self.slot)
+            .bind(&self.tx_index)
+            .bind(&self.block_time)
+    }
+}
+
+/// A `bytea[]` column. Each `*Cols` below holds the columns of one table beyond the shared
+/// [`Keys`], one vector per column.
+type Bytes = Vec<Vec<u8>>;
+
+/// `indexer_events`: program, kind, payload (JSON text).
+#[derive(Default)]
+struct EventCols(Keys, Vec<&'static str>, Vec<&'static str>, Vec<String>);
+/// `indexer_tracks`: depth, epoch_seconds, track_id.
+#[derive(Default)]
+struct TrackCols(Keys, Vec<i16>, Vec<i64>, Bytes);
+/// `indexer_merkle_roots`: track_id, root, leaf_count, root_index.
+#[derive(Default)]
+struct RootCols(Keys, Bytes, Bytes, Vec<i64>, Vec<i64>);
+/// `indexer_verifications`: track_id, scope, nullifier, root, signal_hash.
+#[derive(Default)]
+struct VerificationCols(Keys, Bytes, Bytes, Bytes, Bytes, Bytes);
+/// `indexer_id_batches`: namespace, batch_root, first_seq, id_count.
+#[derive(Default)]
+struct BatchCols(Keys, Bytes, Bytes, Vec<i64>, Vec<i64>);
+/// `indexer_challenges`: challenge, creator, mode, terms_hash, bond_mint, bond_amount.
+#[derive(Default)]
+struct ChallengeCols(Keys, Bytes, Bytes, Vec<String>, Bytes, Bytes, Vec<i64>);
+/// `indexer_challenge_status`: challenge, from_status, to_status, at.
+#[derive(Default)]
+struct StatusCols(Keys, Bytes, Vec<Option<String>>, Vec<String>, Vec<i64>);
+/// `indexer_bond_releases`: challenge, mint, to_creator, to_counterparty, to_treasury,
+/// slashed.
+#[derive(Default)]
+struct ReleaseCols(Keys, Bytes, Bytes, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>);
+
+/// A batch projected into the columns of every table.
+#[derive(Default)]
+struct Rows {
+    events: EventCols,
+    tracks: TrackCols,
+    roots: RootCols,
+    verifications: VerificationCols,
+    batches: BatchCols,
+    challenges: ChallengeCols,
+    status: StatusCols,
+    releases: ReleaseCols,
+}
+
+impl Rows {
+    fn project(events: &[DecodedEvent]) -> Result<Self, PersistError> {
+        let mut r = Self::default();
+        for e in events {
+            r.events.0.push(e)?;
+            r.events.1.push(e.event.program());
+            r.events.2.push(e.event.kind());
+            r.events.3.push(e.event.to_json().to_string());
+            match &e.event {
+                ProgramEvent::Registry(RegistryEvent::TrackCreated(t)) => {
+                    r.tracks.0.push(e)?;
+                    r.tracks.1.push(i16::from(t.depth));
+                    r.tracks.2.push(big("epoch_seconds", t.epoch_seconds)?);
+                    r.tracks.3.push(t.track_id.to_vec());
+                }
+                ProgramEvent::Registry(RegistryEvent::MerkleRootUpdated(m)) => {
+                    r.roots.0.push(e)?;
+                    r.roots.1.push(m.track_id.to_vec());
+                    r.roots.2.push(m.root.to_vec());
+                    r.roots.3.push(big("leaf_count", m.leaf_count)?);
+                    r.roots.4.push(big("root_index", m.root_index)?);
+                }
+                ProgramEvent::Registry(RegistryEvent::OwnershipVerified(v)) => {
+                    r.verifications.0.push(e)?;
+                    r.verifications.1.push(v.track_id.to_vec());
+                    r.verifications.2.push(v.scope.to_vec());
+                    r.verifications.3.push(v.nullifier.to_vec());
+                    r.verifications.4.push(v.root.to_vec());
+                    r.verifications.5.push(v.signal_hash.to_vec());
+                }
+                ProgramEvent::Registry(RegistryEvent::IdBatchAnchored(b)) => {
+                    r.batches.0.push(e)?;
+                    r.batches.1.push(b.namespace.to_vec());
+                    r.batches.2.push(b.batch_root.to_vec());
+                    r.batches.3.push(big("first_seq", b.first_seq)?);
+                    r.batches.4.push(i64::from(b.count));
+                }
+                ProgramEvent::Challenge(ChallengeEvent::ChallengeCreated(c)) => {
+                    r.challenges.0.push(e)?;
+                    r.challenges.1.push(c.challenge.to_bytes().to_vec());
+                    r.challenges.2.push(c.creator.to_bytes().to_vec());
+                    r.challenges.3.push(format!("{:?}", c.mode));
+                    r.challenges.4.push(c.terms_hash.to_vec());
+                    r.challenges.5.push(c.bond_mint.to_bytes().to_vec());
+                    r.challenges.6.push(big("bond_amount", c.bond_amount)?);
+                }
+                ProgramEvent::Challenge(ChallengeEvent::StatusChanged(StatusChanged {
+                    challenge,
+                    from,
+                    to,
+                    at,
+                })) => {
+                    r.status.0.push(e)?;
+                    r.status.1.push(challenge.to_bytes().to_vec());
+                    r.status.2.push(from.map(|s| format!("{s:?}")));
+                    r.status.3.push(format!("{to:?}"));
+                    r.status.4.push(*at);
+                }
+                ProgramEvent::Challenge(ChallengeEvent::BondsReleased(b)) => {
+                    r.releases.0.push(e)?;
+                    r.releases.1.push(b.challenge.to_bytes().to_vec());
+                    r.releases.2.push(b.mint.to_bytes().to_vec());
+                    r.releases.3.push(big("to_creator", b.payout.to_creator)?);
+                    r.releases
+                        .4
+                        .push(big("to_counterparty", b.payout.to_counterparty)?);
+                    r.releases.5.push(big("to_treasury", b.payout.to_treasury)?);
+                    r.releases.6.push(big("slashed", b.slashed)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+
+    /// Binds every column of every table, in the order of [`TABLES`].
+    fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
+        let e = &self.events;
+        let q = e.0.bind(q).bind(&e.1).bind(&e.2).bind(&e.3);
+        let t = &self.tracks;
+        let q = t.0.bind(q).bind(&t.1).bind(&t.2).bind(&t.3);
+        let m = &self.roots;
+        let q = m.0.bind(q).bind(&m.1).bind(&m.2).bind(&m.3).bind(&m.4);
+        let v = &self.verifications;
+        let q =
+            v.0.bind(q)
+                .bind(&v.1)
+                .bind(&v.2)
+                .bind(&v.3)
+                .bind(&v.4)
+                .bind(&v.5);
+        let b = &self.batches;
+        let q = b.0.bind(q).bind(&b.1).bind(&b.2).bind(&b.3).bind(&b.4);
+        let c = &self.challenges;
+        let q =
+            c.0.bind(q)
+                .bind(&c.1)
+                .bind(&c.2)
+                .bind(&c.3)
+                .bind(&c.4)
+                .bind(&c.5)
+                .bind(&c.6);
+        let st = &self.status;
+        let q = st.0.bind(q).bind(&st.1).bind(&st.2).bind(&st.3).bind(&st.4);
+        let r = &self.releases;
+        r.0.bind(q)
+            .bind(&r.1)
+            .bind(&r.2)
+            .bind(&r.3)
+            .bind(&r.4)
+            .bind(&r.5)
+            .bind(&r.6)
+    }
+}
+
+/// One table's insert: its name and its columns beyond the shared ones, with their types.
+struct TableSpec {
+    table: &'static str,
+    cols: &'static [(&'static str, &'static str)],
+}
+
+/// Every table a batch writes, in the order [`Rows::bind`] binds them.
+const TABLES: &[TableSpec] = &[
+    TableSpec {
+        table: "indexer_events",
+        cols: &[("program", "text"), ("kind", "text"), ("payload", "text")],
+    },
+    TableSpec {
+        table: "indexer_tracks",
+        cols: &[
+            ("depth", "int2"),
+            ("epoch_seconds", "int8"),
+            ("track_id", "bytea"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_merkle_roots",
+        cols: &[
+            ("track_id", "bytea"),
+            ("root", "bytea"),
+            ("leaf_count", "int8"),
+            ("root_index", "int8"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_verifications",
+        cols: &[
+            ("track_id", "bytea"),
+            ("scope", "bytea"),
+            ("nullifier", "bytea"),
+            ("root", "bytea"),
+            ("signal_hash", "bytea"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_id_batches",
+        cols: &[
+            ("namespace", "bytea"),
+            ("batch_root", "bytea"),
+            ("first_seq", "int8"),
+            ("id_count", "int8"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_challenges",
+        cols: &[
+            ("challenge", "bytea"),
+            ("creator", "bytea"),
+            ("mode", "text"),
+            ("terms_hash", "bytea"),
+            ("bond_mint", "bytea"),
+            ("bond_amount", "int8"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_challenge_status",
+        cols: &[
+            ("challenge", "bytea"),
+            ("from_status", "text"),
+            ("to_status", "text"),
+            ("at", "int8"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_bond_releases",
+        cols: &[
+            ("challenge", "bytea"),
+            ("mint", "bytea"),
+            ("to_creator", "int8"),
+            ("to_counterparty", "int8"),
+            ("to_treasury", "int8"),
+            ("slashed", "int8"),
+        ],
+    },
+];
+
+/// The shared columns of every table, with their types.
+const KEY_COLS: &[(&str, &str)] = &[
+    ("signature", "text"),
+    ("ix_index", "int4"),
+    ("event_index", "int4"),
+    ("slot", "int8"),
+    ("tx_index", "int8"),
+    ("block_time", "int8"),
+];
+
+/// The one statement that writes a batch: a data-modifying CTE per table
+/// (`INSERT … SELECT … FROM UNNEST(…) ON CONFLICT DO NOTHING`) and one that moves the cursor
+/// forward. A single statement is atomic without an explicit transaction, so a pipeline
+/// dropped mid-write can never leave a transaction open on a pooled connection.
+fn write_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut n = 0;
+        let mut param = |ty: &str| {
+            n += 1;
+            format!("${n}::{ty}")
+        };
+        let mut ctes = Vec::new();
+        for (i, spec) in TABLES.iter().enumerate() {
+            let cols: Vec<(&str, &str)> = KEY_COLS.iter().chain(spec.cols).copied().collect();
+            let names: Vec<&str> = cols.iter().map(|(name, _)| *name).collect();
+            let params: Vec<String> = cols
+                .iter()
+                .map(|(_, ty)| param(&format!("{ty}[]")))
+                .collect();
+            let select: Vec<String> = names
+                .iter()
+                .map(|name| match *name {
+                    "payload" => "payload::jsonb".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect();
+            ctes.push(format!(
+                "t{i} AS (INSERT INTO {table} ({names}) SELECT {select} FROM UNNEST({params}) \
+                 AS u({names}) ON CONFLICT DO NOTHING)",
+                table = spec.table,
+                names = names.join(", "),
+                select = select.join(", "),
+                params = params.join(", "),
+            ));
+        }
+        let (name, slot, index, signature) =
+            (param("text"), param("int8"), param("int8"), param("text"));
+        // The cursor only moves forward here; a rewind is `rollback_slot`'s alone.
+        ctes.push(format!(
+            "moved AS (INSERT INTO indexer_cursor (name, slot, index_in_slot, signature) \
+             SELECT {name}, {slot}, {index}, {signature} WHERE {slot} IS NOT NULL \
+             ON CONFLICT (name) DO UPDATE SET slot = EXCLUDED.slot, \
+               index_in_slot = EXCLUDED.index_in_slot, signature = EXCLUDED.signature, \
+               updated_at = now() \
+             WHERE (indexer_cursor.slot, indexer_cursor.index_in_slot) \
+                 < (EXCLUDED.slot, EXCLUDED.index_in_slot))"
+        ));
+        format!("WITH {} SELECT 1", ctes.join(", "))
+    })
+}
+
+/// The one statement that rolls a slot back: a `DELETE` per table, and the cursor rewound to
+/// `$2`/`$3` if it stood at or past the slot. Returns the number of event rows removed.
+fn rollback_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut ctes: Vec<String> = TABLES
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                format!(
+                    "d{i} AS (DELETE FROM {} WHERE slot = $1 RETURNING 1)",
+                    spec.table
+                )
+            })
+            .collect();
+        ctes.push(
+            "moved AS (UPDATE indexer_cursor SET slot = $2, index_in_slot = $3, \
+             signature = NULL, updated_at = now() WHERE name = $4 AND slot >= $1)"
+                .to_owned(),
+        );
+        format!("WITH {} SELECT count(*) FROM d0", ctes.join(", "))
+    })
+}
+
+impl Persist for PgStore {
+    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+        if batch.events.is_empty() && batch.cursor.is_none() {
+            return Ok(());
+        }
+        let rows = Rows::project(&batch.events)?;
+        let cursor = match &batch.cursor {
+            Some(c) => Some((big("slot", c.slot)?, i64::from(c.index_in_slot))),
+            None => None,
+        };
+        rows.bind(sqlx::query(write_sql()))
+            .bind(&self.name)
+            .bind(cursor.map(|c| c.0))
+            .bind(cursor.map(|c| c.1))
+            .bind(batch.cursor.as_ref().and_then(|c| c.signature.as_deref()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
+        // A cursor at or past the dead slot goes back to the end of the slot before it, so
+        // that the source resends what follows.
+        let before = Cursor::end_of_slot(slot.saturating_sub(1));
+        let removed: i64 = sqlx::query_scalar(rollback_sql())
+            .bind(big("slot", slot)?)
+            .bind(big("slot", before.slot)?)
+            .bind(i64::from(before.index_in_slot))
+            .bind(&self.name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(removed as u64)
+    }
+
+    async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
+        let row: Option<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT slot, index_in_slot, signature FROM indexer_cursor WHERE name = $1",
+        )
+        .bind(&self.name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(slot, index, signature)| Cursor {
+            slot: slot as u64,
+            index_in_slot: index as u32,
+            signature,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_tables_are_the_tables_a_batch_writes() {
+        let written: Vec<&str> = TABLES.iter().map(|t| t.table).collect();
+        assert_eq!(written, EVENT_TABLES);
+    }
+
+    #[test]
+    fn write_sql_numbers_every_parameter_once() {
+        let sql = write_sql();
+        let params: usize = TABLES.iter().map(|t| KEY_COLS.len() + t.cols.len()).sum();
+        // The columns, then name, slot, index and signature of the cursor.
+        assert!(sql.contains(&format!("${}::text", params + 4)));
+        assert!(!sql.contains(&format!("${}:", params + 5)));
+    }
+
+    #[test]
+    fn cursor_orders_by_slot_then_index() {
+        let c = Cursor {
+            slot: 5,
+            index_in_slot: 2,
+            signature: None,
+        };
+        assert!(c.is_before(5, 3));
+        assert!(c.is_before(6, 0));
+        assert!(!c.is_before(5, 2));
+        assert!(!c.is_before(4, 9));
+        assert!(!Cursor::end_of_slot(5).is_before(5, 1_000));
+    }
+}
