@@ -4,20 +4,24 @@
 //! (`tokio_util::sync::CancellationToken`):
 //!
 //! 1. a [`Source`] yields transport-free [`Update`]s: a landed transaction ([`TxUpdate`]) or a
-//!    slot status ([`SlotStatus::Dead`]). The Yellowstone gRPC and RPC backfill sources (not
-//!    built yet) convert into these; the tests feed real transactions executed on the
-//!    in-process chain through a [`ChannelSource`];
+//!    slot status ([`SlotStatus::Dead`]). [`grpc::GrpcSource`] converts Yellowstone gRPC
+//!    updates into these (the RPC backfill is not built yet); tests also feed real transactions
+//!    executed on the in-process chain through a [`ChannelSource`];
 //! 2. [`decode`] turns a transaction's `emit_cpi!` inner instructions into [`DecodedEvent`]s,
 //!    each keyed by (signature, instruction index, event index), through the shared client
 //!    crate's decoders; undecodable data is counted in [`Counters`] and logged, never fatal;
 //! 3. a [`Persist`] store ([`PgStore`]) writes a batch of events and the [`Cursor`] that covers
 //!    them in one transaction, idempotently, and removes the rows of a dead slot.
 //!
-//! [`run`] drives them. See `docs/indexer.md`.
+//! [`run`] drives them. [`api::app`] serves the analytics queries and [`metrics`] the Prometheus
+//! counters. See `docs/indexer.md`.
 //!
 //! [`CancellationToken`]: tokio_util::sync::CancellationToken
 
+pub mod api;
 pub mod decode;
+pub mod grpc;
+pub mod metrics;
 pub mod persist;
 pub mod pipeline;
 pub mod source;

@@ -3,5 +3,7 @@
 //! into a fresh migrated PostgreSQL database, and compares the rows with the events decoded
 //! independently from the same transactions.
 
+mod api;
+mod grpc;
 mod pipeline;
 mod support;

@@ -1,0 +1,608 @@
+//! The Yellowstone gRPC source: a Geyser `Subscribe` stream, through `yellowstone-grpc-client`,
+//! into [`Update`]s.
+//!
+//! It subscribes, at confirmed commitment, to the non-vote transactions that mention the
+//! registry or the challenge program (failed ones included: [`decode`](crate::decode) skips
+//! and counts them), and to slot updates, of which only `SLOT_DEAD` is kept
+//! ([`SlotStatus::Dead`]).
+//!
+//! The stream runs in a task of its own that feeds a bounded channel, so [`Source::next`] is
+//! as cancel-safe as [`mpsc::Receiver::recv`]. When the connection fails or the server ends
+//! the stream, the task reconnects with exponential backoff and resubscribes with
+//! `from_slot` = the slot of the last transaction it delivered (or of the resume [`Cursor`]).
+//! The server replays that slot whole; what was already delivered from it is skipped, so the
+//! pipeline sees each transaction once. A server that cannot replay from there ends the
+//! source with [`GrpcError::ReplayUnavailable`], for a backfill to take over.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use anchor_lang::prelude::Pubkey;
+use futures::StreamExt;
+use tokio::{sync::mpsc, task::JoinHandle};
+use tonic::{Code, Status};
+use yellowstone_grpc_client::{GeyserGrpcBuilderError, GeyserGrpcClient, GeyserGrpcClientError};
+use yellowstone_grpc_proto::prelude::{
+    subscribe_update::UpdateOneof, CommitmentLevel, SlotStatus as ProtoSlotStatus,
+    SubscribeRequest, SubscribeRequestFilterSlots, SubscribeRequestFilterTransactions,
+    SubscribeUpdateTransaction,
+};
+
+use crate::{
+    persist::Cursor,
+    source::{InnerIx, SlotStatus, Source, SourceError, TxUpdate, Update},
+};
+
+/// The name of the transaction filter in the subscribe request.
+pub const TX_FILTER: &str = "veil";
+/// The name of the slot filter in the subscribe request.
+pub const SLOT_FILTER: &str = "veil-slots";
+
+/// Where and how [`GrpcSource`] connects.
+#[derive(Debug, Clone)]
+pub struct GrpcConfig {
+    /// The Geyser endpoint, such as `http://127.0.0.1:10000`.
+    pub endpoint: String,
+    /// The `x-token` header, if the server wants one.
+    pub x_token: Option<String>,
+    /// The programs whose transactions are wanted (`account_include`).
+    pub programs: Vec<Pubkey>,
+    /// Updates buffered between the stream task and the pipeline.
+    pub channel_capacity: usize,
+    /// The first reconnect delay; each failed attempt doubles it.
+    pub backoff_initial: Duration,
+    /// The longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Failed connection attempts in a row before the source gives up (`None`: never).
+    pub max_attempts: Option<u32>,
+    /// Timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// The largest message accepted (a transaction with its meta).
+    pub max_decoding_message_size: usize,
+}
+
+impl GrpcConfig {
+    /// Defaults for `endpoint`: both programs, 4096 buffered updates, backoff from 100 ms to
+    /// 5 s, never give up.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            x_token: None,
+            programs: vec![
+                veil_client::registry::PROGRAM_ID,
+                veil_client::challenge::PROGRAM_ID,
+            ],
+            channel_capacity: 4096,
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            max_attempts: None,
+            connect_timeout: Duration::from_secs(10),
+            max_decoding_message_size: 64 * 1024 * 1024,
+        }
+    }
+
+    /// The subscribe request, replaying from `from_slot` if given.
+    pub fn request(&self, from_slot: Option<u64>) -> SubscribeRequest {
+        let programs = self.programs.iter().map(Pubkey::to_string).collect();
+        SubscribeRequest {
+            transactions: [(
+                TX_FILTER.to_owned(),
+                SubscribeRequestFilterTransactions {
+                    vote: Some(false),
+                    failed: None,
+                    account_include: programs,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            slots: [(
+                SLOT_FILTER.to_owned(),
+                SubscribeRequestFilterSlots {
+                    filter_by_commitment: Some(false),
+                    interslot_updates: Some(true),
+                },
+            )]
+            .into(),
+            commitment: Some(CommitmentLevel::Confirmed as i32),
+            from_slot,
+            ..Default::default()
+        }
+    }
+}
+
+/// Why the gRPC source stopped. It reaches the pipeline inside [`SourceError::Transport`];
+/// [`GrpcError::of`] gets it back.
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    /// The server cannot replay from `from_slot`: its oldest slot is `first_available`. The
+    /// slots in between must come from a backfill.
+    #[error(
+        "the server cannot replay from slot {from_slot}: first available is {first_available}"
+    )]
+    ReplayUnavailable {
+        /// The slot asked for.
+        from_slot: u64,
+        /// The oldest slot the server still has.
+        first_available: u64,
+    },
+    /// The endpoint or the token is malformed.
+    #[error("invalid gRPC client configuration")]
+    Config(#[source] GeyserGrpcBuilderError),
+    /// `max_attempts` connection attempts in a row failed; the last error is attached.
+    #[error("gave up after {attempts} failed connection attempts")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        last: Box<GeyserGrpcClientError>,
+    },
+}
+
+impl GrpcError {
+    /// The gRPC error inside a [`SourceError`], if it came from this source.
+    pub fn of(error: &SourceError) -> Option<&GrpcError> {
+        match error {
+            SourceError::Transport(inner) => inner.downcast_ref(),
+        }
+    }
+
+    /// Reads the replay-window refusal of the Yellowstone plugin (`broadcast from {from_slot}
+    /// is not available, last available: {first_available}`, sent as `OUT_OF_RANGE`, or
+    /// `INTERNAL` by older versions). Only that exact message counts: the numbers decide what
+    /// a backfill must cover.
+    pub fn replay_unavailable(status: &Status) -> Option<Self> {
+        if !matches!(
+            status.code(),
+            Code::OutOfRange | Code::Internal | Code::InvalidArgument
+        ) {
+            return None;
+        }
+        let rest = status.message().strip_prefix("broadcast from ")?;
+        let (from, first) = rest.split_once(" is not available, last available: ")?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(from) || !digits(first) {
+            return None;
+        }
+        Some(Self::ReplayUnavailable {
+            from_slot: from.parse().ok()?,
+            first_available: first.parse().ok()?,
+        })
+    }
+}
+
+/// What the stream task has done, shared with the [`GrpcSource`].
+#[derive(Debug, Default)]
+pub struct GrpcStats {
+    /// Connections opened (the first one included).
+    pub connects: AtomicU64,
+    /// Reconnect attempts, each after a failure or an end of stream and its backoff delay.
+    pub reconnects: AtomicU64,
+    /// Transactions delivered to the pipeline.
+    pub transactions: AtomicU64,
+    /// Transactions received again on a replay and skipped.
+    pub replay_skipped: AtomicU64,
+    /// Transaction updates that could not be converted (missing parts, bad key indexes).
+    pub malformed: AtomicU64,
+    /// Dead slots delivered.
+    pub dead_slots: AtomicU64,
+    /// The `from_slot` of the latest subscribe request (0 without one).
+    pub last_from_slot: AtomicU64,
+}
+
+impl GrpcStats {
+    /// Reads one counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// A [`Source`] reading a Yellowstone Geyser stream. Dropping it stops the stream task.
+#[derive(Debug)]
+pub struct GrpcSource {
+    rx: mpsc::Receiver<Result<Update, GrpcError>>,
+    stats: Arc<GrpcStats>,
+    task: JoinHandle<()>,
+}
+
+impl GrpcSource {
+    /// Starts the stream task. With `resume` (the persisted [`Cursor`]), the first subscribe
+    /// replays from its slot and only transactions after it are delivered; without, the
+    /// stream starts at the server's tip.
+    pub fn spawn(config: GrpcConfig, resume: Option<Cursor>) -> Self {
+        let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
+        let stats = Arc::new(GrpcStats::default());
+        let task = tokio::spawn(
+            Stream {
+                config,
+                stats: stats.clone(),
+                tx,
+                position: resume.map(Position::from_cursor),
+            }
+            .run(),
+        );
+        Self { rx, stats, task }
+    }
+
+    /// The stream task's counters (reconnects among them).
+    pub fn stats(&self) -> &Arc<GrpcStats> {
+        &self.stats
+    }
+}
+
+impl Drop for GrpcSource {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Source for GrpcSource {
+    async fn next(&mut self) -> Result<Option<Update>, SourceError> {
+        match self.rx.recv().await {
+            None => Ok(None),
+            Some(Ok(update)) => Ok(Some(update)),
+            Some(Err(error)) => Err(SourceError::Transport(Box::new(error))),
+        }
+    }
+}
+
+/// The last slot delivered from, and what of it was delivered.
+#[derive(Debug, Clone)]
+struct Position {
+    slot: u64,
+    /// Transactions of `slot` at or below this index are done (from a persisted cursor).
+    done_through: Option<u32>,
+    /// Indexes of `slot` delivered by this source.
+    delivered: HashSet<u32>,
+}
+
+impl Position {
+    fn from_cursor(cursor: Cursor) -> Self {
+        Self {
+            slot: cursor.slot,
+            done_through: Some(cursor.index_in_slot),
+            delivered: HashSet::new(),
+        }
+    }
+
+    /// Whether the transaction at (`slot`, `index`) was already delivered.
+    fn covers(&self, slot: u64, index: u32) -> bool {
+        slot < self.slot
+            || (slot == self.slot
+                && (self.done_through.is_some_and(|d| index <= d)
+                    || self.delivered.contains(&index)))
+    }
+
+    fn record(&mut self, slot: u64, index: u32) {
+        if slot > self.slot {
+            *self = Self {
+                slot,
+                done_through: None,
+                delivered: HashSet::new(),
+            };
+        }
+        if slot == self.slot {
+            self.delivered.insert(index);
+        }
+    }
+}
+
+/// How one connection ended.
+enum Ended {
+    /// The pipeline is gone: stop.
+    Closed,
+    /// Reconnect; `delivered` says whether the connection got anywhere (resets the backoff).
+    Retry {
+        delivered: bool,
+        error: GeyserGrpcClientError,
+    },
+    /// Stop with this error.
+    Fatal(GrpcError),
+}
+
+/// The stream task.
+struct Stream {
+    config: GrpcConfig,
+    stats: Arc<GrpcStats>,
+    tx: mpsc::Sender<Result<Update, GrpcError>>,
+    position: Option<Position>,
+}
+
+impl Stream {
+    async fn run(mut self) {
+        let mut failures = 0u32;
+        let mut delay = self.config.backoff_initial;
+        loop {
+            let from_slot = self.position.as_ref().map(|p| p.slot);
+            let ended = self.connection(from_slot).await;
+            let error = match ended {
+                Ended::Closed => return,
+                Ended::Fatal(error) => {
+                    let _ = self.tx.send(Err(error)).await;
+                    return;
+                }
+                Ended::Retry { delivered, error } => {
+                    if delivered {
+                        failures = 0;
+                        delay = self.config.backoff_initial;
+                    }
+                    error
+                }
+            };
+            failures = failures.saturating_add(1);
+            if self.config.max_attempts.is_some_and(|max| failures >= max) {
+                let gave_up = GrpcError::GaveUp {
+                    attempts: failures,
+                    last: Box::new(error),
+                };
+                let _ = self.tx.send(Err(gave_up)).await;
+                return;
+            }
+            tracing::warn!(
+                endpoint = %self.config.endpoint,
+                ?from_slot,
+                failures,
+                delay_ms = delay.as_millis() as u64,
+                %error,
+                "geyser stream interrupted; reconnecting"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.tx.closed() => return,
+            }
+            delay = delay.saturating_mul(2).min(self.config.backoff_max);
+            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One connection: subscribe, forward until it fails or ends.
+    async fn connection(&mut self, from_slot: Option<u64>) -> Ended {
+        let builder = match GeyserGrpcClient::build_from_shared(self.config.endpoint.clone())
+            .and_then(|b| b.x_token(self.config.x_token.clone()))
+        {
+            Ok(builder) => builder
+                .connect_timeout(self.config.connect_timeout)
+                .max_decoding_message_size(self.config.max_decoding_message_size),
+            Err(error) => return Ended::Fatal(GrpcError::Config(error)),
+        };
+        let mut client = match builder.connect().await {
+            Ok(client) => client,
+            Err(GeyserGrpcBuilderError::TonicError(error)) => {
+                return Ended::Retry {
+                    delivered: false,
+                    error: GeyserGrpcClientError::TransportError(error),
+                }
+            }
+            Err(error) => return Ended::Fatal(GrpcError::Config(error)),
+        };
+        self.stats.connects.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .last_from_slot
+            .store(from_slot.unwrap_or(0), Ordering::Relaxed);
+        // The request sink stays alive with the stream: closing it may end the subscription.
+        let (_sink, mut stream) = match client
+            .subscribe_with_request(Some(self.config.request(from_slot)))
+            .await
+        {
+            Ok(pair) => pair,
+            Err(error) => return self.failed(from_slot, false, error),
+        };
+        let mut delivered = false;
+        loop {
+            let message = tokio::select! {
+                message = stream.next() => message,
+                () = self.tx.closed() => return Ended::Closed,
+            };
+            let update = match message {
+                None => {
+                    return Ended::Retry {
+                        delivered,
+                        error: Status::unavailable("the server ended the stream").into(),
+                    }
+                }
+                Some(Err(status)) => return self.failed(from_slot, delivered, status.into()),
+                Some(Ok(update)) => update,
+            };
+            let out = match update.update_oneof {
+                Some(UpdateOneof::Transaction(tx)) => match self.transaction(tx) {
+                    Some(tx) => Update::Tx(tx),
+                    None => continue,
+                },
+                Some(UpdateOneof::Slot(slot))
+                    if slot.status == ProtoSlotStatus::SlotDead as i32 =>
+                {
+                    self.stats.dead_slots.fetch_add(1, Ordering::Relaxed);
+                    if let Some(position) = self.position.as_mut().filter(|p| p.slot == slot.slot) {
+                        // Nothing of a dead slot survives: a replay must not skip its indexes.
+                        position.delivered.clear();
+                        position.done_through = None;
+                    }
+                    Update::Slot(SlotStatus::Dead(slot.slot))
+                }
+                _ => continue,
+            };
+            if self.tx.send(Ok(out)).await.is_err() {
+                return Ended::Closed;
+            }
+            delivered = true;
+        }
+    }
+
+    /// Classifies a failed subscription: a replay refusal is fatal, the rest is retried.
+    fn failed(
+        &self,
+        from_slot: Option<u64>,
+        delivered: bool,
+        error: GeyserGrpcClientError,
+    ) -> Ended {
+        if let GeyserGrpcClientError::TonicStatus(status) = &error {
+            if let Some(refusal) = GrpcError::replay_unavailable(status) {
+                tracing::warn!(?from_slot, %status, "geyser replay window does not reach from_slot");
+                return Ended::Fatal(refusal);
+            }
+        }
+        Ended::Retry { delivered, error }
+    }
+
+    /// Converts and deduplicates one transaction update; `None` to skip it.
+    fn transaction(&mut self, update: SubscribeUpdateTransaction) -> Option<TxUpdate> {
+        let tx = match convert(update) {
+            Ok(tx) => tx,
+            Err(error) => {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, "malformed geyser transaction update skipped");
+                return None;
+            }
+        };
+        if let Some(position) = &self.position {
+            if position.covers(tx.slot, tx.index_in_slot) {
+                self.stats.replay_skipped.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+        }
+        match &mut self.position {
+            Some(position) => position.record(tx.slot, tx.index_in_slot),
+            None => {
+                self.position = Some(Position {
+                    slot: tx.slot,
+                    done_through: None,
+                    delivered: HashSet::from([tx.index_in_slot]),
+                })
+            }
+        }
+        self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+        Some(tx)
+    }
+}
+
+/// Why a transaction update could not be converted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// The update has no transaction, message or meta.
+    #[error("the update lacks its {0}")]
+    Missing(&'static str),
+    /// The signature is not 64 bytes.
+    #[error("signature of {0} bytes")]
+    Signature(usize),
+    /// An account key is not 32 bytes.
+    #[error("account key of {0} bytes")]
+    Key(usize),
+    /// An index (of a key, an instruction, or in the block) is out of range.
+    #[error("{what} index {index} out of range")]
+    Index {
+        /// What the index points into.
+        what: &'static str,
+        /// The index.
+        index: u64,
+    },
+}
+
+/// Converts a Geyser transaction update into a [`TxUpdate`]: the inner instructions are
+/// resolved against the message's account keys followed by the addresses loaded from lookup
+/// tables (writable, then read-only), as the runtime orders them. The block time is not part
+/// of a transaction update and stays `None`.
+pub fn convert(update: SubscribeUpdateTransaction) -> Result<TxUpdate, ConvertError> {
+    let info = update
+        .transaction
+        .ok_or(ConvertError::Missing("transaction info"))?;
+    if info.signature.len() != 64 {
+        return Err(ConvertError::Signature(info.signature.len()));
+    }
+    let message = info
+        .transaction
+        .and_then(|t| t.message)
+        .ok_or(ConvertError::Missing("message"))?;
+    let meta = info.meta.ok_or(ConvertError::Missing("meta"))?;
+    let keys = message
+        .account_keys
+        .iter()
+        .chain(&meta.loaded_writable_addresses)
+        .chain(&meta.loaded_readonly_addresses)
+        .map(|k| Pubkey::try_from(k.as_slice()).map_err(|_| ConvertError::Key(k.len())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut by_ix: BTreeMap<u32, Vec<InnerIx>> = BTreeMap::new();
+    for list in meta.inner_instructions {
+        if list.index as usize >= message.instructions.len() {
+            return Err(ConvertError::Index {
+                what: "instruction",
+                index: list.index.into(),
+            });
+        }
+        let resolved = list
+            .instructions
+            .into_iter()
+            .map(|ix| {
+                let program_id =
+                    *keys
+                        .get(ix.program_id_index as usize)
+                        .ok_or(ConvertError::Index {
+                            what: "account key",
+                            index: ix.program_id_index.into(),
+                        })?;
+                Ok(InnerIx {
+                    program_id,
+                    data: ix.data,
+                })
+            })
+            .collect::<Result<Vec<_>, ConvertError>>()?;
+        by_ix.entry(list.index).or_default().extend(resolved);
+    }
+    let inner = (0..message.instructions.len() as u32)
+        .map(|i| by_ix.remove(&i).unwrap_or_default())
+        .collect();
+    Ok(TxUpdate {
+        slot: update.slot,
+        signature: bs58::encode(&info.signature).into_string(),
+        block_time: None,
+        index_in_slot: u32::try_from(info.index).map_err(|_| ConvertError::Index {
+            what: "transaction-in-block",
+            index: info.index,
+        })?,
+        inner,
+        failed: meta.err.is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_refusal_is_read_from_the_plugin_message_only() {
+        let status = Status::out_of_range("broadcast from 7 is not available, last available: 12");
+        assert!(matches!(
+            GrpcError::replay_unavailable(&status),
+            Some(GrpcError::ReplayUnavailable {
+                from_slot: 7,
+                first_available: 12
+            })
+        ));
+        let old = Status::internal("broadcast from 7 is not available, last available: 12");
+        assert!(GrpcError::replay_unavailable(&old).is_some());
+        assert!(GrpcError::replay_unavailable(&Status::unavailable(
+            "broadcast from 7 is not available, last available: 12"
+        ))
+        .is_none());
+        assert!(GrpcError::replay_unavailable(&Status::internal("connection reset")).is_none());
+    }
+
+    #[test]
+    fn position_skips_what_a_replay_resends() {
+        let mut p = Position::from_cursor(Cursor {
+            slot: 10,
+            index_in_slot: 2,
+            signature: None,
+        });
+        assert!(p.covers(9, 5) && p.covers(10, 2) && !p.covers(10, 3));
+        p.record(10, 5);
+        assert!(p.covers(10, 5) && !p.covers(10, 4));
+        p.record(11, 0);
+        assert!(p.covers(10, 4) && p.covers(11, 0) && !p.covers(11, 1));
+    }
+}

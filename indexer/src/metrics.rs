@@ -1,0 +1,162 @@
+//! Prometheus metrics of the indexer (SPEC §8): `indexer_lag_slots`,
+//! `indexer_events_total{kind}`, `indexer_decode_errors_total` and
+//! `indexer_reconnects_total`. One [`IndexerMetrics`] per application, with its own
+//! registry, so tests never share counters.
+//!
+//! The pipeline's [`Counters`] stay the source of truth for totals; [`IndexerMetrics::sync`]
+//! carries their growth into the Prometheus counters. Counts per event kind come from
+//! [`Metered`], a [`Persist`] wrapper that counts the events of every batch it has written,
+//! so neither the decode stage nor the pipeline changes.
+
+use std::sync::{Arc, Mutex};
+
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::{
+    decode::{Counters, DecodedEvent},
+    persist::{Batch, Cursor, Persist, PersistError},
+};
+
+/// The values of [`Counters`] already carried into the Prometheus counters.
+#[derive(Debug, Default)]
+struct Synced {
+    undecodable: u64,
+}
+
+/// Every collector the indexer exports.
+#[derive(Debug)]
+pub struct IndexerMetrics {
+    registry: Registry,
+    /// `indexer_lag_slots`: the source's newest slot minus the committed cursor's slot.
+    pub lag_slots: IntGauge,
+    /// `indexer_events_total{kind}`: events written, by event type name (`OwnershipVerified`, …).
+    pub events_total: IntCounterVec,
+    /// `indexer_decode_errors_total`: event CPIs of our programs that did not decode.
+    pub decode_errors_total: IntCounter,
+    /// `indexer_reconnects_total`: reconnects of the streaming source.
+    pub reconnects_total: IntCounter,
+    synced: Mutex<Synced>,
+}
+
+impl Default for IndexerMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl IndexerMetrics {
+    /// Registers every collector in a fresh registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        macro_rules! reg {
+            ($c:expr) => {{
+                let c = $c.expect("metric definition is valid");
+                registry
+                    .register(Box::new(c.clone()))
+                    .expect("metric names are unique");
+                c
+            }};
+        }
+        Self {
+            lag_slots: reg!(IntGauge::new(
+                "indexer_lag_slots",
+                "Newest slot seen by the source minus the slot of the committed cursor"
+            )),
+            events_total: reg!(IntCounterVec::new(
+                Opts::new("indexer_events_total", "Program events written, by kind"),
+                &["kind"]
+            )),
+            decode_errors_total: reg!(IntCounter::new(
+                "indexer_decode_errors_total",
+                "Event CPIs of our programs that did not decode"
+            )),
+            reconnects_total: reg!(IntCounter::new(
+                "indexer_reconnects_total",
+                "Reconnects of the streaming source"
+            )),
+            synced: Mutex::new(Synced::default()),
+            registry,
+        }
+    }
+
+    /// Carries the growth of `counters` since the last call into the Prometheus counters.
+    /// A `counters` that went backwards (a fresh [`Counters`] after a restart) is counted
+    /// from zero again, so the exported counter never decreases.
+    pub fn sync(&self, counters: &Counters) {
+        let undecodable = Counters::get(&counters.undecodable);
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        let delta = undecodable
+            .checked_sub(synced.undecodable)
+            .unwrap_or(undecodable);
+        self.decode_errors_total.inc_by(delta);
+        synced.undecodable = undecodable;
+    }
+
+    /// Counts written events by kind.
+    pub fn observe_events(&self, events: &[DecodedEvent]) {
+        for event in events {
+            self.events_total
+                .with_label_values(&[event.event.kind()])
+                .inc();
+        }
+    }
+
+    /// Sets the lag: `head_slot` (the newest slot the source has seen) minus the cursor's
+    /// slot; no cursor yet counts as the whole head. Never negative.
+    pub fn set_lag(&self, head_slot: u64, cursor: Option<&Cursor>) {
+        let behind = head_slot.saturating_sub(cursor.map_or(0, |c| c.slot));
+        self.lag_slots
+            .set(i64::try_from(behind).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one reconnect of the streaming source.
+    pub fn record_reconnect(&self) {
+        self.reconnects_total.inc();
+    }
+
+    /// The Prometheus text exposition of every collector.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding of gathered metrics cannot fail");
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// A [`Persist`] that counts the events of every batch its inner store has written
+/// (`indexer_events_total{kind}`). Failed writes count nothing; a replayed batch counts
+/// again, since the counter measures events processed, not rows added.
+#[derive(Debug, Clone)]
+pub struct Metered<P> {
+    inner: P,
+    metrics: Arc<IndexerMetrics>,
+}
+
+impl<P> Metered<P> {
+    /// Wraps `inner`.
+    pub fn new(inner: P, metrics: Arc<IndexerMetrics>) -> Self {
+        Self { inner, metrics }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+}
+
+impl<P: Persist> Persist for Metered<P> {
+    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+        self.inner.write(batch).await?;
+        self.metrics.observe_events(&batch.events);
+        Ok(())
+    }
+
+    async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
+        self.inner.rollback_slot(slot).await
+    }
+
+    async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
+        self.inner.cursor().await
+    }
+}
