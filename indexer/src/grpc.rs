@@ -3,8 +3,19 @@
 //!
 //! It subscribes, at confirmed commitment, to the non-vote transactions that mention the
 //! registry or the challenge program (failed ones included: [`decode`](crate::decode) skips
-//! and counts them), and to slot updates, of which only `SLOT_DEAD` is kept
-//! ([`SlotStatus::Dead`]).
+//! and counts them), to slot updates, of which only `SLOT_DEAD` is kept
+//! ([`SlotStatus::Dead`]), and to block metas, for block times.
+//!
+//! **Block time.** A transaction update carries no block time; the slot's
+//! `SubscribeUpdateBlockMeta` does, and the plugin sends it after the slot's transactions. The
+//! stream task therefore holds each slot's transactions back until its block meta arrives,
+//! then delivers them, in order, with `block_time` set. A meta that came first is remembered
+//! (the last [`BLOCK_TIMES_KEPT`] slots), so that slot's transactions go at once. Held
+//! transactions are never stuck: the block meta of a later slot releases every older slot, a
+//! dead slot releases the older ones (and drops its own), and after
+//! [`GrpcConfig::block_meta_wait`] everything held goes out; what leaves without its meta has
+//! `block_time: None` and is counted in [`GrpcStats::without_block_time`]. Held transactions
+//! count as not delivered: a reconnect drops them and the replay sends them again.
 //!
 //! The stream runs in a task of its own that feeds a bounded channel, so [`Source::next`] is
 //! as cancel-safe as [`mpsc::Receiver::recv`]. When the connection fails or the server ends
@@ -25,13 +36,13 @@ use std::{
 
 use anchor_lang::prelude::Pubkey;
 use futures::StreamExt;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tonic::{Code, Status};
 use yellowstone_grpc_client::{GeyserGrpcBuilderError, GeyserGrpcClient, GeyserGrpcClientError};
 use yellowstone_grpc_proto::prelude::{
     subscribe_update::UpdateOneof, CommitmentLevel, SlotStatus as ProtoSlotStatus,
-    SubscribeRequest, SubscribeRequestFilterSlots, SubscribeRequestFilterTransactions,
-    SubscribeUpdateTransaction,
+    SubscribeRequest, SubscribeRequestFilterBlocksMeta, SubscribeRequestFilterSlots,
+    SubscribeRequestFilterTransactions, SubscribeUpdateBlockMeta, SubscribeUpdateTransaction,
 };
 
 use crate::{
@@ -43,6 +54,10 @@ use crate::{
 pub const TX_FILTER: &str = "veil";
 /// The name of the slot filter in the subscribe request.
 pub const SLOT_FILTER: &str = "veil-slots";
+/// The name of the block-meta filter in the subscribe request.
+pub const BLOCKS_META_FILTER: &str = "veil-blocks-meta";
+/// How many slots' block times are remembered for transactions that arrive after their meta.
+pub const BLOCK_TIMES_KEPT: usize = 256;
 
 /// Where and how [`GrpcSource`] connects.
 #[derive(Debug, Clone)]
@@ -65,11 +80,14 @@ pub struct GrpcConfig {
     pub connect_timeout: Duration,
     /// The largest message accepted (a transaction with its meta).
     pub max_decoding_message_size: usize,
+    /// How long transactions wait for their slot's block meta before they are delivered
+    /// without a block time.
+    pub block_meta_wait: Duration,
 }
 
 impl GrpcConfig {
     /// Defaults for `endpoint`: both programs, 4096 buffered updates, backoff from 100 ms to
-    /// 5 s, never give up.
+    /// 5 s, never give up, 400 ms of waiting for a block meta.
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
@@ -84,6 +102,7 @@ impl GrpcConfig {
             max_attempts: None,
             connect_timeout: Duration::from_secs(10),
             max_decoding_message_size: 64 * 1024 * 1024,
+            block_meta_wait: Duration::from_millis(400),
         }
     }
 
@@ -107,6 +126,11 @@ impl GrpcConfig {
                     filter_by_commitment: Some(false),
                     interslot_updates: Some(true),
                 },
+            )]
+            .into(),
+            blocks_meta: [(
+                BLOCKS_META_FILTER.to_owned(),
+                SubscribeRequestFilterBlocksMeta {},
             )]
             .into(),
             commitment: Some(CommitmentLevel::Confirmed as i32),
@@ -194,6 +218,13 @@ pub struct GrpcStats {
     pub dead_slots: AtomicU64,
     /// The `from_slot` of the latest subscribe request (0 without one).
     pub last_from_slot: AtomicU64,
+    /// Block metas received.
+    pub block_metas: AtomicU64,
+    /// Transactions delivered without a block time (their block meta did not come in time).
+    pub without_block_time: AtomicU64,
+    /// The newest slot seen in any update (slot status, block meta or transaction): the head,
+    /// for `indexer_lag_slots`.
+    pub head_slot: AtomicU64,
 }
 
 impl GrpcStats {
@@ -224,6 +255,9 @@ impl GrpcSource {
                 stats: stats.clone(),
                 tx,
                 position: resume.map(Position::from_cursor),
+                held: BTreeMap::new(),
+                times: BTreeMap::new(),
+                deadline: None,
             }
             .run(),
         );
@@ -312,7 +346,16 @@ struct Stream {
     stats: Arc<GrpcStats>,
     tx: mpsc::Sender<Result<Update, GrpcError>>,
     position: Option<Position>,
+    /// Transactions waiting for their slot's block meta, by slot, in arrival order.
+    held: BTreeMap<u64, Vec<TxUpdate>>,
+    /// Block times of recent slots, from their block metas.
+    times: BTreeMap<u64, i64>,
+    /// When the oldest held transaction must go, meta or not.
+    deadline: Option<Instant>,
 }
+
+/// The pipeline dropped the source.
+struct Closed;
 
 impl Stream {
     async fn run(mut self) {
@@ -321,6 +364,7 @@ impl Stream {
         loop {
             let from_slot = self.position.as_ref().map(|p| p.slot);
             let ended = self.connection(from_slot).await;
+            self.drop_held();
             let error = match ended {
                 Ended::Closed => return,
                 Ended::Fatal(error) => {
@@ -395,9 +439,19 @@ impl Stream {
         };
         let mut delivered = false;
         loop {
+            let deadline = self.deadline;
             let message = tokio::select! {
                 message = stream.next() => message,
                 () = self.tx.closed() => return Ended::Closed,
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)),
+                    if deadline.is_some() =>
+                {
+                    match self.release(Some(u64::MAX)).await {
+                        Ok(sent) => delivered |= sent,
+                        Err(Closed) => return Ended::Closed,
+                    }
+                    continue;
+                }
             };
             let update = match message {
                 None => {
@@ -410,14 +464,38 @@ impl Stream {
                 Some(Ok(update)) => update,
             };
             let out = match update.update_oneof {
-                Some(UpdateOneof::Transaction(tx)) => match self.transaction(tx) {
-                    Some(tx) => Update::Tx(tx),
-                    None => continue,
-                },
+                Some(UpdateOneof::Transaction(tx)) => {
+                    self.transaction(tx);
+                    match self.release(None).await {
+                        Ok(sent) => delivered |= sent,
+                        Err(Closed) => return Ended::Closed,
+                    }
+                    continue;
+                }
+                Some(UpdateOneof::BlockMeta(meta)) => {
+                    let slot = meta.slot;
+                    self.block_meta(meta);
+                    // The plugin sends a slot's meta after its transactions: older slots still
+                    // held will not get theirs.
+                    match self.release(slot.checked_sub(1)).await {
+                        Ok(sent) => delivered |= sent,
+                        Err(Closed) => return Ended::Closed,
+                    }
+                    continue;
+                }
                 Some(UpdateOneof::Slot(slot))
-                    if slot.status == ProtoSlotStatus::SlotDead as i32 =>
+                    if slot.status != ProtoSlotStatus::SlotDead as i32 =>
                 {
+                    self.stats.head_slot.fetch_max(slot.slot, Ordering::Relaxed);
+                    continue;
+                }
+                Some(UpdateOneof::Slot(slot)) => {
                     self.stats.dead_slots.fetch_add(1, Ordering::Relaxed);
+                    // Nothing of a dead slot survives; what came before it goes first.
+                    self.held.remove(&slot.slot);
+                    if self.release(Some(slot.slot)).await.is_err() {
+                        return Ended::Closed;
+                    }
                     if let Some(position) = self.position.as_mut().filter(|p| p.slot == slot.slot) {
                         // Nothing of a dead slot survives: a replay must not skip its indexes.
                         position.delivered.clear();
@@ -450,22 +528,100 @@ impl Stream {
         Ended::Retry { delivered, error }
     }
 
-    /// Converts and deduplicates one transaction update; `None` to skip it.
-    fn transaction(&mut self, update: SubscribeUpdateTransaction) -> Option<TxUpdate> {
+    /// Converts and deduplicates one transaction update, and holds it for its block time.
+    fn transaction(&mut self, update: SubscribeUpdateTransaction) {
         let tx = match convert(update) {
             Ok(tx) => tx,
             Err(error) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, "malformed geyser transaction update skipped");
-                return None;
+                return;
             }
         };
-        if let Some(position) = &self.position {
-            if position.covers(tx.slot, tx.index_in_slot) {
-                self.stats.replay_skipped.fetch_add(1, Ordering::Relaxed);
-                return None;
+        self.stats.head_slot.fetch_max(tx.slot, Ordering::Relaxed);
+        let delivered = self
+            .position
+            .as_ref()
+            .is_some_and(|p| p.covers(tx.slot, tx.index_in_slot));
+        let held = self
+            .held
+            .get(&tx.slot)
+            .is_some_and(|txs| txs.iter().any(|t| t.index_in_slot == tx.index_in_slot));
+        if delivered || held {
+            self.stats.replay_skipped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if self.held.is_empty() {
+            self.deadline = Some(Instant::now() + self.config.block_meta_wait);
+        }
+        self.held.entry(tx.slot).or_default().push(tx);
+    }
+
+    /// Remembers a slot's block time.
+    fn block_meta(&mut self, meta: SubscribeUpdateBlockMeta) {
+        self.stats.block_metas.fetch_add(1, Ordering::Relaxed);
+        self.stats.head_slot.fetch_max(meta.slot, Ordering::Relaxed);
+        if let Some(time) = meta.block_time {
+            self.times.insert(meta.slot, time.timestamp);
+            while self.times.len() > BLOCK_TIMES_KEPT {
+                self.times.pop_first();
             }
         }
+    }
+
+    /// Delivers held transactions, oldest slot first: every slot at or below `force` (with
+    /// its block time if known), then each slot whose block time is known, up to the first
+    /// that is still waiting. Returns whether anything was sent.
+    async fn release(&mut self, force: Option<u64>) -> Result<bool, Closed> {
+        let mut sent = false;
+        while let Some(entry) = self.held.first_entry() {
+            let slot = *entry.key();
+            let time = self.times.get(&slot).copied();
+            if time.is_none() && force.is_none_or(|f| slot > f) {
+                break;
+            }
+            let txs = entry.remove();
+            if time.is_none() {
+                self.stats
+                    .without_block_time
+                    .fetch_add(txs.len() as u64, Ordering::Relaxed);
+                tracing::debug!(slot, "transactions delivered without a block meta");
+            }
+            for mut tx in txs {
+                tx.block_time = time;
+                self.record(&tx);
+                self.tx.send(Ok(Update::Tx(tx))).await.map_err(|_| Closed)?;
+                sent = true;
+            }
+        }
+        self.deadline = match self.held.is_empty() {
+            true => None,
+            false => self
+                .deadline
+                .or_else(|| Some(Instant::now() + self.config.block_meta_wait)),
+        };
+        Ok(sent)
+    }
+
+    /// Forgets the held transactions at the end of a connection: they were not delivered, so
+    /// the replay from the position's slot (or, with none yet, from the oldest held slot)
+    /// sends them again.
+    fn drop_held(&mut self) {
+        if self.position.is_none() {
+            if let Some(&slot) = self.held.keys().next() {
+                self.position = Some(Position {
+                    slot,
+                    done_through: None,
+                    delivered: HashSet::new(),
+                });
+            }
+        }
+        self.held.clear();
+        self.deadline = None;
+    }
+
+    /// Marks `tx` delivered.
+    fn record(&mut self, tx: &TxUpdate) {
         match &mut self.position {
             Some(position) => position.record(tx.slot, tx.index_in_slot),
             None => {
@@ -477,7 +633,6 @@ impl Stream {
             }
         }
         self.stats.transactions.fetch_add(1, Ordering::Relaxed);
-        Some(tx)
     }
 }
 
@@ -506,7 +661,7 @@ pub enum ConvertError {
 /// Converts a Geyser transaction update into a [`TxUpdate`]: the inner instructions are
 /// resolved against the message's account keys followed by the addresses loaded from lookup
 /// tables (writable, then read-only), as the runtime orders them. The block time is not part
-/// of a transaction update and stays `None`.
+/// of a transaction update and stays `None` (the stream fills it from the slot's block meta).
 pub fn convert(update: SubscribeUpdateTransaction) -> Result<TxUpdate, ConvertError> {
     let info = update
         .transaction

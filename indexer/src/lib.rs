@@ -5,8 +5,8 @@
 //!
 //! 1. a [`Source`] yields transport-free [`Update`]s: a landed transaction ([`TxUpdate`]) or a
 //!    slot status ([`SlotStatus::Dead`]). [`grpc::GrpcSource`] converts Yellowstone gRPC
-//!    updates into these (the RPC backfill is not built yet); tests also feed real transactions
-//!    executed on the in-process chain through a [`ChannelSource`];
+//!    updates into these and [`rpc::RpcBackfill`] JSON-RPC history ([`gaps`] joins them); tests
+//!    also feed real transactions executed on the in-process chain through a [`ChannelSource`];
 //! 2. [`decode`] turns a transaction's `emit_cpi!` inner instructions into [`DecodedEvent`]s,
 //!    each keyed by (signature, instruction index, event index), through the shared client
 //!    crate's decoders; undecodable data is counted in [`Counters`] and logged, never fatal;
@@ -20,10 +20,12 @@
 
 pub mod api;
 pub mod decode;
+pub mod gaps;
 pub mod grpc;
 pub mod metrics;
 pub mod persist;
 pub mod pipeline;
+pub mod rpc;
 pub mod source;
 
 pub use decode::{decode, Counters, DecodedEvent, ProgramEvent};

@@ -1,8 +1,9 @@
 //! The Yellowstone gRPC source against a real gRPC server: a `Geyser` service from
 //! `yellowstone-grpc-proto`'s generated server trait, served by tonic on 127.0.0.1, streams
-//! `SubscribeUpdate`s built from transactions really executed on the in-process chain. The
-//! indexer connects with `yellowstone-grpc-client` through `GrpcSource` and runs the pipeline
-//! into PostgreSQL.
+//! `SubscribeUpdate`s built from transactions really executed on the in-process chain, each
+//! slot followed by its `BlockMeta` (with the block time) and `SLOT_CONFIRMED`. The indexer
+//! connects with `yellowstone-grpc-client` through `GrpcSource` and runs the pipeline into
+//! PostgreSQL.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{transport::server::TcpIncoming, Request, Response, Status, Streaming};
 use veil_harness::Executed;
 use veil_indexer::{
-    grpc::{GrpcConfig, GrpcError, GrpcSource, GrpcStats, TX_FILTER},
+    grpc::{GrpcConfig, GrpcError, GrpcSource, GrpcStats, BLOCKS_META_FILTER, TX_FILTER},
     run, Counters, Cursor, PgStore, RunConfig, RunError, TxUpdate,
 };
 use yellowstone_grpc_proto::prelude::{
@@ -30,11 +31,14 @@ use yellowstone_grpc_proto::prelude::{
     IsBlockhashValidRequest, IsBlockhashValidResponse, Message, MessageHeader, PingRequest,
     PongResponse, SlotStatus as ProtoSlotStatus, SubscribeDeshredRequest, SubscribeGossipRequest,
     SubscribeReplayInfoRequest, SubscribeReplayInfoResponse, SubscribeRequest, SubscribeUpdate,
-    SubscribeUpdateDeshred, SubscribeUpdateGossip, SubscribeUpdateSlot, SubscribeUpdateTransaction,
-    SubscribeUpdateTransactionInfo, Transaction, TransactionStatusMeta,
+    SubscribeUpdateBlockMeta, SubscribeUpdateDeshred, SubscribeUpdateGossip, SubscribeUpdateSlot,
+    SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo, Transaction, TransactionStatusMeta,
+    UnixTimestamp,
 };
 
-use super::support::{assert_rows, expected, snapshot, Key, Recorder, Row};
+use super::support::{
+    assert_rows, expected, snapshot, Key, Recorder, Row, BLOCK_TIME_BASE, TXS_PER_SLOT,
+};
 use crate::relayer::support::TestDb;
 
 const NAME: &str = "grpc";
@@ -339,9 +343,49 @@ fn slot_update(slot: u64, status: ProtoSlotStatus) -> SubscribeUpdate {
     }
 }
 
+/// The block meta of `slot` as the plugin sends it after the slot's transactions: the block
+/// time is the one the recorder gives the slot (`BLOCK_TIME_BASE + slot`).
+fn block_meta(slot: u64, transactions: u64) -> SubscribeUpdate {
+    SubscribeUpdate {
+        filters: vec![BLOCKS_META_FILTER.to_owned()],
+        update_oneof: Some(UpdateOneof::BlockMeta(SubscribeUpdateBlockMeta {
+            slot,
+            blockhash: bs58::encode([slot as u8; 32]).into_string(),
+            rewards: None,
+            block_time: Some(UnixTimestamp {
+                timestamp: BLOCK_TIME_BASE + slot as i64,
+            }),
+            block_height: Some(yellowstone_grpc_proto::prelude::BlockHeight {
+                block_height: slot - 10,
+            }),
+            parent_slot: slot - 1,
+            parent_blockhash: bs58::encode([slot.wrapping_sub(1) as u8; 32]).into_string(),
+            executed_transaction_count: transactions,
+            entries_count: 4,
+            bank_id: slot,
+        })),
+        created_at: None,
+    }
+}
+
 /// A recorded chain: its transactions as the pipeline must see them, and the server's stream
-/// (each slot's transactions, then its `SLOT_CONFIRMED`), tagged with slots.
+/// (each slot's transactions, then its `BlockMeta` and its `SLOT_CONFIRMED`), tagged with
+/// slots.
 fn recorded() -> (Vec<TxUpdate>, Vec<(u64, SubscribeUpdate)>) {
+    let (txs, stream) = recorded_without_metas();
+    let mut with = Vec::new();
+    for (slot, update) in stream {
+        if matches!(update.update_oneof, Some(UpdateOneof::Slot(_))) {
+            let count = txs.iter().filter(|t| t.slot == slot).count() as u64;
+            with.push((slot, block_meta(slot, count)));
+        }
+        with.push((slot, update));
+    }
+    (txs, with)
+}
+
+/// [`recorded`] without block metas.
+fn recorded_without_metas() -> (Vec<TxUpdate>, Vec<(u64, SubscribeUpdate)>) {
     let mut rec = Recorder::new();
     rec.registry(10, 4).challenges(2);
     let txs = rec.updates();
@@ -356,6 +400,14 @@ fn recorded() -> (Vec<TxUpdate>, Vec<(u64, SubscribeUpdate)>) {
         }
     }
     (txs, stream)
+}
+
+/// Every event row's (slot, block_time), in chain order.
+async fn block_times(pool: &sqlx::PgPool) -> Vec<(i64, Option<i64>)> {
+    sqlx::query_as("SELECT slot, block_time FROM indexer_events ORDER BY slot, tx_index")
+        .fetch_all(pool)
+        .await
+        .expect("block times")
 }
 
 /// The pipeline over a `GrpcSource` in a task of its own.
@@ -419,6 +471,16 @@ async fn grpc_rows_equal_the_emitted_events() {
     assert_eq!(Counters::get(&counters.events), want.len() as u64);
     assert_eq!(get(&stats.reconnects), 0);
     assert_eq!(get(&stats.malformed), 0);
+    // Every row has its block's time, from the slot's block meta.
+    let slots = txs.len().div_ceil(TXS_PER_SLOT) as u64;
+    assert_eq!(get(&stats.block_metas), slots);
+    assert_eq!(get(&stats.without_block_time), 0);
+    assert_eq!(get(&stats.head_slot), txs.last().expect("recorded").slot);
+    let times = block_times(&db.pool).await;
+    assert_eq!(times.len(), want.len());
+    for (slot, time) in &times {
+        assert_eq!(*time, Some(BLOCK_TIME_BASE + slot), "slot {slot}");
+    }
     let cursor = snapshot(&db.pool, NAME).await.0.expect("cursor");
     let last = txs.last().expect("recorded");
     assert_eq!(
@@ -430,8 +492,8 @@ async fn grpc_rows_equal_the_emitted_events() {
         (last.slot, last.index_in_slot, Some(last.signature.as_str()))
     );
 
-    // One subscription: confirmed, non-vote transactions of both programs, slot updates, no
-    // replay.
+    // One subscription: confirmed, non-vote transactions of both programs, slot updates,
+    // block metas, no replay.
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -448,14 +510,41 @@ async fn grpc_rows_equal_the_emitted_events() {
     programs.sort();
     assert_eq!(include, programs);
     assert_eq!(request.slots.len(), 1);
+    assert!(request.blocks_meta.contains_key(BLOCKS_META_FILTER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_without_block_meta_delivers_after_the_wait() {
+    // A server that sends no block metas: nothing is stuck; after the wait the transactions
+    // go without a block time.
+    let (txs, stream) = recorded_without_metas();
+    let server = Server::start(stream, 0, &[]).await;
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+    let config = GrpcConfig {
+        block_meta_wait: Duration::from_millis(50),
+        ..server.config()
+    };
+
+    let indexer = Indexer::start(store, config, None);
+    let want = expected(&txs);
+    let (stats, counters) = indexer.stop_when(&db.pool, &want).await;
+    assert_eq!(Counters::get(&counters.transactions), txs.len() as u64);
+    assert_eq!(get(&stats.block_metas), 0);
+    assert_eq!(get(&stats.without_block_time), txs.len() as u64);
+    assert!(block_times(&db.pool)
+        .await
+        .iter()
+        .all(|(_, time)| time.is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_reconnects_with_from_slot_and_loses_and_duplicates_nothing() {
     let (txs, stream) = recorded();
-    // Connection 0 ends cleanly after 10 updates, connection 1 fails after 12 more; both cut
-    // inside a slot, so each replay resends transactions already delivered.
-    let cuts = [Cut::End(10), Cut::Fail(12)];
+    // Connection 0 ends cleanly after 8 updates, connection 1 fails after 12; both cut inside
+    // a slot whose block meta had not come, so those transactions were held, not delivered,
+    // and each replay starts at the last slot delivered, resending it whole.
+    let cuts = [Cut::End(8), Cut::Fail(12)];
     let server = Server::start(stream.clone(), 0, &cuts).await;
     let db = TestDb::new().await;
     let store = PgStore::new(db.pool.clone(), NAME);
@@ -473,21 +562,22 @@ async fn grpc_reconnects_with_from_slot_and_loses_and_duplicates_nothing() {
         "the replays resent delivered transactions"
     );
 
-    // Each reconnect resumed from the slot of the last transaction delivered before the cut.
+    // Each reconnect resumed from the slot of the last transaction delivered before the cut:
+    // the last slot whose block meta had come.
     let last_tx_slot = |updates: &[(u64, SubscribeUpdate)]| {
         updates
             .iter()
             .rev()
-            .find(|(_, u)| matches!(u.update_oneof, Some(UpdateOneof::Transaction(_))))
+            .find(|(_, u)| matches!(u.update_oneof, Some(UpdateOneof::BlockMeta(_))))
             .map(|(slot, _)| *slot)
     };
-    let first_cut = last_tx_slot(&stream[..10]).expect("a transaction before the first cut");
+    let first_cut = last_tx_slot(&stream[..8]).expect("a delivered slot before the first cut");
     let replay: Vec<_> = stream
         .iter()
         .filter(|(s, _)| *s >= first_cut)
         .cloned()
         .collect();
-    let second_cut = last_tx_slot(&replay[..12]).expect("a transaction before the second cut");
+    let second_cut = last_tx_slot(&replay[..12]).expect("a delivered slot before the second cut");
     let from: Vec<_> = server.requests().iter().map(|r| r.from_slot).collect();
     assert_eq!(from, [None, Some(first_cut), Some(second_cut)]);
     assert!(second_cut > first_cut);

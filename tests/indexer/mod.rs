@@ -6,4 +6,5 @@
 mod api;
 mod grpc;
 mod pipeline;
+mod rpc;
 mod support;

@@ -1,0 +1,133 @@
+//! Typed configuration of `veil-indexer`: clap derive with `INDEXER_*` environment variables,
+//! parsed once.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use veil_indexer::{grpc::GrpcConfig, RunConfig};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the indexer needs.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "veil-indexer",
+    version,
+    about = "Chitty Veil indexer: program events from a Yellowstone gRPC stream into PostgreSQL, \
+             with the analytics API"
+)]
+pub struct Config {
+    /// The Yellowstone Geyser gRPC endpoint.
+    #[arg(
+        long,
+        env = "INDEXER_GRPC_ENDPOINT",
+        default_value = "http://127.0.0.1:10000"
+    )]
+    pub grpc_endpoint: String,
+    /// The `x-token` the gRPC endpoint wants, if any.
+    #[arg(long, env = "INDEXER_GRPC_X_TOKEN", hide_env_values = true)]
+    pub grpc_x_token: Option<String>,
+    /// Milliseconds a slot's transactions wait for its block meta (their block time).
+    #[arg(long, env = "INDEXER_BLOCK_META_WAIT_MS", default_value_t = 400)]
+    pub block_meta_wait_ms: u64,
+    /// PostgreSQL URL.
+    #[arg(
+        long,
+        env = "INDEXER_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/veil"
+    )]
+    pub database_url: String,
+    /// Pool size (the pipeline uses one connection; the rest serve the API).
+    #[arg(long, env = "INDEXER_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// Address the analytics API, `/health` and `/metrics` listen on.
+    #[arg(long, env = "INDEXER_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// At most this many transactions per database transaction.
+    #[arg(
+        long,
+        env = "INDEXER_BATCH_SIZE",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub batch_size: u32,
+    /// The name of this pipeline's cursor row: one per stream indexed into the database.
+    #[arg(long, env = "INDEXER_CURSOR_NAME", default_value = "geyser")]
+    pub cursor_name: String,
+    /// Log format.
+    #[arg(long, env = "INDEXER_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The gRPC source's configuration.
+    pub fn grpc(&self) -> GrpcConfig {
+        GrpcConfig {
+            x_token: self.grpc_x_token.clone(),
+            block_meta_wait: Duration::from_millis(self.block_meta_wait_ms),
+            ..GrpcConfig::new(self.grpc_endpoint.clone())
+        }
+    }
+
+    /// The pipeline's batching.
+    pub fn run_config(&self) -> RunConfig {
+        RunConfig {
+            max_batch_txs: self.batch_size as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_parses_flags_and_defaults() {
+        let config = Config::try_parse_from([
+            "veil-indexer",
+            "--grpc-endpoint",
+            "https://geyser.example:443",
+            "--grpc-x-token",
+            "secret",
+            "--database-url",
+            "postgres://indexer@db/veil",
+            "--listen",
+            "0.0.0.0:9000",
+            "--batch-size",
+            "256",
+            "--cursor-name",
+            "mainnet",
+            "--log-format",
+            "json",
+        ])
+        .expect("valid flags");
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.database_url, "postgres://indexer@db/veil");
+        assert_eq!(config.cursor_name, "mainnet");
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.run_config().max_batch_txs, 256);
+        let grpc = config.grpc();
+        assert_eq!(grpc.endpoint, "https://geyser.example:443");
+        assert_eq!(grpc.x_token.as_deref(), Some("secret"));
+        assert_eq!(grpc.block_meta_wait, Duration::from_millis(400));
+        assert_eq!(grpc.programs.len(), 2);
+
+        // Without flags (and no `INDEXER_*` set) the defaults apply; a zero batch is refused.
+        let defaults = Config::try_parse_from(["veil-indexer"]).expect("defaults");
+        assert_eq!(
+            defaults.run_config(),
+            RunConfig {
+                max_batch_txs: 1024
+            }
+        );
+        assert_eq!(defaults.grpc_x_token, None);
+        assert!(Config::try_parse_from(["veil-indexer", "--batch-size", "0"]).is_err());
+    }
+}

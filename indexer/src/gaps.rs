@@ -1,0 +1,253 @@
+//! Gap handling: when the live gRPC source cannot replay from the persisted cursor, the RPC
+//! backfill fills the slots in between, and the live source resumes after them.
+//!
+//! **The rule.** [`run_live`] reads the persisted [`Cursor`] and runs a [`GrpcSource`] from
+//! it. If that source ends with [`GrpcError::ReplayUnavailable`] `{ from_slot,
+//! first_available }`, the slots `[from_slot, first_available]` are backfilled through
+//! [`RpcBackfill`] into the same store with the same [`run`], then the cursor is set to the end
+//! of `first_available` ([`Cursor::end_of_slot`]) and the gRPC source is started again from
+//! there: its replay of `first_available` is skipped whole, because the backfill delivered
+//! every confirmed transaction of that slot. Writes are idempotent, so what the backfill
+//! rewrites from `from_slot` (already partly indexed) changes nothing.
+//!
+//! The backfill's `index_in_slot` is synthetic (see [`crate::rpc`]), so a cursor inside a
+//! backfilled slot would not say which real transactions of it are done. While backfilling,
+//! the cursor is therefore written as the end of the slot *before* the batch's last one
+//! (everything before that slot is done), and the gap path ends on
+//! [`Cursor::end_of_slot`]`(first_available)`. If the process stops during a backfill, the
+//! next start resumes from a slot boundary and redoes at most one slot, idempotently.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    decode::Counters,
+    grpc::{GrpcConfig, GrpcError, GrpcSource},
+    persist::{Batch, Cursor, Persist, PersistError},
+    pipeline::{run, RunConfig, RunError},
+    rpc::{RpcBackfill, RpcConfig, RpcError, SlotRange},
+};
+
+/// What [`run_live`] needs.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// The live source.
+    pub grpc: GrpcConfig,
+    /// The backfill.
+    pub rpc: RpcConfig,
+    /// Batching, for both.
+    pub run: RunConfig,
+    /// Backfills in a row that leave the live source still refusing, before giving up.
+    pub max_backfills: u32,
+}
+
+impl LiveConfig {
+    /// Both sources, default batching, at most 3 backfills in a row.
+    pub fn new(grpc: GrpcConfig, rpc: RpcConfig) -> Self {
+        Self {
+            grpc,
+            rpc,
+            run: RunConfig::default(),
+            max_backfills: 3,
+        }
+    }
+}
+
+/// Why [`run_live`] stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum GapError {
+    /// The live pipeline failed (other than by a replay refusal).
+    #[error("live pipeline")]
+    Live(#[source] RunError),
+    /// The backfill could not start.
+    #[error("backfill of slots {from_slot}..={to_slot} cannot start")]
+    BackfillStart {
+        /// First slot of the gap.
+        from_slot: u64,
+        /// Last slot of the gap.
+        to_slot: u64,
+        /// Why.
+        #[source]
+        source: RpcError,
+    },
+    /// The backfill pipeline failed.
+    #[error("backfill of slots {from_slot}..={to_slot}")]
+    Backfill {
+        /// First slot of the gap.
+        from_slot: u64,
+        /// Last slot of the gap.
+        to_slot: u64,
+        /// Why.
+        #[source]
+        source: RunError,
+    },
+    /// The store failed (reading or moving the cursor).
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// The live source still refuses after `backfills` backfills in a row.
+    #[error("the live source still cannot replay after {backfills} backfills")]
+    StillUnavailable {
+        /// Backfills made.
+        backfills: u32,
+    },
+}
+
+/// What [`run_live`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GapReport {
+    /// The gaps backfilled, as `(from_slot, to_slot)`.
+    pub backfilled: Vec<(u64, u64)>,
+}
+
+/// Runs the live gRPC source from the persisted cursor, backfilling over RPC whenever it
+/// cannot replay from there (the module's rule). Returns when the live source ends or
+/// `cancel` fires.
+pub async fn run_live<P: Persist>(
+    store: &P,
+    counters: &Counters,
+    cancel: &CancellationToken,
+    config: &LiveConfig,
+) -> Result<GapReport, GapError> {
+    let mut report = GapReport::default();
+    let mut in_a_row = 0u32;
+    loop {
+        let cursor = store.cursor().await?;
+        let mut live = GrpcSource::spawn(config.grpc.clone(), cursor);
+        let error = match run(&mut live, store, counters, cancel, config.run).await {
+            Ok(()) => return Ok(report),
+            Err(RunError::Source(error)) => error,
+            Err(error) => return Err(GapError::Live(error)),
+        };
+        let Some(&GrpcError::ReplayUnavailable {
+            from_slot,
+            first_available,
+        }) = GrpcError::of(&error)
+        else {
+            return Err(GapError::Live(RunError::Source(error)));
+        };
+        drop(live);
+        if in_a_row >= config.max_backfills {
+            return Err(GapError::StillUnavailable {
+                backfills: in_a_row,
+            });
+        }
+        in_a_row += 1;
+        tracing::warn!(
+            from_slot,
+            first_available,
+            "live source cannot replay; backfilling over RPC"
+        );
+        backfill(store, counters, cancel, config, from_slot, first_available).await?;
+        if cancel.is_cancelled() {
+            return Ok(report);
+        }
+        report.backfilled.push((from_slot, first_available));
+    }
+}
+
+/// Backfills `[from_slot, to_slot]` into `store`, then moves the cursor to the end of
+/// `to_slot` (see the module's rule).
+pub async fn backfill<P: Persist>(
+    store: &P,
+    counters: &Counters,
+    cancel: &CancellationToken,
+    config: &LiveConfig,
+    from_slot: u64,
+    to_slot: u64,
+) -> Result<(), GapError> {
+    let mut source = RpcBackfill::spawn(config.rpc.clone(), SlotRange::new(from_slot, to_slot))
+        .map_err(|source| GapError::BackfillStart {
+            from_slot,
+            to_slot,
+            source,
+        })?;
+    run(&mut source, &SlotEnds(store), counters, cancel, config.run)
+        .await
+        .map_err(|source| GapError::Backfill {
+            from_slot,
+            to_slot,
+            source,
+        })?;
+    if !cancel.is_cancelled() {
+        store
+            .write(&Batch {
+                events: Vec::new(),
+                cursor: Some(Cursor::end_of_slot(to_slot)),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// A store whose cursor lands only on slot ends: a batch ending inside slot `s` moves the
+/// cursor to the end of `s - 1`, the last slot the backfill has delivered whole.
+struct SlotEnds<'a, P>(&'a P);
+
+impl<P: Persist> Persist for SlotEnds<'_, P> {
+    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+        let cursor = batch
+            .cursor
+            .as_ref()
+            .and_then(|c| c.slot.checked_sub(1))
+            .map(Cursor::end_of_slot);
+        self.0
+            .write(&Batch {
+                events: batch.events.clone(),
+                cursor,
+            })
+            .await
+    }
+
+    async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
+        self.0.rollback_slot(slot).await
+    }
+
+    async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
+        self.0.cursor().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<Option<Cursor>>>);
+
+    impl Persist for Recorded {
+        async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+            self.0.lock().unwrap().push(batch.cursor.clone());
+            Ok(())
+        }
+
+        async fn rollback_slot(&self, _: u64) -> Result<u64, PersistError> {
+            Ok(0)
+        }
+
+        async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
+            Ok(None)
+        }
+    }
+
+    #[tokio::test]
+    async fn backfill_cursors_land_on_the_end_of_the_previous_slot() {
+        let inner = Recorded::default();
+        let store = SlotEnds(&inner);
+        for (slot, index_in_slot) in [(9, 2), (0, 0)] {
+            let batch = Batch {
+                events: Vec::new(),
+                cursor: Some(Cursor {
+                    slot,
+                    index_in_slot,
+                    signature: Some("s".to_owned()),
+                }),
+            };
+            store.write(&batch).await.unwrap();
+        }
+        assert_eq!(
+            *inner.0.lock().unwrap(),
+            [Some(Cursor::end_of_slot(8)), None]
+        );
+    }
+}

@@ -1,0 +1,856 @@
+//! The RPC backfill and the gap path against real servers: a local axum server speaking
+//! Solana JSON-RPC 2.0 (`getSignaturesForAddress`, `getTransaction`, in the response shapes
+//! of Solana's docs) over transactions really executed on the in-process chain, and a Geyser
+//! gRPC server (adapted from `grpc.rs`) that refuses to replay from an old slot.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use anchor_lang::prelude::Pubkey;
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response as HttpResponse},
+    routing::post,
+    Json, Router,
+};
+use futures::Stream;
+use serde_json::{json, Value};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tonic::{transport::server::TcpIncoming, Request, Response, Status, Streaming};
+use veil_harness::Executed;
+use veil_indexer::{
+    gaps::{run_live, GapReport, LiveConfig},
+    grpc::{GrpcConfig, TX_FILTER},
+    rpc::{RpcBackfill, RpcConfig, RpcError, RpcStats, SlotRange},
+    run, Counters, PgStore, RunConfig, Source, SourceError, TxUpdate, Update,
+};
+use yellowstone_grpc_proto::prelude::{
+    geyser_server::{Geyser, GeyserServer},
+    subscribe_update::UpdateOneof,
+    CompiledInstruction, GetBlockHeightRequest, GetBlockHeightResponse, GetLatestBlockhashRequest,
+    GetLatestBlockhashResponse, GetSlotRequest, GetSlotResponse, GetVersionRequest,
+    GetVersionResponse, InnerInstruction, InnerInstructions, IsBlockhashValidRequest,
+    IsBlockhashValidResponse, Message, MessageHeader, PingRequest, PongResponse,
+    SubscribeDeshredRequest, SubscribeGossipRequest, SubscribeReplayInfoRequest,
+    SubscribeReplayInfoResponse, SubscribeRequest, SubscribeUpdate, SubscribeUpdateDeshred,
+    SubscribeUpdateGossip, SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo, Transaction,
+    TransactionStatusMeta,
+};
+
+use super::support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Recorder};
+use crate::relayer::support::TestDb;
+
+const NAME: &str = "rpc";
+
+/// The signature of a failed transaction the server lists (and never has to serve).
+fn failed_signature() -> String {
+    bs58::encode([7u8; 64]).into_string()
+}
+
+/// A recorded chain: its transactions as a live source delivers them, and what landed.
+fn recorded() -> (Vec<TxUpdate>, Vec<Executed>) {
+    let mut rec = Recorder::new();
+    rec.registry(10, 4).challenges(2);
+    (rec.updates(), rec.executed)
+}
+
+/// The account-key table of `executed`, rebuilt from the keys its CPIs reference (the harness
+/// does not keep the message), and its top-level and inner instructions as key indexes.
+struct Compiled {
+    keys: Vec<Pubkey>,
+    top: Vec<u32>,
+    inner: Vec<(u32, Vec<CompiledIx>)>,
+}
+
+/// An inner instruction as key indexes: (program, accounts, data, stack height).
+type CompiledIx = (u32, Vec<u32>, Vec<u8>, u32);
+
+fn compile(executed: &Executed, extra: Option<Pubkey>) -> Compiled {
+    let mut keys: Vec<Pubkey> = Vec::new();
+    let mut index = |key: Pubkey| match keys.iter().position(|k| *k == key) {
+        Some(i) => i as u32,
+        None => {
+            keys.push(key);
+            keys.len() as u32 - 1
+        }
+    };
+    let mut top = Vec::new();
+    let mut inner = Vec::new();
+    for (i, list) in executed.inner.iter().enumerate() {
+        let ixs: Vec<_> = list
+            .iter()
+            .map(|ix| {
+                (
+                    index(ix.program_id),
+                    ix.accounts.iter().map(|a| index(*a)).collect(),
+                    ix.data.clone(),
+                    u32::from(ix.stack_height),
+                )
+            })
+            .collect();
+        top.push(ixs.first().map_or(0, |ix| ix.0));
+        if !ixs.is_empty() {
+            inner.push((i as u32, ixs));
+        }
+    }
+    if let Some(extra) = extra {
+        index(extra);
+    }
+    Compiled { keys, top, inner }
+}
+
+/// Splits a key table as a v0 message does: static keys, then the loaded writable and
+/// read-only addresses (the second half of the table, so resolution must go through them).
+fn split(keys: &[Pubkey]) -> (usize, usize) {
+    let stat = keys.len().div_ceil(2);
+    (stat, stat + (keys.len() - stat) / 2)
+}
+
+/// `tx` as `getTransaction` answers it with `encoding: "json"`.
+fn rpc_tx(executed: &Executed, tx: &TxUpdate, extra: Option<Pubkey>) -> Value {
+    let c = compile(executed, extra);
+    let b58: Vec<String> = c.keys.iter().map(Pubkey::to_string).collect();
+    let (stat, writable) = split(&c.keys);
+    let inner: Vec<Value> = c
+        .inner
+        .iter()
+        .map(|(index, ixs)| {
+            let instructions: Vec<Value> = ixs
+                .iter()
+                .map(|(program, accounts, data, height)| {
+                    json!({
+                        "programIdIndex": program,
+                        "accounts": accounts,
+                        "data": bs58::encode(data).into_string(),
+                        "stackHeight": height,
+                    })
+                })
+                .collect();
+            json!({"index": index, "instructions": instructions})
+        })
+        .collect();
+    let top: Vec<Value> = c
+        .top
+        .iter()
+        .map(|p| json!({"programIdIndex": p, "accounts": [], "data": "", "stackHeight": null}))
+        .collect();
+    json!({
+        "slot": tx.slot,
+        "blockTime": tx.block_time,
+        "version": 0,
+        "meta": {
+            "err": null,
+            "status": {"Ok": null},
+            "fee": 5000,
+            "preBalances": [],
+            "postBalances": [],
+            "innerInstructions": inner,
+            "logMessages": executed.logs,
+            "preTokenBalances": [],
+            "postTokenBalances": [],
+            "rewards": [],
+            "loadedAddresses": {"writable": &b58[stat..writable], "readonly": &b58[writable..]},
+            "computeUnitsConsumed": 0,
+        },
+        "transaction": {
+            "signatures": [tx.signature],
+            "message": {
+                "header": {
+                    "numRequiredSignatures": 1,
+                    "numReadonlySignedAccounts": 0,
+                    "numReadonlyUnsignedAccounts": 0,
+                },
+                "accountKeys": &b58[..stat],
+                "recentBlockhash": "11111111111111111111111111111111",
+                "instructions": top,
+                "addressTableLookups": [],
+            },
+        },
+    })
+}
+
+/// `tx` as the Yellowstone plugin streams it (as in `grpc.rs`).
+fn geyser_tx(executed: &Executed, tx: &TxUpdate) -> SubscribeUpdate {
+    let c = compile(executed, None);
+    let bytes: Vec<Vec<u8>> = c.keys.iter().map(|k| k.to_bytes().to_vec()).collect();
+    let (stat, writable) = split(&c.keys);
+    let signature = bs58::decode(&tx.signature).into_vec().expect("base58");
+    let inner_instructions = c
+        .inner
+        .into_iter()
+        .map(|(index, ixs)| InnerInstructions {
+            index,
+            instructions: ixs
+                .into_iter()
+                .map(|(program, accounts, data, height)| InnerInstruction {
+                    program_id_index: program,
+                    accounts: accounts.into_iter().map(|a| a as u8).collect(),
+                    data,
+                    stack_height: Some(height),
+                })
+                .collect(),
+        })
+        .collect();
+    let instructions = c
+        .top
+        .into_iter()
+        .map(|program_id_index| CompiledInstruction {
+            program_id_index,
+            accounts: Vec::new(),
+            data: Vec::new(),
+        })
+        .collect();
+    let info = SubscribeUpdateTransactionInfo {
+        signature: signature.clone(),
+        is_vote: false,
+        transaction: Some(Transaction {
+            signatures: vec![signature],
+            message: Some(Message {
+                header: Some(MessageHeader {
+                    num_required_signatures: 1,
+                    num_readonly_signed_accounts: 0,
+                    num_readonly_unsigned_accounts: 0,
+                }),
+                account_keys: bytes[..stat].to_vec(),
+                recent_blockhash: vec![0; 32],
+                instructions,
+                versioned: true,
+                ..Default::default()
+            }),
+        }),
+        meta: Some(TransactionStatusMeta {
+            inner_instructions,
+            loaded_writable_addresses: bytes[stat..writable].to_vec(),
+            loaded_readonly_addresses: bytes[writable..].to_vec(),
+            ..Default::default()
+        }),
+        index: u64::from(tx.index_in_slot),
+    };
+    SubscribeUpdate {
+        filters: vec![TX_FILTER.to_owned()],
+        update_oneof: Some(UpdateOneof::Transaction(SubscribeUpdateTransaction {
+            transaction: Some(info),
+            slot: tx.slot,
+            bank_id: 0,
+        })),
+        created_at: None,
+    }
+}
+
+/// One listed signature: (slot, index in slot, signature, failed).
+type Listed = (u64, u32, String, bool);
+
+/// What the JSON-RPC server knows and what it was asked.
+struct RpcChain {
+    /// Per program (base58), its signatures newest first.
+    listings: HashMap<String, Vec<Listed>>,
+    /// `getTransaction` results by signature.
+    txs: HashMap<String, Value>,
+    /// Block times by slot.
+    times: HashMap<u64, Option<i64>>,
+    /// Answer this many requests with HTTP 429 before serving.
+    throttle: AtomicU32,
+    /// Every served call: (method, params).
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl RpcChain {
+    /// The chain of `txs`: every fourth transaction also mentions the other program, so both
+    /// listings return it; a failed transaction is listed in the slot of `txs[failed_after]`.
+    fn new(txs: &[TxUpdate], executed: &[Executed], failed_after: usize) -> Self {
+        let registry = veil_client::registry::PROGRAM_ID;
+        let challenge = veil_client::challenge::PROGRAM_ID;
+        let mut listings: HashMap<String, Vec<Listed>> = HashMap::new();
+        let mut by_sig = HashMap::new();
+        let mut times = HashMap::new();
+        for (i, (tx, e)) in txs.iter().zip(executed).enumerate() {
+            let mentioned = |p: &Pubkey| {
+                e.inner
+                    .iter()
+                    .flatten()
+                    .any(|ix| ix.program_id == *p || ix.accounts.contains(p))
+            };
+            let mut programs: Vec<Pubkey> = [registry, challenge]
+                .into_iter()
+                .filter(|p| mentioned(p))
+                .collect();
+            let extra = (i % 4 == 0 && programs.len() == 1).then(|| {
+                let other = if programs[0] == registry {
+                    challenge
+                } else {
+                    registry
+                };
+                programs.push(other);
+                other
+            });
+            for p in &programs {
+                listings.entry(p.to_string()).or_default().push((
+                    tx.slot,
+                    tx.index_in_slot,
+                    tx.signature.clone(),
+                    false,
+                ));
+            }
+            by_sig.insert(tx.signature.clone(), rpc_tx(e, tx, extra));
+            times.insert(tx.slot, tx.block_time);
+        }
+        let f = &txs[failed_after];
+        listings.entry(registry.to_string()).or_default().push((
+            f.slot,
+            f.index_in_slot + 100,
+            failed_signature(),
+            true,
+        ));
+        for list in listings.values_mut() {
+            list.sort_by_key(|l| std::cmp::Reverse((l.0, l.1)));
+        }
+        Self {
+            listings,
+            txs: by_sig,
+            times,
+            throttle: AtomicU32::new(0),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn calls(&self, method: &str) -> Vec<Value> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+
+    fn signatures(&self, params: &Value) -> Value {
+        let empty = Vec::new();
+        let list = params[0]
+            .as_str()
+            .and_then(|a| self.listings.get(a))
+            .unwrap_or(&empty);
+        let options = &params[1];
+        let limit = options["limit"].as_u64().unwrap_or(1000) as usize;
+        let start = match options["before"].as_str() {
+            Some(before) => match list.iter().position(|l| l.2 == before) {
+                Some(i) => i + 1,
+                None => list.len(),
+            },
+            None => 0,
+        };
+        let until = options["until"].as_str();
+        let page: Vec<Value> = list[start..]
+            .iter()
+            .take_while(|l| Some(l.2.as_str()) != until)
+            .take(limit)
+            .map(|(slot, _, signature, failed)| {
+                json!({
+                    "signature": signature,
+                    "slot": slot,
+                    "err": if *failed { json!({"InstructionError": [0, {"Custom": 6000}]}) } else { Value::Null },
+                    "memo": null,
+                    "blockTime": self.times.get(slot).copied().flatten(),
+                    "confirmationStatus": "confirmed",
+                })
+            })
+            .collect();
+        Value::Array(page)
+    }
+}
+
+async fn json_rpc(State(chain): State<Arc<RpcChain>>, Json(body): Json<Value>) -> HttpResponse {
+    let throttled = chain
+        .throttle
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if throttled {
+        return (StatusCode::TOO_MANY_REQUESTS, "rate limited").into_response();
+    }
+    let method = body["method"].as_str().unwrap_or_default().to_owned();
+    let params = body["params"].clone();
+    chain
+        .calls
+        .lock()
+        .unwrap()
+        .push((method.clone(), params.clone()));
+    let id = body["id"].clone();
+    let answer = match method.as_str() {
+        "getSignaturesForAddress" => {
+            json!({"jsonrpc": "2.0", "result": chain.signatures(&params), "id": id})
+        }
+        "getTransaction" => {
+            let tx = params[0]
+                .as_str()
+                .and_then(|s| chain.txs.get(s))
+                .cloned()
+                .unwrap_or(Value::Null);
+            json!({"jsonrpc": "2.0", "result": tx, "id": id})
+        }
+        _ => {
+            json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": id})
+        }
+    };
+    Json(answer).into_response()
+}
+
+/// The JSON-RPC server on 127.0.0.1.
+struct RpcServer {
+    url: String,
+    chain: Arc<RpcChain>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for RpcServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl RpcServer {
+    async fn start(chain: RpcChain) -> Self {
+        let chain = Arc::new(chain);
+        let app = Router::new()
+            .route("/", post(json_rpc))
+            .with_state(chain.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("JSON-RPC server");
+        });
+        Self { url, chain, task }
+    }
+
+    fn config(&self, page_limit: usize) -> RpcConfig {
+        RpcConfig {
+            page_limit,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(50),
+            max_requests_per_second: None,
+            ..RpcConfig::new(self.url.clone())
+        }
+    }
+}
+
+type UpdateStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+fn stream_of<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> UpdateStream<T> {
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+/// A Geyser server whose replay window starts at `first_available` (as in `grpc.rs`, without
+/// cuts): a subscribe from an older slot is refused the way the Yellowstone plugin does.
+struct FakeGeyser {
+    updates: Arc<Vec<(u64, SubscribeUpdate)>>,
+    first_available: u64,
+    requests: Arc<Mutex<Vec<SubscribeRequest>>>,
+}
+
+#[tonic::async_trait]
+impl Geyser for FakeGeyser {
+    type SubscribeStream = UpdateStream<SubscribeUpdate>;
+    type SubscribeDeshredStream = UpdateStream<SubscribeUpdateDeshred>;
+    type SubscribeGossipStream = UpdateStream<SubscribeUpdateGossip>;
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<SubscribeRequest>>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no subscribe request"))?;
+        self.requests.lock().unwrap().push(first.clone());
+        let (tx, rx) = mpsc::channel(8);
+        if let Some(from_slot) = first.from_slot.filter(|s| *s < self.first_available) {
+            let message = format!(
+                "broadcast from {from_slot} is not available, last available: {}",
+                self.first_available
+            );
+            tx.send(Err(Status::out_of_range(message))).await.unwrap();
+            return Ok(Response::new(stream_of(rx)));
+        }
+        let from = first.from_slot.unwrap_or(0).max(self.first_available);
+        let items: Vec<SubscribeUpdate> = self
+            .updates
+            .iter()
+            .filter(|(slot, _)| *slot >= from)
+            .map(|(_, u)| u.clone())
+            .collect();
+        tokio::spawn(async move {
+            let _inbound = inbound;
+            for item in items {
+                if tx.send(Ok(item)).await.is_err() {
+                    return;
+                }
+            }
+            tx.closed().await;
+        });
+        Ok(Response::new(stream_of(rx)))
+    }
+
+    async fn subscribe_deshred(
+        &self,
+        _: Request<Streaming<SubscribeDeshredRequest>>,
+    ) -> Result<Response<Self::SubscribeDeshredStream>, Status> {
+        Err(Status::unimplemented("deshred"))
+    }
+
+    async fn subscribe_gossip(
+        &self,
+        _: Request<SubscribeGossipRequest>,
+    ) -> Result<Response<Self::SubscribeGossipStream>, Status> {
+        Err(Status::unimplemented("gossip"))
+    }
+
+    async fn subscribe_replay_info(
+        &self,
+        _: Request<SubscribeReplayInfoRequest>,
+    ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
+        Ok(Response::new(SubscribeReplayInfoResponse {
+            first_available: Some(self.first_available),
+        }))
+    }
+
+    async fn ping(&self, request: Request<PingRequest>) -> Result<Response<PongResponse>, Status> {
+        Ok(Response::new(PongResponse {
+            count: request.into_inner().count,
+        }))
+    }
+
+    async fn get_latest_blockhash(
+        &self,
+        _: Request<GetLatestBlockhashRequest>,
+    ) -> Result<Response<GetLatestBlockhashResponse>, Status> {
+        Err(Status::unimplemented("get_latest_blockhash"))
+    }
+
+    async fn get_block_height(
+        &self,
+        _: Request<GetBlockHeightRequest>,
+    ) -> Result<Response<GetBlockHeightResponse>, Status> {
+        Err(Status::unimplemented("get_block_height"))
+    }
+
+    async fn get_slot(
+        &self,
+        _: Request<GetSlotRequest>,
+    ) -> Result<Response<GetSlotResponse>, Status> {
+        Err(Status::unimplemented("get_slot"))
+    }
+
+    async fn is_blockhash_valid(
+        &self,
+        _: Request<IsBlockhashValidRequest>,
+    ) -> Result<Response<IsBlockhashValidResponse>, Status> {
+        Err(Status::unimplemented("is_blockhash_valid"))
+    }
+
+    async fn get_version(
+        &self,
+        _: Request<GetVersionRequest>,
+    ) -> Result<Response<GetVersionResponse>, Status> {
+        Err(Status::unimplemented("get_version"))
+    }
+}
+
+/// The Geyser server on 127.0.0.1.
+struct GeyserServerTask {
+    endpoint: String,
+    requests: Arc<Mutex<Vec<SubscribeRequest>>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for GeyserServerTask {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl GeyserServerTask {
+    async fn start(txs: &[TxUpdate], executed: &[Executed], first_available: u64) -> Self {
+        let updates = txs
+            .iter()
+            .zip(executed)
+            .map(|(tx, e)| (tx.slot, geyser_tx(e, tx)))
+            .collect();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let geyser = FakeGeyser {
+            updates: Arc::new(updates),
+            first_available,
+            requests: requests.clone(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(GeyserServer::new(geyser))
+                .serve_with_incoming(TcpIncoming::from(listener))
+                .await
+                .expect("geyser server");
+        });
+        Self {
+            endpoint,
+            requests,
+            task,
+        }
+    }
+
+    fn config(&self) -> GrpcConfig {
+        GrpcConfig {
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(100),
+            channel_capacity: 16,
+            ..GrpcConfig::new(self.endpoint.clone())
+        }
+    }
+}
+
+/// Everything a backfill source yields, or its error.
+async fn drain(mut source: RpcBackfill) -> Result<Vec<TxUpdate>, RpcError> {
+    let mut out = Vec::new();
+    loop {
+        match source.next().await {
+            Ok(Some(Update::Tx(tx))) => out.push(tx),
+            Ok(Some(Update::Slot(_))) => panic!("a backfill yields no slot updates"),
+            Ok(None) => return Ok(out),
+            Err(error) => {
+                assert!(RpcError::of(&error).is_some(), "not an RPC error: {error}");
+                let SourceError::Transport(inner) = error;
+                return Err(*inner.downcast::<RpcError>().expect("an RPC error"));
+            }
+        }
+    }
+}
+
+/// Runs a backfill of `range` into `store` to its end.
+async fn backfill_into(store: &PgStore, config: RpcConfig, range: SlotRange) -> Counters {
+    let mut source = RpcBackfill::spawn(config, range).expect("backfill starts");
+    let counters = Counters::default();
+    run(
+        &mut source,
+        store,
+        &counters,
+        &CancellationToken::new(),
+        RunConfig::default(),
+    )
+    .await
+    .expect("backfill runs");
+    counters
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_backfill_rows_equal_the_emitted_events_in_range() {
+    let (txs, executed) = recorded();
+    let server = RpcServer::start(RpcChain::new(&txs, &executed, 10)).await;
+    let (from, to) = (txs[9].slot, txs[25].slot);
+    assert!(txs[0].slot < from);
+    let in_range: Vec<TxUpdate> = txs
+        .iter()
+        .filter(|t| (from..=to).contains(&t.slot))
+        .cloned()
+        .collect();
+
+    // What the source yields: each transaction of the range once (both listings merged), in
+    // ascending (slot, index) order, equal to what the chain executed but for the synthetic
+    // index; the listed failed transaction is delivered failed, without a fetch.
+    let source = RpcBackfill::spawn(server.config(3), SlotRange::new(from, to)).unwrap();
+    let stats = source.stats().clone();
+    let got = drain(source).await.expect("backfill");
+    assert_eq!(got.len(), in_range.len() + 1);
+    let order: Vec<(u64, u32)> = got.iter().map(|t| (t.slot, t.index_in_slot)).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(order, sorted, "ascending and unique");
+    let by_sig: BTreeMap<&str, &TxUpdate> = got.iter().map(|t| (t.signature.as_str(), t)).collect();
+    for want in &in_range {
+        let got = by_sig[want.signature.as_str()];
+        assert_eq!(
+            (got.slot, got.block_time, &got.inner, got.failed),
+            (want.slot, want.block_time, &want.inner, false)
+        );
+    }
+    assert!(by_sig[failed_signature().as_str()].failed);
+    let fetched = server.chain.calls("getTransaction");
+    assert_eq!(fetched.len(), in_range.len());
+    for params in &fetched {
+        assert_eq!(params[1]["encoding"], "json");
+        assert_eq!(params[1]["maxSupportedTransactionVersion"], 0);
+        assert_ne!(params[0], failed_signature().as_str());
+    }
+
+    // Pagination: pages of 3, each after the previous page's last signature, confirmed, and
+    // paging stops below the range rather than reading the whole history.
+    let pages = server.chain.calls("getSignaturesForAddress");
+    assert_eq!(RpcStats::get(&stats.pages), pages.len() as u64);
+    assert!(pages.len() > 6, "{} pages", pages.len());
+    for page in &pages {
+        assert_eq!(page[1]["limit"], 3);
+        assert_eq!(page[1]["commitment"], "confirmed");
+    }
+    assert!(pages.iter().filter(|p| p[1]["before"].is_string()).count() >= pages.len() - 2);
+    let failed = failed_signature();
+    let mut slot_of: HashMap<&str, u64> =
+        txs.iter().map(|t| (t.signature.as_str(), t.slot)).collect();
+    slot_of.insert(&failed, txs[10].slot);
+    for page in &pages {
+        if let Some(before) = page[1]["before"].as_str() {
+            assert!(slot_of[before] >= from, "paged on below the range");
+        }
+    }
+
+    // Into PostgreSQL: the rows are exactly the events emitted in the range.
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+    let counters = backfill_into(&store, server.config(3), SlotRange::new(from, to)).await;
+    let want = expected(&in_range);
+    assert!(want.len() > 20, "{} events in range", want.len());
+    assert_rows(&snapshot(&db.pool, NAME).await.1, &want);
+    assert_eq!(Counters::get(&counters.failed_skipped), 1);
+    let cursor = snapshot(&db.pool, NAME).await.0.expect("cursor");
+    assert_eq!(cursor.slot, to);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_backfill_retries_after_429_and_gives_up_typed() {
+    let (txs, executed) = recorded();
+    let server = RpcServer::start(RpcChain::new(&txs, &executed, 0)).await;
+    let range = SlotRange::new(txs[0].slot, txs[8].slot);
+
+    // Two 429s, then success: retried, same result as without them.
+    server.chain.throttle.store(2, Ordering::SeqCst);
+    let source = RpcBackfill::spawn(server.config(1000), range.clone()).unwrap();
+    let stats = source.stats().clone();
+    let got = drain(source).await.expect("retried to success");
+    assert_eq!(got.len(), 9 + 1);
+    assert_eq!(RpcStats::get(&stats.retries), 2);
+    assert_eq!(
+        RpcStats::get(&stats.requests),
+        server.chain.calls.lock().unwrap().len() as u64 + 2
+    );
+
+    // Still throttled after every retry: the typed HTTP error, after 1 + max_retries attempts.
+    server.chain.throttle.store(1_000, Ordering::SeqCst);
+    let config = RpcConfig {
+        max_retries: 2,
+        ..server.config(1000)
+    };
+    let error = drain(RpcBackfill::spawn(config, range).unwrap())
+        .await
+        .expect_err("gives up");
+    assert!(
+        matches!(
+            error,
+            RpcError::Http {
+                method: "getSignaturesForAddress",
+                status: 429,
+                attempts: 3
+            }
+        ),
+        "{error:?}"
+    );
+
+    // Bad arguments are refused before any request.
+    assert!(matches!(
+        RpcBackfill::spawn(server.config(1001), SlotRange::new(1, 2)),
+        Err(RpcError::PageLimit(1001))
+    ));
+    assert!(matches!(
+        RpcBackfill::spawn(server.config(10), SlotRange::new(5, 4)),
+        Err(RpcError::EmptyRange {
+            from_slot: 5,
+            to_slot: 4
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_backfill_over_written_rows_changes_nothing() {
+    let (txs, executed) = recorded();
+    let server = RpcServer::start(RpcChain::new(&txs, &executed, 3)).await;
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+    run_to_end(&store, all(&txs), RunConfig::default()).await;
+    let want = expected(&txs);
+    let (cursor, rows) = snapshot(&db.pool, NAME).await;
+    assert_rows(&rows, &want);
+    let counts = table_counts(&db.pool).await;
+
+    let last = txs.last().expect("recorded").slot;
+    backfill_into(&store, server.config(5), SlotRange::new(txs[0].slot, last)).await;
+    let (after, rows) = snapshot(&db.pool, NAME).await;
+    assert_rows(&rows, &want);
+    assert_eq!(table_counts(&db.pool).await, counts);
+    assert_eq!(after.map(|c| c.slot), cursor.map(|c| c.slot));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_gap_is_backfilled_then_grpc_resumes() {
+    let (txs, executed) = recorded();
+    let first_available = txs[15].slot;
+    let geyser = GeyserServerTask::start(&txs, &executed, first_available).await;
+    let rpc = RpcServer::start(RpcChain::new(&txs, &executed, 8)).await;
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+
+    // Indexed up to txs[3]; the live server's replay window has since moved past it.
+    run_to_end(&store, all(&txs[..4]), RunConfig::default()).await;
+    let old = snapshot(&db.pool, NAME).await.0.expect("cursor");
+    assert_eq!(old.signature.as_deref(), Some(txs[3].signature.as_str()));
+
+    let cancel = CancellationToken::new();
+    let config = LiveConfig::new(geyser.config(), rpc.config(4));
+    let task = {
+        let (store, cancel) = (store.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let counters = Counters::default();
+            let report = run_live(&store, &counters, &cancel, &config).await;
+            (report, counters)
+        })
+    };
+    let want = expected(&txs);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while snapshot(&db.pool, NAME).await.1 != want
+        && tokio::time::Instant::now() < deadline
+        && !task.is_finished()
+    {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cancel.cancel();
+    let (report, counters) = task.await.expect("live task");
+    let report = report.expect("the live pipeline runs until cancelled");
+
+    // The final rows are exactly the emitted set: the gap from the RPC, the rest from gRPC.
+    assert_rows(&snapshot(&db.pool, NAME).await.1, &want);
+    assert_eq!(
+        report,
+        GapReport {
+            backfilled: vec![(old.slot, first_available)]
+        }
+    );
+    let from: Vec<_> = geyser
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.from_slot)
+        .collect();
+    assert_eq!(from, [Some(old.slot), Some(first_available)]);
+    // gRPC skipped its replay of `first_available` (the backfill had it whole), so each
+    // transaction from the cursor's slot on was decoded once; the failed listing was skipped.
+    // The backfill redid the cursor's slot whole.
+    let delivered = txs.iter().filter(|t| t.slot >= old.slot).count();
+    assert_eq!(Counters::get(&counters.transactions), delivered as u64);
+    assert_eq!(Counters::get(&counters.failed_skipped), 1);
+}
