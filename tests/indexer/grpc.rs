@@ -48,7 +48,7 @@ type UpdateStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 /// How the server ends connection number k (in order); later connections stream to the end
 /// and stay open.
 #[derive(Debug, Clone, Copy)]
-enum Cut {
+pub(super) enum Cut {
     /// End the stream cleanly after this many updates.
     End(usize),
     /// Fail the stream with `UNAVAILABLE` after this many updates.
@@ -193,7 +193,7 @@ impl Geyser for FakeGeyser {
 }
 
 /// A running server and what its clients asked for.
-struct Server {
+pub(super) struct Server {
     endpoint: String,
     requests: Arc<Mutex<Vec<SubscribeRequest>>>,
     task: JoinHandle<()>,
@@ -206,7 +206,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    async fn start(
+    pub(super) async fn start(
         updates: Vec<(u64, SubscribeUpdate)>,
         first_available: u64,
         cuts: &[Cut],
@@ -234,11 +234,11 @@ impl Server {
         }
     }
 
-    fn requests(&self) -> Vec<SubscribeRequest> {
+    pub(super) fn requests(&self) -> Vec<SubscribeRequest> {
         self.requests.lock().unwrap().clone()
     }
 
-    fn config(&self) -> GrpcConfig {
+    pub(super) fn config(&self) -> GrpcConfig {
         GrpcConfig {
             backoff_initial: Duration::from_millis(10),
             backoff_max: Duration::from_millis(100),
@@ -253,7 +253,7 @@ impl Server {
 /// (program, accounts, data) but not the message, so the table is rebuilt from the keys they
 /// reference; its second half is moved to the lookup-table addresses (writable, then
 /// read-only) so the source must resolve through them.
-fn geyser_tx(executed: &Executed, tx: &TxUpdate) -> SubscribeUpdate {
+pub(super) fn geyser_tx(executed: &Executed, tx: &TxUpdate) -> SubscribeUpdate {
     let mut keys: Vec<Pubkey> = Vec::new();
     let mut index = |key: Pubkey| match keys.iter().position(|k| *k == key) {
         Some(i) => i,

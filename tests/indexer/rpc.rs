@@ -1,11 +1,10 @@
 //! The RPC backfill and the gap path against real servers: a local axum server speaking
 //! Solana JSON-RPC 2.0 (`getSignaturesForAddress`, `getTransaction`, in the response shapes
-//! of Solana's docs) over transactions really executed on the in-process chain, and a Geyser
-//! gRPC server (adapted from `grpc.rs`) that refuses to replay from an old slot.
+//! of Solana's docs) over transactions really executed on the in-process chain, and the Geyser
+//! gRPC server of `grpc.rs`, whose replay window starts after the indexed cursor.
 
 use std::{
     collections::{BTreeMap, HashMap},
-    pin::Pin,
     sync::{
         atomic::{AtomicU32, Ordering},
         Arc, Mutex,
@@ -21,32 +20,20 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use futures::Stream;
 use serde_json::{json, Value};
-use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tonic::{transport::server::TcpIncoming, Request, Response, Status, Streaming};
 use veil_harness::Executed;
 use veil_indexer::{
     gaps::{run_live, GapReport, LiveConfig},
-    grpc::{GrpcConfig, TX_FILTER},
     rpc::{RpcBackfill, RpcConfig, RpcError, RpcStats, SlotRange},
     run, Counters, PgStore, RunConfig, Source, SourceError, TxUpdate, Update,
 };
-use yellowstone_grpc_proto::prelude::{
-    geyser_server::{Geyser, GeyserServer},
-    subscribe_update::UpdateOneof,
-    CompiledInstruction, GetBlockHeightRequest, GetBlockHeightResponse, GetLatestBlockhashRequest,
-    GetLatestBlockhashResponse, GetSlotRequest, GetSlotResponse, GetVersionRequest,
-    GetVersionResponse, InnerInstruction, InnerInstructions, IsBlockhashValidRequest,
-    IsBlockhashValidResponse, Message, MessageHeader, PingRequest, PongResponse,
-    SubscribeDeshredRequest, SubscribeGossipRequest, SubscribeReplayInfoRequest,
-    SubscribeReplayInfoResponse, SubscribeRequest, SubscribeUpdate, SubscribeUpdateDeshred,
-    SubscribeUpdateGossip, SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo, Transaction,
-    TransactionStatusMeta,
-};
 
-use super::support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Recorder};
+use super::{
+    grpc::{geyser_tx, Server},
+    support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Recorder},
+};
 use crate::relayer::support::TestDb;
 
 const NAME: &str = "rpc";
@@ -176,74 +163,6 @@ fn rpc_tx(executed: &Executed, tx: &TxUpdate, extra: Option<Pubkey>) -> Value {
             },
         },
     })
-}
-
-/// `tx` as the Yellowstone plugin streams it (as in `grpc.rs`).
-fn geyser_tx(executed: &Executed, tx: &TxUpdate) -> SubscribeUpdate {
-    let c = compile(executed, None);
-    let bytes: Vec<Vec<u8>> = c.keys.iter().map(|k| k.to_bytes().to_vec()).collect();
-    let (stat, writable) = split(&c.keys);
-    let signature = bs58::decode(&tx.signature).into_vec().expect("base58");
-    let inner_instructions = c
-        .inner
-        .into_iter()
-        .map(|(index, ixs)| InnerInstructions {
-            index,
-            instructions: ixs
-                .into_iter()
-                .map(|(program, accounts, data, height)| InnerInstruction {
-                    program_id_index: program,
-                    accounts: accounts.into_iter().map(|a| a as u8).collect(),
-                    data,
-                    stack_height: Some(height),
-                })
-                .collect(),
-        })
-        .collect();
-    let instructions = c
-        .top
-        .into_iter()
-        .map(|program_id_index| CompiledInstruction {
-            program_id_index,
-            accounts: Vec::new(),
-            data: Vec::new(),
-        })
-        .collect();
-    let info = SubscribeUpdateTransactionInfo {
-        signature: signature.clone(),
-        is_vote: false,
-        transaction: Some(Transaction {
-            signatures: vec![signature],
-            message: Some(Message {
-                header: Some(MessageHeader {
-                    num_required_signatures: 1,
-                    num_readonly_signed_accounts: 0,
-                    num_readonly_unsigned_accounts: 0,
-                }),
-                account_keys: bytes[..stat].to_vec(),
-                recent_blockhash: vec![0; 32],
-                instructions,
-                versioned: true,
-                ..Default::default()
-            }),
-        }),
-        meta: Some(TransactionStatusMeta {
-            inner_instructions,
-            loaded_writable_addresses: bytes[stat..writable].to_vec(),
-            loaded_readonly_addresses: bytes[writable..].to_vec(),
-            ..Default::default()
-        }),
-        index: u64::from(tx.index_in_slot),
-    };
-    SubscribeUpdate {
-        filters: vec![TX_FILTER.to_owned()],
-        update_oneof: Some(UpdateOneof::Transaction(SubscribeUpdateTransaction {
-            transaction: Some(info),
-            slot: tx.slot,
-            bank_id: 0,
-        })),
-        created_at: None,
-    }
 }
 
 /// One listed signature: (slot, index in slot, signature, failed).
@@ -439,183 +358,6 @@ impl RpcServer {
     }
 }
 
-type UpdateStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
-
-fn stream_of<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> UpdateStream<T> {
-    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
-}
-
-/// A Geyser server whose replay window starts at `first_available` (as in `grpc.rs`, without
-/// cuts): a subscribe from an older slot is refused the way the Yellowstone plugin does.
-struct FakeGeyser {
-    updates: Arc<Vec<(u64, SubscribeUpdate)>>,
-    first_available: u64,
-    requests: Arc<Mutex<Vec<SubscribeRequest>>>,
-}
-
-#[tonic::async_trait]
-impl Geyser for FakeGeyser {
-    type SubscribeStream = UpdateStream<SubscribeUpdate>;
-    type SubscribeDeshredStream = UpdateStream<SubscribeUpdateDeshred>;
-    type SubscribeGossipStream = UpdateStream<SubscribeUpdateGossip>;
-
-    async fn subscribe(
-        &self,
-        request: Request<Streaming<SubscribeRequest>>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let mut inbound = request.into_inner();
-        let first = inbound
-            .message()
-            .await?
-            .ok_or_else(|| Status::invalid_argument("no subscribe request"))?;
-        self.requests.lock().unwrap().push(first.clone());
-        let (tx, rx) = mpsc::channel(8);
-        if let Some(from_slot) = first.from_slot.filter(|s| *s < self.first_available) {
-            let message = format!(
-                "broadcast from {from_slot} is not available, last available: {}",
-                self.first_available
-            );
-            tx.send(Err(Status::out_of_range(message))).await.unwrap();
-            return Ok(Response::new(stream_of(rx)));
-        }
-        let from = first.from_slot.unwrap_or(0).max(self.first_available);
-        let items: Vec<SubscribeUpdate> = self
-            .updates
-            .iter()
-            .filter(|(slot, _)| *slot >= from)
-            .map(|(_, u)| u.clone())
-            .collect();
-        tokio::spawn(async move {
-            let _inbound = inbound;
-            for item in items {
-                if tx.send(Ok(item)).await.is_err() {
-                    return;
-                }
-            }
-            tx.closed().await;
-        });
-        Ok(Response::new(stream_of(rx)))
-    }
-
-    async fn subscribe_deshred(
-        &self,
-        _: Request<Streaming<SubscribeDeshredRequest>>,
-    ) -> Result<Response<Self::SubscribeDeshredStream>, Status> {
-        Err(Status::unimplemented("deshred"))
-    }
-
-    async fn subscribe_gossip(
-        &self,
-        _: Request<SubscribeGossipRequest>,
-    ) -> Result<Response<Self::SubscribeGossipStream>, Status> {
-        Err(Status::unimplemented("gossip"))
-    }
-
-    async fn subscribe_replay_info(
-        &self,
-        _: Request<SubscribeReplayInfoRequest>,
-    ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
-        Ok(Response::new(SubscribeReplayInfoResponse {
-            first_available: Some(self.first_available),
-        }))
-    }
-
-    async fn ping(&self, request: Request<PingRequest>) -> Result<Response<PongResponse>, Status> {
-        Ok(Response::new(PongResponse {
-            count: request.into_inner().count,
-        }))
-    }
-
-    async fn get_latest_blockhash(
-        &self,
-        _: Request<GetLatestBlockhashRequest>,
-    ) -> Result<Response<GetLatestBlockhashResponse>, Status> {
-        Err(Status::unimplemented("get_latest_blockhash"))
-    }
-
-    async fn get_block_height(
-        &self,
-        _: Request<GetBlockHeightRequest>,
-    ) -> Result<Response<GetBlockHeightResponse>, Status> {
-        Err(Status::unimplemented("get_block_height"))
-    }
-
-    async fn get_slot(
-        &self,
-        _: Request<GetSlotRequest>,
-    ) -> Result<Response<GetSlotResponse>, Status> {
-        Err(Status::unimplemented("get_slot"))
-    }
-
-    async fn is_blockhash_valid(
-        &self,
-        _: Request<IsBlockhashValidRequest>,
-    ) -> Result<Response<IsBlockhashValidResponse>, Status> {
-        Err(Status::unimplemented("is_blockhash_valid"))
-    }
-
-    async fn get_version(
-        &self,
-        _: Request<GetVersionRequest>,
-    ) -> Result<Response<GetVersionResponse>, Status> {
-        Err(Status::unimplemented("get_version"))
-    }
-}
-
-/// The Geyser server on 127.0.0.1.
-struct GeyserServerTask {
-    endpoint: String,
-    requests: Arc<Mutex<Vec<SubscribeRequest>>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for GeyserServerTask {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl GeyserServerTask {
-    async fn start(txs: &[TxUpdate], executed: &[Executed], first_available: u64) -> Self {
-        let updates = txs
-            .iter()
-            .zip(executed)
-            .map(|(tx, e)| (tx.slot, geyser_tx(e, tx)))
-            .collect();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let geyser = FakeGeyser {
-            updates: Arc::new(updates),
-            first_available,
-            requests: requests.clone(),
-        };
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
-        let task = tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .add_service(GeyserServer::new(geyser))
-                .serve_with_incoming(TcpIncoming::from(listener))
-                .await
-                .expect("geyser server");
-        });
-        Self {
-            endpoint,
-            requests,
-            task,
-        }
-    }
-
-    fn config(&self) -> GrpcConfig {
-        GrpcConfig {
-            backoff_initial: Duration::from_millis(10),
-            backoff_max: Duration::from_millis(100),
-            channel_capacity: 16,
-            ..GrpcConfig::new(self.endpoint.clone())
-        }
-    }
-}
-
 /// Everything a backfill source yields, or its error.
 async fn drain(mut source: RpcBackfill) -> Result<Vec<TxUpdate>, RpcError> {
     let mut out = Vec::new();
@@ -799,7 +541,12 @@ async fn rpc_backfill_over_written_rows_changes_nothing() {
 async fn rpc_gap_is_backfilled_then_grpc_resumes() {
     let (txs, executed) = recorded();
     let first_available = txs[15].slot;
-    let geyser = GeyserServerTask::start(&txs, &executed, first_available).await;
+    let updates = txs
+        .iter()
+        .zip(&executed)
+        .map(|(tx, e)| (tx.slot, geyser_tx(e, tx)))
+        .collect();
+    let geyser = Server::start(updates, first_available, &[]).await;
     let rpc = RpcServer::start(RpcChain::new(&txs, &executed, 8)).await;
     let db = TestDb::new().await;
     let store = PgStore::new(db.pool.clone(), NAME);
@@ -839,13 +586,7 @@ async fn rpc_gap_is_backfilled_then_grpc_resumes() {
             backfilled: vec![(old.slot, first_available)]
         }
     );
-    let from: Vec<_> = geyser
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|r| r.from_slot)
-        .collect();
+    let from: Vec<_> = geyser.requests().iter().map(|r| r.from_slot).collect();
     assert_eq!(from, [Some(old.slot), Some(first_available)]);
     // gRPC skipped its replay of `first_available` (the backfill had it whole), so each
     // transaction from the cursor's slot on was decoded once; the failed listing was skipped.
