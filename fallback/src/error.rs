@@ -19,65 +19,43 @@ use serde_json::{json, Value};
 
 use crate::service::ServiceError;
 
-macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident) ),+ $(,)?) => {
-        /// Every error code the fallback minter answers with.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorCode {
-            $( $(#[$doc])* $variant, )+
-        }
-
-        impl ErrorCode {
-            /// Every code, for documentation and the uniqueness test.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
-
-            /// The wire code.
-            pub fn as_str(self) -> &'static str {
-                match self { $( ErrorCode::$variant => $code, )+ }
-            }
-
-            /// The HTTP status it is answered with.
-            pub fn status(self) -> StatusCode {
-                match self { $( ErrorCode::$variant => StatusCode::$status, )+ }
-            }
-        }
-    };
-}
-
-error_codes! {
-    /// The body is not JSON of the request's shape (syntax, types, unknown fields, or a
-    /// missing `Content-Type: application/json`).
-    InvalidBody = ("FALLBACK_INVALID_BODY", BAD_REQUEST),
-    /// The body is larger than the limit (2 MiB).
-    PayloadTooLarge = ("FALLBACK_PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
-    /// Not exactly one of `content` (standard base64) and `content_hash` (64 hex characters).
-    InvalidContent = ("FALLBACK_INVALID_CONTENT", BAD_REQUEST),
-    /// `request_nonce` is missing or not 1–64 bytes of hex.
-    InvalidNonce = ("FALLBACK_INVALID_NONCE", BAD_REQUEST),
-    /// `namespace` is missing or not 3 or 4 uppercase letters.
-    InvalidNamespace = ("FALLBACK_INVALID_NAMESPACE", BAD_REQUEST),
-    /// `entity_type` is missing or not one of `P L T E A I`.
-    InvalidEntityType = ("FALLBACK_INVALID_ENTITY_TYPE", BAD_REQUEST),
-    /// `trust_level` is not 0–9.
-    InvalidTrustLevel = ("FALLBACK_INVALID_TRUST_LEVEL", BAD_REQUEST),
-    /// The path's ID is not a valid ChittyID.
-    InvalidId = ("FALLBACK_INVALID_ID", BAD_REQUEST),
-    /// A query parameter is malformed, unknown, or out of range (`limit` 1–1000).
-    InvalidQuery = ("FALLBACK_INVALID_QUERY", BAD_REQUEST),
-    /// No bearer token, or not the configured one.
-    Unauthorized = ("FALLBACK_UNAUTHORIZED", UNAUTHORIZED),
-    /// A valid ID this fallback never issued.
-    NotFound = ("FALLBACK_NOT_FOUND", NOT_FOUND),
-    /// No such route.
-    RouteNotFound = ("FALLBACK_ROUTE_NOT_FOUND", NOT_FOUND),
-    /// The route exists, but not with this method.
-    MethodNotAllowed = ("FALLBACK_METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
-    /// No free sequence was found within the retry budget; retry the request.
-    SequenceExhausted = ("FALLBACK_SEQUENCE_EXHAUSTED", SERVICE_UNAVAILABLE),
-    /// The embedded store failed (logged); nothing was issued.
-    Storage = ("FALLBACK_STORAGE", SERVICE_UNAVAILABLE),
-    /// Anything else (logged); the caller sees only this code.
-    Internal = ("FALLBACK_INTERNAL", INTERNAL_SERVER_ERROR),
+veil_api_codes::error_codes! {
+    /// Every error code the fallback minter answers with.
+    enum ErrorCode {
+        /// The body is not JSON of the request's shape (syntax, types, unknown fields, or a
+        /// missing `Content-Type: application/json`).
+        InvalidBody = ("FALLBACK_INVALID_BODY", BAD_REQUEST),
+        /// The body is larger than the limit (2 MiB).
+        PayloadTooLarge = ("FALLBACK_PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
+        /// Not exactly one of `content` (standard base64) and `content_hash` (64 hex characters).
+        InvalidContent = ("FALLBACK_INVALID_CONTENT", BAD_REQUEST),
+        /// `request_nonce` is missing or not 1–64 bytes of hex.
+        InvalidNonce = ("FALLBACK_INVALID_NONCE", BAD_REQUEST),
+        /// `namespace` is missing or not 3 or 4 uppercase letters.
+        InvalidNamespace = ("FALLBACK_INVALID_NAMESPACE", BAD_REQUEST),
+        /// `entity_type` is missing or not one of `P L T E A I`.
+        InvalidEntityType = ("FALLBACK_INVALID_ENTITY_TYPE", BAD_REQUEST),
+        /// `trust_level` is not 0–9.
+        InvalidTrustLevel = ("FALLBACK_INVALID_TRUST_LEVEL", BAD_REQUEST),
+        /// The path's ID is not a valid ChittyID.
+        InvalidId = ("FALLBACK_INVALID_ID", BAD_REQUEST),
+        /// A query parameter is malformed, unknown, or out of range (`limit` 1–1000).
+        InvalidQuery = ("FALLBACK_INVALID_QUERY", BAD_REQUEST),
+        /// No bearer token, or not the configured one.
+        Unauthorized = ("FALLBACK_UNAUTHORIZED", UNAUTHORIZED),
+        /// A valid ID this fallback never issued.
+        NotFound = ("FALLBACK_NOT_FOUND", NOT_FOUND),
+        /// No such route.
+        RouteNotFound = ("FALLBACK_ROUTE_NOT_FOUND", NOT_FOUND),
+        /// The route exists, but not with this method.
+        MethodNotAllowed = ("FALLBACK_METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
+        /// No free sequence was found within the retry budget; retry the request.
+        SequenceExhausted = ("FALLBACK_SEQUENCE_EXHAUSTED", SERVICE_UNAVAILABLE),
+        /// The embedded store failed (logged); nothing was issued.
+        Storage = ("FALLBACK_STORAGE", SERVICE_UNAVAILABLE),
+        /// Anything else (logged); the caller sees only this code.
+        Internal = ("FALLBACK_INTERNAL", INTERNAL_SERVER_ERROR),
+    }
 }
 
 /// An error answer: code, message, details.

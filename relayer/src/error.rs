@@ -9,7 +9,7 @@
 //! generic message: no SQL, no stack, no secret ever reaches a caller.
 
 use axum::{
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
@@ -17,104 +17,82 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident) ),+ $(,)?) => {
-        /// Every error code the relayer answers with.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorCode {
-            $( $(#[$doc])* $variant, )+
-        }
+veil_api_codes::error_codes! {
+    /// Every error code the relayer answers with.
+    enum ErrorCode {
+        // ChittyID grammar (the codes come from `veil_chittyid::ChittyIdError::code`).
+        /// Not 8 hyphen-separated fields, or a bad check-character field.
+        ChittyIdMalformed = ("CHITTYID_MALFORMED", BAD_REQUEST),
+        /// A known legacy shape (`CT-…`, 4-digit sequence).
+        ChittyIdLegacyFormat = ("CHITTYID_LEGACY_FORMAT", BAD_REQUEST),
+        /// Version other than `01`.
+        ChittyIdUnsupportedVersion = ("CHITTYID_UNSUPPORTED_VERSION", BAD_REQUEST),
+        /// Issuer class other than `A` / `F`.
+        ChittyIdInvalidIssuer = ("CHITTYID_INVALID_ISSUER", BAD_REQUEST),
+        /// Namespace not 3–4 uppercase letters.
+        ChittyIdInvalidNamespace = ("CHITTYID_INVALID_NAMESPACE", BAD_REQUEST),
+        /// Sequence not 8 Crockford characters.
+        ChittyIdInvalidSequence = ("CHITTYID_INVALID_SEQUENCE", BAD_REQUEST),
+        /// Entity type not one of `P L T E A I`.
+        ChittyIdInvalidEntityType = ("CHITTYID_INVALID_ENTITY_TYPE", BAD_REQUEST),
+        /// Not a `YYMM` month.
+        ChittyIdInvalidYearMonth = ("CHITTYID_INVALID_YEAR_MONTH", BAD_REQUEST),
+        /// Trust level not a digit.
+        ChittyIdInvalidTrustLevel = ("CHITTYID_INVALID_TRUST_LEVEL", BAD_REQUEST),
+        /// The check character does not match.
+        ChittyIdChecksumMismatch = ("CHITTYID_CHECKSUM_MISMATCH", BAD_REQUEST),
+        /// A well-formed ID this relayer never issued.
+        ChittyIdNotFound = ("CHITTYID_NOT_FOUND", NOT_FOUND),
 
-        impl ErrorCode {
-            /// Every code, for documentation and the uniqueness test.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+        // Request validation.
+        /// The body is not valid JSON for this endpoint.
+        InvalidBody = ("INVALID_BODY", BAD_REQUEST),
+        /// Give exactly one of `content` (base64) and `content_hash` (hex SHA-256).
+        InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
+        /// The request nonce is not 1–64 bytes of hex.
+        InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
+        /// The body is larger than the configured limit.
+        PayloadTooLarge = ("PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
+        /// No such route.
+        RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
+        /// The route exists but not with this method.
+        MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
 
-            /// The wire code.
-            pub fn as_str(self) -> &'static str {
-                match self { $( ErrorCode::$variant => $code, )+ }
-            }
+        // Authentication and abuse control.
+        /// No `Authorization: Bearer <key>` / `X-Api-Key` header.
+        AuthMissingApiKey = ("AUTH_MISSING_API_KEY", UNAUTHORIZED),
+        /// The API key is unknown, malformed or revoked.
+        AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
+        /// The key lacks the scope this route needs.
+        AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
+        /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.
+        AuthMissingSignature = ("AUTH_MISSING_SIGNATURE", UNAUTHORIZED),
+        /// `X-Signature` is not the HMAC of this request under the key's signing secret.
+        AuthInvalidSignature = ("AUTH_INVALID_SIGNATURE", UNAUTHORIZED),
+        /// `X-Timestamp` is outside the ±60 s window.
+        AuthTimestampExpired = ("AUTH_TIMESTAMP_EXPIRED", UNAUTHORIZED),
+        /// `X-Nonce` was already used within the window.
+        AuthNonceReplayed = ("AUTH_NONCE_REPLAYED", UNAUTHORIZED),
+        /// The caller's address is not on the admin allowlist.
+        AuthIpForbidden = ("AUTH_IP_FORBIDDEN", FORBIDDEN),
+        /// The key's GCRA rate limit is exceeded; see `Retry-After`.
+        RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
 
-            /// The HTTP status it is answered with.
-            pub fn status(self) -> StatusCode {
-                match self { $( ErrorCode::$variant => StatusCode::$status, )+ }
-            }
-        }
-    };
-}
+        // Dependencies.
+        /// No drand relay gave a valid, fresh beacon, and no fallback minter is configured.
+        DrandUnavailable = ("DRAND_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// drand is unavailable and the fallback minter is unreachable or refused.
+        FallbackUnavailable = ("FALLBACK_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// PostgreSQL is unreachable.
+        DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// Redis (the nonce store) is unreachable; signed requests cannot be checked for replay.
+        NonceStoreUnavailable = ("NONCE_STORE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// The minter could not find a free sequence after the retry budget.
+        MintCollisionBudgetExhausted = ("MINT_COLLISION_BUDGET_EXHAUSTED", SERVICE_UNAVAILABLE),
 
-error_codes! {
-    // ChittyID grammar (the codes come from `veil_chittyid::ChittyIdError::code`).
-    /// Not 8 hyphen-separated fields, or a bad check-character field.
-    ChittyIdMalformed = ("CHITTYID_MALFORMED", BAD_REQUEST),
-    /// A known legacy shape (`CT-…`, 4-digit sequence).
-    ChittyIdLegacyFormat = ("CHITTYID_LEGACY_FORMAT", BAD_REQUEST),
-    /// Version other than `01`.
-    ChittyIdUnsupportedVersion = ("CHITTYID_UNSUPPORTED_VERSION", BAD_REQUEST),
-    /// Issuer class other than `A` / `F`.
-    ChittyIdInvalidIssuer = ("CHITTYID_INVALID_ISSUER", BAD_REQUEST),
-    /// Namespace not 3–4 uppercase letters.
-    ChittyIdInvalidNamespace = ("CHITTYID_INVALID_NAMESPACE", BAD_REQUEST),
-    /// Sequence not 8 Crockford characters.
-    ChittyIdInvalidSequence = ("CHITTYID_INVALID_SEQUENCE", BAD_REQUEST),
-    /// Entity type not one of `P L T E A I`.
-    ChittyIdInvalidEntityType = ("CHITTYID_INVALID_ENTITY_TYPE", BAD_REQUEST),
-    /// Not a `YYMM` month.
-    ChittyIdInvalidYearMonth = ("CHITTYID_INVALID_YEAR_MONTH", BAD_REQUEST),
-    /// Trust level not a digit.
-    ChittyIdInvalidTrustLevel = ("CHITTYID_INVALID_TRUST_LEVEL", BAD_REQUEST),
-    /// The check character does not match.
-    ChittyIdChecksumMismatch = ("CHITTYID_CHECKSUM_MISMATCH", BAD_REQUEST),
-    /// A well-formed ID this relayer never issued.
-    ChittyIdNotFound = ("CHITTYID_NOT_FOUND", NOT_FOUND),
-
-    // Request validation.
-    /// The body is not valid JSON for this endpoint.
-    InvalidBody = ("INVALID_BODY", BAD_REQUEST),
-    /// Give exactly one of `content` (base64) and `content_hash` (hex SHA-256).
-    InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
-    /// The request nonce is not 1–64 bytes of hex.
-    InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
-    /// The body is larger than the configured limit.
-    PayloadTooLarge = ("PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
-    /// No such route.
-    RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
-    /// The route exists but not with this method.
-    MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
-
-    // Authentication and abuse control.
-    /// No `Authorization: Bearer <key>` / `X-Api-Key` header.
-    AuthMissingApiKey = ("AUTH_MISSING_API_KEY", UNAUTHORIZED),
-    /// The API key is unknown, malformed or revoked.
-    AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
-    /// The key lacks the scope this route needs.
-    AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
-    /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.
-    AuthMissingSignature = ("AUTH_MISSING_SIGNATURE", UNAUTHORIZED),
-    /// `X-Signature` is not the HMAC of this request under the key's signing secret.
-    AuthInvalidSignature = ("AUTH_INVALID_SIGNATURE", UNAUTHORIZED),
-    /// `X-Timestamp` is outside the ±60 s window.
-    AuthTimestampExpired = ("AUTH_TIMESTAMP_EXPIRED", UNAUTHORIZED),
-    /// `X-Nonce` was already used within the window.
-    AuthNonceReplayed = ("AUTH_NONCE_REPLAYED", UNAUTHORIZED),
-    /// The caller's address is not on the admin allowlist.
-    AuthIpForbidden = ("AUTH_IP_FORBIDDEN", FORBIDDEN),
-    /// The key's GCRA rate limit is exceeded; see `Retry-After`.
-    RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
-
-    // Dependencies.
-    /// No drand relay gave a valid, fresh beacon, and no fallback minter is configured.
-    DrandUnavailable = ("DRAND_UNAVAILABLE", SERVICE_UNAVAILABLE),
-    /// drand is unavailable and the fallback minter is unreachable or refused.
-    FallbackUnavailable = ("FALLBACK_UNAVAILABLE", SERVICE_UNAVAILABLE),
-    /// PostgreSQL is unreachable.
-    DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
-    /// Redis (the nonce store) is unreachable; signed requests cannot be checked for replay.
-    NonceStoreUnavailable = ("NONCE_STORE_UNAVAILABLE", SERVICE_UNAVAILABLE),
-    /// The minter could not find a free sequence after the retry budget.
-    MintCollisionBudgetExhausted = ("MINT_COLLISION_BUDGET_EXHAUSTED", SERVICE_UNAVAILABLE),
-
-    /// Anything else. Logged with its cause; the caller sees only this code.
-    Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+        /// Anything else. Logged with its cause; the caller sees only this code.
+        Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+    }
 }
 
 /// An error answer: code, message, details, and optionally `Retry-After`.

@@ -6,7 +6,6 @@
 //! and answered `INTERNAL_ERROR` with a generic message: no SQL ever reaches a caller.
 
 use axum::{
-    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -14,50 +13,28 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident) ),+ $(,)?) => {
-        /// Every error code the analytics API answers with.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorCode {
-            $( $(#[$doc])* $variant, )+
-        }
-
-        impl ErrorCode {
-            /// Every code, for documentation and the uniqueness test.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
-
-            /// The wire code.
-            pub fn as_str(self) -> &'static str {
-                match self { $( ErrorCode::$variant => $code, )+ }
-            }
-
-            /// The HTTP status it is answered with.
-            pub fn status(self) -> StatusCode {
-                match self { $( ErrorCode::$variant => StatusCode::$status, )+ }
-            }
-        }
-    };
-}
-
-error_codes! {
-    /// The query string does not parse (for example a parameter given twice).
-    InvalidQuery = ("INVALID_QUERY", BAD_REQUEST),
-    /// A required parameter is absent.
-    MissingParameter = ("MISSING_PARAMETER", BAD_REQUEST),
-    /// `bucket` is not `hour` or `day`.
-    InvalidBucket = ("INVALID_BUCKET", BAD_REQUEST),
-    /// `from` or `to` is not a unix time in seconds between 0 and 253402300799.
-    InvalidTimestamp = ("INVALID_TIMESTAMP", BAD_REQUEST),
-    /// `from` is not before `to`, or the range spans more buckets than allowed.
-    InvalidTimeRange = ("INVALID_TIME_RANGE", BAD_REQUEST),
-    /// No such route.
-    RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
-    /// The route exists but not with this method.
-    MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
-    /// PostgreSQL is unreachable.
-    DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
-    /// Anything else. Logged with its cause; the caller sees only this code.
-    Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+veil_api_codes::error_codes! {
+    /// Every error code the analytics API answers with.
+    enum ErrorCode {
+        /// The query string does not parse (for example a parameter given twice).
+        InvalidQuery = ("INVALID_QUERY", BAD_REQUEST),
+        /// A required parameter is absent.
+        MissingParameter = ("MISSING_PARAMETER", BAD_REQUEST),
+        /// `bucket` is not `hour` or `day`.
+        InvalidBucket = ("INVALID_BUCKET", BAD_REQUEST),
+        /// `from` or `to` is not a unix time in seconds between 0 and 253402300799.
+        InvalidTimestamp = ("INVALID_TIMESTAMP", BAD_REQUEST),
+        /// `from` is not before `to`, or the range spans more buckets than allowed.
+        InvalidTimeRange = ("INVALID_TIME_RANGE", BAD_REQUEST),
+        /// No such route.
+        RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
+        /// The route exists but not with this method.
+        MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
+        /// PostgreSQL is unreachable.
+        DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// Anything else. Logged with its cause; the caller sees only this code.
+        Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+    }
 }
 
 /// An error answer.
