@@ -13,12 +13,13 @@ use std::{
 use lru::LruCache;
 use parking_lot::Mutex;
 use sqlx::PgPool;
-use veil_chittyid::{batch::BatchTree, ChittyId, IssuerClass};
+use veil_chittyid::{batch::BatchTree, ChittyId, EntityType, IssuerClass};
 
 use crate::{
     error::{ApiError, ErrorCode},
     evidence::{AnchorEvidence, BatchEvidence, DrandEvidence, Evidence, VrfEvidence, VRF_SUITE},
     metrics::Metrics,
+    mint::alpha::AlphaInput,
     store::{self, StoreError, StoredId},
 };
 
@@ -181,6 +182,20 @@ impl Verifier {
             }
             _ => None,
         };
+        // alpha is not stored: it is a function of the stored fields, recomputed here.
+        let randomness: [u8; 32] = s.drand_randomness[..].try_into().map_err(|_| corrupt())?;
+        let content_hash: [u8; 32] = s.content_hash[..].try_into().map_err(|_| corrupt())?;
+        let round = u64::try_from(s.drand_round).map_err(|_| corrupt())?;
+        let counter = u32::try_from(s.vrf_counter).map_err(|_| corrupt())?;
+        let alpha = AlphaInput {
+            round,
+            randomness: &randomness,
+            content_hash: &content_hash,
+            namespace: &s.namespace,
+            entity: EntityType::from_letter(&s.entity_type).ok_or_else(corrupt)?,
+            nonce: &s.request_nonce,
+        }
+        .alpha(counter);
         Ok(Evidence {
             id: s.id.clone(),
             status: s.status.clone(),
@@ -192,16 +207,16 @@ impl Verifier {
             request_nonce: hex::encode(&s.request_nonce),
             drand: DrandEvidence {
                 chain_hash: self.chain_hash.clone(),
-                round: u64::try_from(s.drand_round).map_err(|_| corrupt())?,
-                randomness: hex::encode(&s.drand_randomness),
+                round,
+                randomness: hex::encode(randomness),
                 signature: hex::encode(&s.drand_signature),
             },
             vrf: VrfEvidence {
                 suite: VRF_SUITE.into(),
                 key_id: s.vrf_key_id.clone(),
                 public_key: hex::encode(&s.vrf_public_key),
-                counter: u32::try_from(s.vrf_counter).map_err(|_| corrupt())?,
-                alpha: String::new(),
+                counter,
+                alpha: hex::encode(alpha),
                 proof: hex::encode(&s.vrf_proof),
                 beta: hex::encode(&s.vrf_beta),
             },
@@ -209,28 +224,5 @@ impl Verifier {
             reconciled_from: s.reconciled_from.clone(),
             created_at: s.created_at.to_rfc3339(),
         })
-        .map(|mut e| {
-            e.vrf.alpha = recompute_alpha(&e).unwrap_or_default();
-            e
-        })
     }
-}
-
-/// alpha is not stored (it is a function of stored fields); it is recomputed for the answer.
-fn recompute_alpha(e: &Evidence) -> Option<String> {
-    let randomness: [u8; 32] = hex::decode(&e.drand.randomness).ok()?.try_into().ok()?;
-    let content_hash: [u8; 32] = hex::decode(&e.content_hash).ok()?.try_into().ok()?;
-    let nonce = hex::decode(&e.request_nonce).ok()?;
-    let entity = veil_chittyid::EntityType::from_letter(&e.entity_type)?;
-    Some(hex::encode(
-        crate::mint::alpha::AlphaInput {
-            round: e.drand.round,
-            randomness: &randomness,
-            content_hash: &content_hash,
-            namespace: &e.namespace,
-            entity,
-            nonce: &nonce,
-        }
-        .alpha(e.vrf.counter),
-    ))
 }
