@@ -293,7 +293,7 @@ impl Minter {
         let signature: Arc<[u8]> = beacon.signature.clone().into();
         for _ in 0..MAX_ATTEMPTS {
             let row = self.candidate(beacon, &signature, request)?;
-            let commit = self.queue.insert(row.clone()).await?;
+            let (commit, row) = self.queue.insert(row).await?;
             self.record(commit);
             if commit == Commit::Inserted {
                 return Ok(row);

@@ -25,7 +25,7 @@ pub enum Commit {
 
 struct Job {
     row: MintRow,
-    reply: oneshot::Sender<Result<Commit, Arc<StoreError>>>,
+    reply: oneshot::Sender<Result<(Commit, MintRow), Arc<StoreError>>>,
 }
 
 /// The queue in front of the writers.
@@ -62,8 +62,8 @@ impl CommitQueue {
         Self { tx }
     }
 
-    /// Enqueues `row` and waits for its commit.
-    pub async fn insert(&self, row: MintRow) -> Result<Commit, QueueError> {
+    /// Enqueues `row` and waits for its commit; the row comes back with the outcome.
+    pub async fn insert(&self, row: MintRow) -> Result<(Commit, MintRow), QueueError> {
         let (reply, outcome) = oneshot::channel();
         self.tx
             .send(Job { row, reply })
@@ -101,7 +101,7 @@ async fn run_writer(
                     } else {
                         Commit::Collision
                     };
-                    let _ = job.reply.send(Ok(outcome));
+                    let _ = job.reply.send(Ok((outcome, job.row)));
                 }
             }
             Err(e) => {
