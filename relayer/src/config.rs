@@ -165,6 +165,14 @@ impl Config {
         Duration::from_millis(self.drand_timeout_ms)
     }
 
+    /// The circuit-breaker settings every outbound dependency uses.
+    pub fn breaker(&self) -> crate::breaker::BreakerConfig {
+        crate::breaker::BreakerConfig {
+            failure_threshold: self.breaker_failures,
+            open_for: Duration::from_secs(self.breaker_open_secs),
+        }
+    }
+
     /// The parsed admin allowlist.
     pub fn allowlist(&self) -> Result<IpAllowlist, crate::auth::allowlist::AllowlistError> {
         IpAllowlist::parse(&self.admin_allowlist)

@@ -62,10 +62,7 @@ impl DrandConfig {
             urls: config.drand_urls.clone(),
             timeout: config.drand_timeout(),
             max_age: Duration::from_secs(config.drand_max_age_secs),
-            breaker: BreakerConfig {
-                failure_threshold: config.breaker_failures,
-                open_for: Duration::from_secs(config.breaker_open_secs),
-            },
+            breaker: config.breaker(),
             chain: ChainConfig::quicknet(),
         }
     }

@@ -23,13 +23,6 @@ use crate::{
 /// Group-commit writer tasks.
 pub const COMMIT_WRITERS: usize = 2;
 
-fn breaker_config(config: &Config) -> crate::breaker::BreakerConfig {
-    crate::breaker::BreakerConfig {
-        failure_threshold: config.breaker_failures,
-        open_for: Duration::from_secs(config.breaker_open_secs),
-    }
-}
-
 /// Why the relayer could not start. Each names the dependency or setting at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -147,7 +140,7 @@ impl AppState {
                     .and_then(|t| String::from_utf8(t.expose().to_vec()).ok())
                     .map(|t| t.trim().to_owned()),
                 config.drand_timeout(),
-                breaker_config(&config),
+                config.breaker(),
                 &metrics,
             )?),
             None => None,
