@@ -44,7 +44,7 @@ pub struct Config {
         default_value = "postgres://postgres@127.0.0.1:5432/veil"
     )]
     pub database_url: String,
-    /// Pool size (the pipeline uses one connection; the rest serve the API).
+    /// Pool size (the pipeline uses one connection per writer; the rest serve the API).
     #[arg(long, env = "INDEXER_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
     /// Address the analytics API, `/health` and `/metrics` listen on.
@@ -58,6 +58,15 @@ pub struct Config {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub batch_size: u32,
+    /// Batches written at once, each on its own connection; the cursor still only ever ends
+    /// a committed prefix of the stream.
+    #[arg(
+        long,
+        env = "INDEXER_WRITERS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..=16)
+    )]
+    pub writers: u32,
     /// The name of this pipeline's cursor row: one per stream indexed into the database.
     #[arg(long, env = "INDEXER_CURSOR_NAME", default_value = "geyser")]
     pub cursor_name: String,
@@ -80,6 +89,7 @@ impl Config {
     pub fn run_config(&self) -> RunConfig {
         RunConfig {
             max_batch_txs: self.batch_size as usize,
+            writers: self.writers as usize,
         }
     }
 }
@@ -102,6 +112,8 @@ mod tests {
             "0.0.0.0:9000",
             "--batch-size",
             "256",
+            "--writers",
+            "3",
             "--cursor-name",
             "mainnet",
             "--log-format",
@@ -112,7 +124,13 @@ mod tests {
         assert_eq!(config.database_url, "postgres://indexer@db/veil");
         assert_eq!(config.cursor_name, "mainnet");
         assert_eq!(config.log_format, LogFormat::Json);
-        assert_eq!(config.run_config().max_batch_txs, 256);
+        assert_eq!(
+            config.run_config(),
+            RunConfig {
+                max_batch_txs: 256,
+                writers: 3
+            }
+        );
         let grpc = config.grpc();
         assert_eq!(grpc.endpoint, "https://geyser.example:443");
         assert_eq!(grpc.x_token.as_deref(), Some("secret"));
@@ -124,10 +142,12 @@ mod tests {
         assert_eq!(
             defaults.run_config(),
             RunConfig {
-                max_batch_txs: 1024
+                max_batch_txs: 1024,
+                writers: 2
             }
         );
         assert_eq!(defaults.grpc_x_token, None);
         assert!(Config::try_parse_from(["veil-indexer", "--batch-size", "0"]).is_err());
+        assert!(Config::try_parse_from(["veil-indexer", "--writers", "0"]).is_err());
     }
 }

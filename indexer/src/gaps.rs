@@ -182,18 +182,27 @@ pub async fn backfill<P: Persist>(
 /// cursor to the end of `s - 1`, the last slot the backfill has delivered whole.
 struct SlotEnds<'a, P>(&'a P);
 
+/// The end of the slot before `cursor`'s.
+fn slot_end_before(cursor: &Cursor) -> Option<Cursor> {
+    cursor.slot.checked_sub(1).map(Cursor::end_of_slot)
+}
+
 impl<P: Persist> Persist for SlotEnds<'_, P> {
-    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
-        let cursor = batch
-            .cursor
-            .as_ref()
-            .and_then(|c| c.slot.checked_sub(1))
-            .map(Cursor::end_of_slot);
+    async fn write_after(
+        &self,
+        batch: &Batch,
+        after: Option<&Cursor>,
+    ) -> Result<bool, PersistError> {
+        let cursor = batch.cursor.as_ref().and_then(slot_end_before);
+        let after = after.and_then(slot_end_before);
         self.0
-            .write(&Batch {
-                events: batch.events.clone(),
-                cursor,
-            })
+            .write_after(
+                &Batch {
+                    events: batch.events.clone(),
+                    cursor,
+                },
+                after.as_ref(),
+            )
             .await
     }
 
@@ -216,9 +225,13 @@ mod tests {
     struct Recorded(Mutex<Vec<Option<Cursor>>>);
 
     impl Persist for Recorded {
-        async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+        async fn write_after(
+            &self,
+            batch: &Batch,
+            _: Option<&Cursor>,
+        ) -> Result<bool, PersistError> {
             self.0.lock().unwrap().push(batch.cursor.clone());
-            Ok(())
+            Ok(true)
         }
 
         async fn rollback_slot(&self, _: u64) -> Result<u64, PersistError> {

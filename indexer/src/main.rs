@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), MainError> {
     let pool = PgPoolOptions::new()
-        .max_connections(config.db_max_connections.max(2))
+        .max_connections(config.db_max_connections.max(config.writers + 2))
         .acquire_timeout(Duration::from_secs(5))
         .connect(&config.database_url)
         .await

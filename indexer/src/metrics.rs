@@ -146,10 +146,14 @@ impl<P> Metered<P> {
 }
 
 impl<P: Persist> Persist for Metered<P> {
-    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
-        self.inner.write(batch).await?;
+    async fn write_after(
+        &self,
+        batch: &Batch,
+        after: Option<&Cursor>,
+    ) -> Result<bool, PersistError> {
+        let covered = self.inner.write_after(batch, after).await?;
         self.metrics.observe_events(&batch.events);
-        Ok(())
+        Ok(covered)
     }
 
     async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {

@@ -10,7 +10,7 @@
 use std::{future::Future, sync::OnceLock};
 
 use challenge::events::StatusChanged;
-use sqlx::PgPool;
+use sqlx::{PgPool, Row as _};
 use veil_client::decode::{ChallengeEvent, RegistryEvent};
 
 use crate::decode::{DecodedEvent, ProgramEvent};
@@ -68,9 +68,29 @@ pub enum PersistError {
 }
 
 /// The last stage: durable, idempotent storage of batches.
+///
+/// **Concurrent writers.** The pipeline may have several [`write_after`](Persist::write_after)
+/// calls in flight, each naming the position of the batch submitted before it (`after`). A
+/// store must then move the cursor to a batch's position only once the committed cursor has
+/// reached `after`, in the same transaction as the batch's rows: the committed cursor never
+/// covers a batch that is not committed, whatever order the writes commit in. A write that
+/// could not move the cursor for that reason says so (`Ok(false)`), and the pipeline, once
+/// every batch before it is committed, moves the cursor over it with an empty batch.
 pub trait Persist: Send + Sync {
+    /// Writes `batch` atomically with its cursor: the rows (those already present are left as
+    /// they are), and the cursor moved forward to `batch.cursor`, but only if the committed
+    /// cursor already stands at or past `after` (with `None`, unconditionally forward).
+    /// Returns whether the committed cursor now covers the batch's position.
+    fn write_after(
+        &self,
+        batch: &Batch,
+        after: Option<&Cursor>,
+    ) -> impl Future<Output = Result<bool, PersistError>> + Send;
+
     /// Writes `batch` and its cursor atomically; rows already present are left as they are.
-    fn write(&self, batch: &Batch) -> impl Future<Output = Result<(), PersistError>> + Send;
+    fn write(&self, batch: &Batch) -> impl Future<Output = Result<(), PersistError>> + Send {
+        async move { self.write_after(batch, None).await.map(|_| ()) }
+    }
 
     /// Removes every row of `slot` and rewinds the cursor before it if it had passed it.
     /// Returns the number of event rows removed.
@@ -412,9 +432,34 @@ const KEY_COLS: &[(&str, &str)] = &[
 /// (`INSERT … SELECT … FROM UNNEST(…) ON CONFLICT DO NOTHING`) and one that moves the cursor
 /// forward. A single statement is atomic without an explicit transaction, so a pipeline
 /// dropped mid-write can never leave a transaction open on a pooled connection.
-fn write_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
+///
+/// The cursor's CTEs read the row CTEs' (empty) results, so they run after every row is in:
+/// the cursor row, which concurrent writers contend for, is locked only from then to the
+/// commit. Unchained ([`Persist::write`]), the cursor is upserted forward. Chained (a
+/// [`Persist::write_after`] with a predecessor), the cursor row is first locked
+/// (`FOR UPDATE`), which waits for a concurrent writer still holding it and then reads the
+/// version it committed, and is moved only if that version stands at or past the
+/// predecessor's position (`$n+5`, `$n+6`). The statement returns whether the cursor now
+/// covers the batch: moved by it, or already past it.
+///
+/// **Optimistic inserts.** `ON CONFLICT DO NOTHING` probes each key before inserting it, which
+/// was an eighth of the database's ingest time, and conflicts only come with replays. The
+/// statement is therefore first sent with plain inserts (`idempotent: false`); if a key is
+/// already there, that statement fails whole (`unique_violation`) and writes nothing, and the
+/// batch is sent again with `ON CONFLICT DO NOTHING`.
+fn write_sql(chained: bool, idempotent: bool) -> &'static str {
+    static SQL: [OnceLock<String>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    SQL[usize::from(chained) * 2 + usize::from(idempotent)].get_or_init(|| {
+        let on_conflict = if idempotent {
+            " ON CONFLICT DO NOTHING"
+        } else {
+            ""
+        };
         let mut n = 0;
         let mut param = |ty: &str| {
             n += 1;
@@ -437,26 +482,63 @@ fn write_sql() -> &'static str {
                 .collect();
             ctes.push(format!(
                 "t{i} AS (INSERT INTO {table} ({names}) SELECT {select} FROM UNNEST({params}) \
-                 AS u({names}) ON CONFLICT DO NOTHING)",
+                 AS u({names}){on_conflict} RETURNING NULL::int4 AS none)",
                 table = spec.table,
                 names = names.join(", "),
                 select = select.join(", "),
                 params = params.join(", "),
             ));
         }
+        // No rows: it only orders the cursor's CTE after every insert.
+        let rows_in = (0..TABLES.len())
+            .map(|i| format!("SELECT none FROM t{i}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        ctes.push(format!("rows_in AS ({rows_in})"));
         let (name, slot, index, signature) =
             (param("text"), param("int8"), param("int8"), param("text"));
+        let after_rows = "NOT EXISTS (SELECT 1 FROM rows_in WHERE none IS NOT NULL)";
         // The cursor only moves forward here; a rewind is `rollback_slot`'s alone.
-        ctes.push(format!(
-            "moved AS (INSERT INTO indexer_cursor (name, slot, index_in_slot, signature) \
-             SELECT {name}, {slot}, {index}, {signature} WHERE {slot} IS NOT NULL \
-             ON CONFLICT (name) DO UPDATE SET slot = EXCLUDED.slot, \
-               index_in_slot = EXCLUDED.index_in_slot, signature = EXCLUDED.signature, \
-               updated_at = now() \
-             WHERE (indexer_cursor.slot, indexer_cursor.index_in_slot) \
-                 < (EXCLUDED.slot, EXCLUDED.index_in_slot))"
-        ));
-        format!("WITH {} SELECT 1", ctes.join(", "))
+        if chained {
+            let (after_slot, after_index) = (param("int8"), param("int8"));
+            // `FOR UPDATE` waits for a writer still holding the cursor and then yields the
+            // row as that writer committed it; the update is decided on that version.
+            ctes.push(format!(
+                "locked AS (SELECT slot, index_in_slot FROM indexer_cursor \
+                 WHERE name = {name} AND {after_rows} FOR UPDATE)"
+            ));
+            ctes.push(format!(
+                "moved AS (UPDATE indexer_cursor c SET slot = {slot}, index_in_slot = {index}, \
+                   signature = {signature}, updated_at = now() FROM locked l \
+                 WHERE c.name = {name} \
+                   AND (l.slot, l.index_in_slot) < ({slot}, {index}) \
+                   AND (l.slot, l.index_in_slot) >= ({after_slot}, {after_index}) \
+                 RETURNING 1)"
+            ));
+            return format!(
+                "WITH {} SELECT EXISTS (SELECT 1 FROM moved) \
+                 OR EXISTS (SELECT 1 FROM locked WHERE (slot, index_in_slot) >= ({slot}, {index}))",
+                ctes.join(", ")
+            );
+        } else {
+            ctes.push(format!(
+                "moved AS (INSERT INTO indexer_cursor (name, slot, index_in_slot, signature) \
+                 SELECT {name}, {slot}, {index}, {signature} \
+                 WHERE {slot} IS NOT NULL AND {after_rows} \
+                 ON CONFLICT (name) DO UPDATE SET slot = EXCLUDED.slot, \
+                   index_in_slot = EXCLUDED.index_in_slot, signature = EXCLUDED.signature, \
+                   updated_at = now() \
+                 WHERE (indexer_cursor.slot, indexer_cursor.index_in_slot) \
+                     < (EXCLUDED.slot, EXCLUDED.index_in_slot) \
+                 RETURNING 1)"
+            ));
+        }
+        format!(
+            "WITH {} SELECT {slot} IS NULL OR EXISTS (SELECT 1 FROM moved) \
+             OR EXISTS (SELECT 1 FROM indexer_cursor WHERE name = {name} \
+               AND (slot, index_in_slot) >= ({slot}, {index}))",
+            ctes.join(", ")
+        )
     })
 }
 
@@ -485,23 +567,43 @@ fn rollback_sql() -> &'static str {
 }
 
 impl Persist for PgStore {
-    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+    async fn write_after(
+        &self,
+        batch: &Batch,
+        after: Option<&Cursor>,
+    ) -> Result<bool, PersistError> {
         if batch.events.is_empty() && batch.cursor.is_none() {
-            return Ok(());
+            return Ok(true);
         }
         let rows = Rows::project(&batch.events)?;
-        let cursor = match &batch.cursor {
-            Some(c) => Some((big("slot", c.slot)?, i64::from(c.index_in_slot))),
+        let position =
+            |c: &Cursor| Ok::<_, PersistError>((big("slot", c.slot)?, i64::from(c.index_in_slot)));
+        let cursor = batch.cursor.as_ref().map(position).transpose()?;
+        // Without a cursor to move there is nothing to chain.
+        let after = match cursor {
+            Some(_) => after.map(position).transpose()?,
             None => None,
         };
-        rows.bind(sqlx::query(write_sql()))
-            .bind(&self.name)
-            .bind(cursor.map(|c| c.0))
-            .bind(cursor.map(|c| c.1))
-            .bind(batch.cursor.as_ref().and_then(|c| c.signature.as_deref()))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let signature = batch.cursor.as_ref().and_then(|c| c.signature.as_deref());
+        let statement = |idempotent: bool| {
+            let query = rows
+                .bind(sqlx::query(write_sql(after.is_some(), idempotent)))
+                .bind(&self.name)
+                .bind(cursor.map(|c| c.0))
+                .bind(cursor.map(|c| c.1))
+                .bind(signature);
+            match after {
+                Some((slot, index)) => query.bind(slot).bind(index),
+                None => query,
+            }
+        };
+        let covered = match statement(false).fetch_one(&self.pool).await {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                statement(true).fetch_one(&self.pool).await?
+            }
+            other => other?,
+        };
+        Ok(covered.try_get(0)?)
     }
 
     async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
@@ -545,11 +647,19 @@ mod tests {
 
     #[test]
     fn write_sql_numbers_every_parameter_once() {
-        let sql = write_sql();
         let params: usize = TABLES.iter().map(|t| KEY_COLS.len() + t.cols.len()).sum();
         // The columns, then name, slot, index and signature of the cursor.
-        assert!(sql.contains(&format!("${}::text", params + 4)));
-        assert!(!sql.contains(&format!("${}:", params + 5)));
+        for idempotent in [false, true] {
+            let sql = write_sql(false, idempotent);
+            assert!(sql.contains(&format!("${}::text", params + 4)));
+            assert!(!sql.contains(&format!("${}:", params + 5)));
+            // Chained: then the predecessor's slot and index.
+            let sql = write_sql(true, idempotent);
+            assert!(sql.contains(&format!("${}::int8", params + 6)));
+            assert!(!sql.contains(&format!("${}:", params + 7)));
+            let guarded = sql.matches("ON CONFLICT DO NOTHING").count();
+            assert_eq!(guarded, if idempotent { TABLES.len() } else { 0 });
+        }
     }
 
     #[test]

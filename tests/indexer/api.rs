@@ -119,7 +119,10 @@ async fn fixture() -> Fixture {
         &store,
         &counters,
         &CancellationToken::new(),
-        RunConfig { max_batch_txs: 5 },
+        RunConfig {
+            max_batch_txs: 5,
+            ..RunConfig::default()
+        },
     )
     .await
     .expect("pipeline runs");

@@ -7,8 +7,8 @@ use anchor_lang::event::EVENT_IX_TAG_LE;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
 use veil_indexer::{
-    run, ChannelSource, Counters, Cursor, InnerIx, Persist, PgStore, RunConfig, SlotStatus,
-    TxUpdate, Update,
+    decode, run, Batch, ChannelSource, Counters, Cursor, InnerIx, Persist, PgStore, RunConfig,
+    SlotStatus, TxUpdate, Update,
 };
 use veil_poseidon::to_be_bytes;
 use veil_zk::signal_hash;
@@ -22,7 +22,10 @@ use crate::{relayer::support::TestDb, zk::ZkTrack};
 const NAME: &str = "test";
 
 fn small_batches() -> RunConfig {
-    RunConfig { max_batch_txs: 7 }
+    RunConfig {
+        max_batch_txs: 7,
+        ..RunConfig::default()
+    }
 }
 
 fn counter(c: &std::sync::atomic::AtomicU64) -> u64 {
@@ -245,14 +248,91 @@ async fn indexer_duplicate_deliveries_change_nothing() {
         all(&txs),
         RunConfig {
             max_batch_txs: 10_000,
+            writers: 1,
         },
     )
     .await;
-    run_to_end(&store, all(&txs), RunConfig { max_batch_txs: 1 }).await;
+    run_to_end(
+        &store,
+        all(&txs),
+        RunConfig {
+            max_batch_txs: 1,
+            writers: 3,
+        },
+    )
+    .await;
 
     assert_rows(&rows(&db.pool).await, &once);
     assert_eq!(table_counts(&db.pool).await, counts);
     assert_eq!(store.cursor().await.unwrap(), cursor);
+}
+
+/// A batch of `txs`, decoded, with the position of its last transaction.
+fn batch_of(txs: &[TxUpdate]) -> Batch {
+    let counters = Counters::default();
+    let last = txs.last().expect("a transaction");
+    Batch {
+        events: txs.iter().flat_map(|t| decode(t, &counters)).collect(),
+        cursor: Some(Cursor {
+            slot: last.slot,
+            index_in_slot: last.index_in_slot,
+            signature: Some(last.signature.clone()),
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_chained_write_moves_the_cursor_only_past_a_committed_predecessor() {
+    let mut rec = Recorder::new();
+    rec.registry(12, 2).challenges(1);
+    let txs = rec.updates();
+    let (a, b, c) = (&txs[..6], &txs[6..12], &txs[12..]);
+    let (a, b, c) = (batch_of(a), batch_of(b), batch_of(c));
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+
+    // B commits first: its rows land, the cursor does not move past A's uncommitted rows.
+    assert!(!store.write_after(&b, a.cursor.as_ref()).await.unwrap());
+    assert_eq!(store.cursor().await.unwrap(), None);
+    assert_rows(&rows(&db.pool).await, &expected(&txs[6..12]));
+    // A commits (unchained: forward from nothing); B again now moves it.
+    assert!(store.write_after(&a, None).await.unwrap());
+    assert_eq!(store.cursor().await.unwrap(), a.cursor);
+    assert!(store.write_after(&b, a.cursor.as_ref()).await.unwrap());
+    assert_eq!(store.cursor().await.unwrap(), b.cursor);
+    // A write the cursor is already past is covered, and moves nothing back.
+    assert!(store.write_after(&a, None).await.unwrap());
+    assert_eq!(store.cursor().await.unwrap(), b.cursor);
+
+    // C while B's cursor move is still uncommitted in another transaction: C waits for that
+    // commit, then re-checks and moves.
+    store.rollback_slot(txs[6].slot).await.unwrap();
+    let rewound = store.cursor().await.unwrap().expect("rewound cursor");
+    assert!(rewound.is_before(txs[6].slot, 0));
+    let b_at = b.cursor.clone().unwrap();
+    let mut open = db.pool.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE indexer_cursor SET slot = $1, index_in_slot = $2, signature = $3 WHERE name = $4",
+    )
+    .bind(b_at.slot as i64)
+    .bind(i64::from(b_at.index_in_slot))
+    .bind(b_at.signature.as_deref())
+    .bind(NAME)
+    .execute(&mut *open)
+    .await
+    .unwrap();
+    let writer = {
+        let (store, c, after) = (store.clone(), c.clone(), b_at.clone());
+        tokio::spawn(async move { store.write_after(&c, Some(&after)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !writer.is_finished(),
+        "C must wait for the predecessor's commit"
+    );
+    open.commit().await.unwrap();
+    assert!(writer.await.unwrap().unwrap());
+    assert_eq!(store.cursor().await.unwrap(), c.cursor);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,6 +369,7 @@ async fn indexer_restart_at_random_points_loses_and_duplicates_nothing() {
         });
         let config = RunConfig {
             max_batch_txs: rng.gen_range(1..48),
+            writers: rng.gen_range(1..=3),
         };
         let pipeline_store = store.clone();
         let pipeline = tokio::spawn(async move {
@@ -313,7 +394,8 @@ async fn indexer_restart_at_random_points_loses_and_duplicates_nothing() {
         if at.as_ref() != Some(&end) {
             mid_stream += 1;
         }
-        // Whatever is committed is exactly the events up to the cursor.
+        // Every event up to the cursor is committed; past it, only batches that were in
+        // flight beside it may be, and only as emitted.
         let covered: Vec<TxUpdate> = txs
             .iter()
             .filter(|t| {
@@ -322,7 +404,19 @@ async fn indexer_restart_at_random_points_loses_and_duplicates_nothing() {
             })
             .cloned()
             .collect();
-        assert_rows(&got, &expected(&covered));
+        let covered = expected(&covered);
+        let missing: Vec<_> = covered.keys().filter(|k| !got.contains_key(k)).collect();
+        assert!(
+            missing.is_empty(),
+            "behind the cursor but not committed: {missing:?}"
+        );
+        for (key, row) in &got {
+            assert_eq!(
+                want.get(key),
+                Some(row),
+                "a committed row that was not emitted"
+            );
+        }
     }
     assert!(
         mid_stream >= 10,

@@ -63,6 +63,9 @@ struct Args {
     /// Batch sizes to try (transactions per database transaction), one run each.
     #[arg(long, value_delimiter = ',', default_value = "256,1024,4096")]
     batch_sizes: Vec<usize>,
+    /// Writer counts to try (batches written at once), one run each with every batch size.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    writers: Vec<usize>,
     /// PostgreSQL server; a database `veil_ingest_bench` is recreated on it for every run.
     #[arg(
         long,
@@ -419,9 +422,13 @@ struct Timed {
 }
 
 impl Persist for Timed {
-    async fn write(&self, batch: &Batch) -> Result<(), PersistError> {
+    async fn write_after(
+        &self,
+        batch: &Batch,
+        after: Option<&Cursor>,
+    ) -> Result<bool, PersistError> {
         let began = self.stamps.now_ns();
-        self.inner.write(batch).await?;
+        let covered = self.inner.write_after(batch, after).await?;
         let now = self.stamps.now_ns();
         self.writing_ns.fetch_add(now - began, Ordering::Relaxed);
         self.last_commit_ns.store(now, Ordering::Relaxed);
@@ -441,7 +448,7 @@ impl Persist for Timed {
         if lags.len() >= self.want {
             self.done.cancel();
         }
-        Ok(())
+        Ok(covered)
     }
 
     async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
@@ -456,6 +463,7 @@ impl Persist for Timed {
 /// One run's figures.
 struct Figures {
     batch: usize,
+    writers: usize,
     events: u64,
     rows_with_time: i64,
     seconds: f64,
@@ -488,7 +496,7 @@ async fn fresh_database(pg: &str) -> sqlx::PgPool {
         .await
         .expect("create");
     let pool = PgPoolOptions::new()
-        .max_connections(4)
+        .max_connections(8)
         .connect(&format!("{pg}/{DATABASE}"))
         .await
         .expect("bench database");
@@ -496,7 +504,7 @@ async fn fresh_database(pg: &str) -> sqlx::PgPool {
     pool
 }
 
-async fn run_once(args: &Args, batch: usize) -> Figures {
+async fn run_once(args: &Args, batch: usize, writers: usize) -> Figures {
     let pool = fresh_database(&args.pg).await;
     let rate = args.rate;
     // Built before the clock starts: the stream and the signature table.
@@ -536,6 +544,7 @@ async fn run_once(args: &Args, batch: usize) -> Figures {
             &done,
             RunConfig {
                 max_batch_txs: batch,
+                writers,
             },
         ),
     )
@@ -574,6 +583,7 @@ async fn run_once(args: &Args, batch: usize) -> Figures {
     pool.close().await;
     Figures {
         batch,
+        writers,
         events: events as u64,
         rows_with_time,
         seconds,
@@ -604,14 +614,23 @@ fn main() {
         }
     );
     println!(
-        "| batch (txs) | events | seconds | events/s | lag p50 ms | lag p99 ms | lag max ms | \
+        "| writers | batch (txs) | events | seconds | events/s | lag p50 ms | lag p99 ms | lag max ms | \
          commits | time in commits | rows with block_time | without block meta |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &batch in &args.batch_sizes {
-        let f = runtime.block_on(run_once(&args, batch));
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &writers in &args.writers {
+        for &batch in &args.batch_sizes {
+            let f = runtime.block_on(run_once(&args, batch, writers));
+            print_row(&f);
+        }
+    }
+}
+
+fn print_row(f: &Figures) {
+    {
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0}% | {} | {} |",
+            "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0}% | {} | {} |",
+            f.writers,
             f.batch,
             f.events,
             f.seconds,
