@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use veil_indexer::{grpc::GrpcConfig, RunConfig};
+use veil_indexer::{gaps::LiveConfig, grpc::GrpcConfig, rpc::RpcConfig, RunConfig};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,6 +37,14 @@ pub struct Config {
     /// Milliseconds a slot's transactions wait for its block meta (their block time).
     #[arg(long, env = "INDEXER_BLOCK_META_WAIT_MS", default_value_t = 400)]
     pub block_meta_wait_ms: u64,
+    /// Solana JSON-RPC endpoint for backfills: when the gRPC server cannot replay from the
+    /// cursor, or its stream skips blocks, the missing slots are read from here. Without it,
+    /// either stops the indexer with the range it could not fill.
+    #[arg(long, env = "INDEXER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Requests per second the backfill may send to the RPC endpoint.
+    #[arg(long, env = "INDEXER_RPC_RPS", default_value_t = 20)]
+    pub rpc_rps: u32,
     /// PostgreSQL URL.
     #[arg(
         long,
@@ -85,6 +93,19 @@ impl Config {
         }
     }
 
+    /// Live gRPC with RPC backfills, if an RPC endpoint is configured.
+    pub fn live(&self) -> Option<LiveConfig> {
+        let url = self.rpc_url.clone()?;
+        let rpc = RpcConfig {
+            max_requests_per_second: Some(self.rpc_rps.max(1)),
+            ..RpcConfig::new(url)
+        };
+        Some(LiveConfig {
+            run: self.run_config(),
+            ..LiveConfig::new(self.grpc(), rpc)
+        })
+    }
+
     /// The pipeline's batching.
     pub fn run_config(&self) -> RunConfig {
         RunConfig {
@@ -118,6 +139,10 @@ mod tests {
             "mainnet",
             "--log-format",
             "json",
+            "--rpc-url",
+            "http://127.0.0.1:8899",
+            "--rpc-rps",
+            "5",
         ])
         .expect("valid flags");
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
@@ -136,6 +161,13 @@ mod tests {
         assert_eq!(grpc.x_token.as_deref(), Some("secret"));
         assert_eq!(grpc.block_meta_wait, Duration::from_millis(400));
         assert_eq!(grpc.programs.len(), 2);
+        let live = config
+            .live()
+            .expect("an RPC endpoint makes the pipeline live");
+        assert_eq!(live.rpc.url, "http://127.0.0.1:8899");
+        assert_eq!(live.rpc.max_requests_per_second, Some(5));
+        assert_eq!(live.run, config.run_config());
+        assert_eq!(live.grpc.endpoint, "https://geyser.example:443");
 
         // Without flags (and no `INDEXER_*` set) the defaults apply; a zero batch is refused.
         let defaults = Config::try_parse_from(["veil-indexer"]).expect("defaults");
@@ -147,6 +179,7 @@ mod tests {
             }
         );
         assert_eq!(defaults.grpc_x_token, None);
+        assert!(defaults.live().is_none());
         assert!(Config::try_parse_from(["veil-indexer", "--batch-size", "0"]).is_err());
         assert!(Config::try_parse_from(["veil-indexer", "--writers", "0"]).is_err());
     }

@@ -28,6 +28,10 @@ pub struct Counters {
     pub undecodable: AtomicU64,
     /// Dead slots rolled back.
     pub dead_slots: AtomicU64,
+    /// Slot ranges backfilled over RPC ([`run_live`](crate::gaps::run_live)).
+    pub backfills: AtomicU64,
+    /// Slots those ranges held.
+    pub backfilled_slots: AtomicU64,
 }
 
 impl Counters {

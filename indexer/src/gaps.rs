@@ -1,14 +1,21 @@
-//! Gap handling: when the live gRPC source cannot replay from the persisted cursor, the RPC
-//! backfill fills the slots in between, and the live source resumes after them.
+//! Gap handling: when the live gRPC source cannot replay from the persisted cursor, or skips
+//! blocks while streaming, the RPC backfill fills the slots in between, and the live source
+//! resumes after them.
 //!
 //! **The rule.** [`run_live`] reads the persisted [`Cursor`] and runs a [`GrpcSource`] from
-//! it. If that source ends with [`GrpcError::ReplayUnavailable`] `{ from_slot,
-//! first_available }`, the slots `[from_slot, first_available]` are backfilled through
-//! [`RpcBackfill`] into the same store with the same [`run`], then the cursor is set to the end
-//! of `first_available` ([`Cursor::end_of_slot`]) and the gRPC source is started again from
-//! there: its replay of `first_available` is skipped whole, because the backfill delivered
-//! every confirmed transaction of that slot. Writes are idempotent, so what the backfill
-//! rewrites from `from_slot` (already partly indexed) changes nothing.
+//! it. The source ends with a range to backfill in two cases:
+//! - [`GrpcError::ReplayUnavailable`] `{ from_slot, first_available }` on (re)subscribing: the
+//!   slots `[from_slot, first_available]`;
+//! - [`GrpcError::Gap`] `{ from_slot, to_slot, .. }` while streaming (a block meta whose parent
+//!   is newer than the last block seen): the slots `[from_slot, to_slot]`. The pipeline has
+//!   committed everything the source delivered before it ([`run`] writes what it holds before
+//!   returning a source error), which is every transaction before `from_slot`.
+//!
+//! The range is backfilled through [`RpcBackfill`] into the same store with the same [`run`],
+//! then the cursor is set to the end of its last slot ([`Cursor::end_of_slot`]) and the gRPC
+//! source is started again from there: its replay of that slot is skipped whole, because the
+//! backfill delivered every confirmed transaction of it. Writes are idempotent, so what the
+//! backfill rewrites (a slot already partly indexed) changes nothing.
 //!
 //! The backfill's `index_in_slot` is synthetic (see [`crate::rpc`]), so a cursor inside a
 //! backfilled slot would not say which real transactions of it are done. While backfilling,
@@ -17,11 +24,13 @@
 //! [`Cursor::end_of_slot`]`(first_available)`. If the process stops during a backfill, the
 //! next start resumes from a slot boundary and redoes at most one slot, idempotently.
 
+use std::sync::{atomic::Ordering, Arc};
+
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     decode::Counters,
-    grpc::{GrpcConfig, GrpcError, GrpcSource},
+    grpc::{GrpcConfig, GrpcError, GrpcSource, GrpcStats},
     persist::{Batch, Cursor, Persist, PersistError},
     pipeline::{run, RunConfig, RunError},
     rpc::{RpcBackfill, RpcConfig, RpcError, SlotRange},
@@ -89,6 +98,14 @@ pub enum GapError {
         /// Backfills made.
         backfills: u32,
     },
+    /// The live source showed the same gap again right after it was backfilled.
+    #[error("the live source skips slots {from_slot}..={to_slot} again after their backfill")]
+    GapRepeats {
+        /// First slot of the gap.
+        from_slot: u64,
+        /// Last slot of the gap.
+        to_slot: u64,
+    },
 }
 
 /// What [`run_live`] did.
@@ -99,48 +116,72 @@ pub struct GapReport {
 }
 
 /// Runs the live gRPC source from the persisted cursor, backfilling over RPC whenever it
-/// cannot replay from there (the module's rule). Returns when the live source ends or
-/// `cancel` fires.
+/// cannot replay from there or skips blocks (the module's rule). The live sources count into
+/// `stats`. Returns when the live source ends or `cancel` fires.
 pub async fn run_live<P: Persist>(
     store: &P,
     counters: &Counters,
+    stats: &Arc<GrpcStats>,
     cancel: &CancellationToken,
     config: &LiveConfig,
 ) -> Result<GapReport, GapError> {
     let mut report = GapReport::default();
-    let mut in_a_row = 0u32;
+    let mut refusals_in_a_row = 0u32;
+    let mut last_gap = None;
     loop {
         let cursor = store.cursor().await?;
-        let mut live = GrpcSource::spawn(config.grpc.clone(), cursor);
+        let mut live = GrpcSource::spawn_with_stats(config.grpc.clone(), cursor, stats.clone());
         let error = match run(&mut live, store, counters, cancel, config.run).await {
             Ok(()) => return Ok(report),
             Err(RunError::Source(error)) => error,
             Err(error) => return Err(GapError::Live(error)),
         };
-        let Some(&GrpcError::ReplayUnavailable {
-            from_slot,
-            first_available,
-        }) = GrpcError::of(&error)
-        else {
-            return Err(GapError::Live(RunError::Source(error)));
+        let (from_slot, to_slot) = match GrpcError::of(&error) {
+            Some(&GrpcError::ReplayUnavailable {
+                from_slot,
+                first_available,
+            }) => {
+                if refusals_in_a_row >= config.max_backfills {
+                    return Err(GapError::StillUnavailable {
+                        backfills: refusals_in_a_row,
+                    });
+                }
+                refusals_in_a_row += 1;
+                tracing::warn!(
+                    from_slot,
+                    first_available,
+                    "live source cannot replay; backfilling over RPC"
+                );
+                (from_slot, first_available)
+            }
+            Some(&GrpcError::Gap {
+                from_slot, to_slot, ..
+            }) => {
+                refusals_in_a_row = 0;
+                if last_gap == Some((from_slot, to_slot)) {
+                    return Err(GapError::GapRepeats { from_slot, to_slot });
+                }
+                last_gap = Some((from_slot, to_slot));
+                tracing::warn!(
+                    from_slot,
+                    to_slot,
+                    "live source skipped slots; backfilling over RPC"
+                );
+                (from_slot, to_slot)
+            }
+            _ => return Err(GapError::Live(RunError::Source(error))),
         };
         drop(live);
-        if in_a_row >= config.max_backfills {
-            return Err(GapError::StillUnavailable {
-                backfills: in_a_row,
-            });
-        }
-        in_a_row += 1;
-        tracing::warn!(
-            from_slot,
-            first_available,
-            "live source cannot replay; backfilling over RPC"
-        );
-        backfill(store, counters, cancel, config, from_slot, first_available).await?;
+        backfill(store, counters, cancel, config, from_slot, to_slot).await?;
         if cancel.is_cancelled() {
             return Ok(report);
         }
-        report.backfilled.push((from_slot, first_available));
+        counters.backfills.fetch_add(1, Ordering::Relaxed);
+        counters.backfilled_slots.fetch_add(
+            to_slot.saturating_sub(from_slot).saturating_add(1),
+            Ordering::Relaxed,
+        );
+        report.backfilled.push((from_slot, to_slot));
     }
 }
 

@@ -17,6 +17,15 @@
 //! `block_time: None` and is counted in [`GrpcStats::without_block_time`]. Held transactions
 //! count as not delivered: a reconnect drops them and the replay sends them again.
 //!
+//! **Gaps.** Every block meta names its parent block. Within one connection, a meta whose
+//! parent is newer than the last block the stream delivered shows blocks the stream skipped
+//! (a relay that lost them, a plugin that dropped them); a replay starting at `from_slot`
+//! counts the slot before it (or the slot itself, when the cursor had it whole) as the last
+//! block. What arrived of the missing slots is delivered, and the source ends with
+//! [`GrpcError::Gap`] before the block that showed the gap, for a backfill of the missing
+//! slots ([`crate::gaps`]); with [`GrpcConfig::detect_gaps`] off it is only logged and counted.
+//! Skipped leader slots are not gaps: the next block names the last real one as its parent.
+//!
 //! The stream runs in a task of its own that feeds a bounded channel, so [`Source::next`] is
 //! as cancel-safe as [`mpsc::Receiver::recv`]. When the connection fails or the server ends
 //! the stream, the task reconnects with exponential backoff and resubscribes with
@@ -83,6 +92,9 @@ pub struct GrpcConfig {
     /// How long transactions wait for their slot's block meta before they are delivered
     /// without a block time.
     pub block_meta_wait: Duration,
+    /// End the stream with [`GrpcError::Gap`] when a block meta's parent is newer than the
+    /// last block seen (see the module's "Gaps"). Off, a gap is only logged and counted.
+    pub detect_gaps: bool,
 }
 
 impl GrpcConfig {
@@ -103,6 +115,7 @@ impl GrpcConfig {
             connect_timeout: Duration::from_secs(10),
             max_decoding_message_size: 64 * 1024 * 1024,
             block_meta_wait: Duration::from_millis(400),
+            detect_gaps: true,
         }
     }
 
@@ -154,6 +167,21 @@ pub enum GrpcError {
         from_slot: u64,
         /// The oldest slot the server still has.
         first_available: u64,
+    },
+    /// The live stream skipped blocks: the block meta of `slot` names `to_slot` as its parent,
+    /// but the last block the stream delivered was `from_slot - 1`. The slots in between must
+    /// come from a backfill.
+    #[error(
+        "the stream skipped slots {from_slot}..={to_slot} (block {slot} descends from slot \
+         {to_slot})"
+    )]
+    Gap {
+        /// The first slot missing.
+        from_slot: u64,
+        /// The last slot missing (the parent of `slot`).
+        to_slot: u64,
+        /// The block whose meta showed the gap.
+        slot: u64,
     },
     /// The endpoint or the token is malformed.
     #[error("invalid gRPC client configuration")]
@@ -222,6 +250,8 @@ pub struct GrpcStats {
     pub block_metas: AtomicU64,
     /// Transactions delivered without a block time (their block meta did not come in time).
     pub without_block_time: AtomicU64,
+    /// Gaps seen in the stream (block metas whose parent is newer than the last block).
+    pub gaps: AtomicU64,
     /// The newest slot seen in any update (slot status, block meta or transaction): the head,
     /// for `indexer_lag_slots`.
     pub head_slot: AtomicU64,
@@ -247,8 +277,17 @@ impl GrpcSource {
     /// replays from its slot and only transactions after it are delivered; without, the
     /// stream starts at the server's tip.
     pub fn spawn(config: GrpcConfig, resume: Option<Cursor>) -> Self {
+        Self::spawn_with_stats(config, resume, Arc::default())
+    }
+
+    /// [`spawn`](Self::spawn), counting into `stats` (shared by the sources a
+    /// [`run_live`](crate::gaps::run_live) starts one after another).
+    pub fn spawn_with_stats(
+        config: GrpcConfig,
+        resume: Option<Cursor>,
+        stats: Arc<GrpcStats>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
-        let stats = Arc::new(GrpcStats::default());
         let task = tokio::spawn(
             Stream {
                 config,
@@ -258,6 +297,7 @@ impl GrpcSource {
                 held: BTreeMap::new(),
                 times: BTreeMap::new(),
                 deadline: None,
+                last_block: None,
             }
             .run(),
         );
@@ -352,6 +392,9 @@ struct Stream {
     times: BTreeMap<u64, i64>,
     /// When the oldest held transaction must go, meta or not.
     deadline: Option<Instant>,
+    /// The newest block of this connection's stream, or the slot its replay starts after:
+    /// a block meta whose parent is newer shows a gap.
+    last_block: Option<u64>,
 }
 
 /// The pipeline dropped the source.
@@ -437,6 +480,12 @@ impl Stream {
             Ok(pair) => pair,
             Err(error) => return self.failed(from_slot, false, error),
         };
+        // The replay starts at `from_slot`: the block before it is the last one known, or the
+        // slot itself when it was done whole.
+        self.last_block = self.position.as_ref().and_then(|p| match p.done_through {
+            Some(u32::MAX) => Some(p.slot),
+            _ => p.slot.checked_sub(1),
+        });
         let mut delivered = false;
         loop {
             let deadline = self.deadline;
@@ -474,6 +523,14 @@ impl Stream {
                 }
                 Some(UpdateOneof::BlockMeta(meta)) => {
                     let slot = meta.slot;
+                    if let Some(gap) = self.gap(&meta) {
+                        // What arrived of the missing slots goes; the block after them waits
+                        // for the replay that follows the backfill.
+                        if self.release(Some(meta.parent_slot)).await.is_err() {
+                            return Ended::Closed;
+                        }
+                        return Ended::Fatal(gap);
+                    }
                     self.block_meta(meta);
                     // The plugin sends a slot's meta after its transactions: older slots still
                     // held will not get theirs.
@@ -555,6 +612,25 @@ impl Stream {
             self.deadline = Some(Instant::now() + self.config.block_meta_wait);
         }
         self.held.entry(tx.slot).or_default().push(tx);
+    }
+
+    /// Whether `meta` shows skipped blocks (its parent is newer than the last block seen),
+    /// as the error that ends the stream when gaps are detected. Moves the last block on.
+    fn gap(&mut self, meta: &SubscribeUpdateBlockMeta) -> Option<GrpcError> {
+        let last = self.last_block;
+        self.last_block = Some(last.map_or(meta.slot, |l| l.max(meta.slot)));
+        let last = last?;
+        if meta.parent_slot <= last {
+            return None;
+        }
+        self.stats.gaps.fetch_add(1, Ordering::Relaxed);
+        let gap = GrpcError::Gap {
+            from_slot: last + 1,
+            to_slot: meta.parent_slot,
+            slot: meta.slot,
+        };
+        tracing::warn!(%gap, "geyser stream gap");
+        self.config.detect_gaps.then_some(gap)
     }
 
     /// Remembers a slot's block time.

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use veil_indexer::{
     api::{self, ApiState},
+    gaps::{run_live, GapError},
     grpc::{GrpcSource, GrpcStats},
     metrics::{IndexerMetrics, Metered},
     pipeline, Counters, Persist, PersistError, PgStore, RunError,
@@ -41,6 +42,9 @@ enum MainError {
     /// The pipeline stopped with an error.
     #[error("pipeline")]
     Pipeline(#[from] RunError),
+    /// The live pipeline with backfills stopped with an error.
+    #[error("live pipeline")]
+    Live(#[from] GapError),
 }
 
 fn init_tracing(format: LogFormat) {
@@ -109,17 +113,36 @@ async fn serve(config: Config) -> Result<(), MainError> {
         }
     });
 
-    let mut source = GrpcSource::spawn(config.grpc(), resume);
+    let stats = Arc::new(GrpcStats::default());
     let counters = Arc::new(Counters::default());
     let observer = tokio::spawn(observe(
-        source.stats().clone(),
+        stats.clone(),
         store.clone(),
         counters.clone(),
         metrics.clone(),
         cancel.clone(),
     ));
     let store = Metered::new(store, metrics);
-    let result = pipeline::run(&mut source, &store, &counters, &cancel, config.run_config()).await;
+    let result = match config.live() {
+        Some(live) => {
+            tracing::info!(rpc = %live.rpc.url, "backfills over RPC enabled");
+            run_live(&store, &counters, &stats, &cancel, &live)
+                .await
+                .map(
+                    |report| tracing::info!(backfilled = ?report.backfilled, "live pipeline ended"),
+                )
+                .map_err(MainError::from)
+        }
+        None => {
+            tracing::warn!(
+                "no INDEXER_RPC_URL: a gap the gRPC server cannot replay stops the indexer"
+            );
+            let mut source = GrpcSource::spawn_with_stats(config.grpc(), resume, stats.clone());
+            pipeline::run(&mut source, &store, &counters, &cancel, config.run_config())
+                .await
+                .map_err(MainError::from)
+        }
+    };
     // The pipeline is done (cancelled, or failed): stop the rest.
     cancel.cancel();
     signal.abort();
@@ -148,7 +171,7 @@ async fn observe(
     metrics: Arc<IndexerMetrics>,
     cancel: CancellationToken,
 ) {
-    let mut reconnects = 0u64;
+    let (mut reconnects, mut gaps) = (0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -161,6 +184,9 @@ async fn observe(
             .reconnects_total
             .inc_by(now.saturating_sub(reconnects));
         reconnects = now;
+        let now = GrpcStats::get(&stats.gaps);
+        metrics.gaps_total.inc_by(now.saturating_sub(gaps));
+        gaps = now;
         metrics.sync(&counters);
         let head = GrpcStats::get(&stats.head_slot);
         if head > 0 {

@@ -1,6 +1,7 @@
 //! Prometheus metrics of the indexer (SPEC §8): `indexer_lag_slots`,
 //! `indexer_events_total{kind}`, `indexer_decode_errors_total` and
-//! `indexer_reconnects_total`. One [`IndexerMetrics`] per application, with its own
+//! `indexer_reconnects_total`; and the gap handling's `indexer_gaps_total`,
+//! `indexer_backfills_total` and `indexer_backfilled_slots_total`. One [`IndexerMetrics`] per application, with its own
 //! registry, so tests never share counters.
 //!
 //! The pipeline's [`Counters`] stay the source of truth for totals; [`IndexerMetrics::sync`]
@@ -21,6 +22,8 @@ use crate::{
 #[derive(Debug, Default)]
 struct Synced {
     undecodable: u64,
+    backfills: u64,
+    backfilled_slots: u64,
 }
 
 /// Every collector the indexer exports.
@@ -35,6 +38,12 @@ pub struct IndexerMetrics {
     pub decode_errors_total: IntCounter,
     /// `indexer_reconnects_total`: reconnects of the streaming source.
     pub reconnects_total: IntCounter,
+    /// `indexer_gaps_total`: skipped blocks seen in the live stream.
+    pub gaps_total: IntCounter,
+    /// `indexer_backfills_total`: slot ranges backfilled over RPC.
+    pub backfills_total: IntCounter,
+    /// `indexer_backfilled_slots_total`: slots those ranges held.
+    pub backfilled_slots_total: IntCounter,
     synced: Mutex<Synced>,
 }
 
@@ -74,6 +83,19 @@ impl IndexerMetrics {
                 "indexer_reconnects_total",
                 "Reconnects of the streaming source"
             )),
+            gaps_total: reg!(IntCounter::new(
+                "indexer_gaps_total",
+                "Skipped blocks seen in the live stream (a block meta whose parent is newer than \
+                 the last block)"
+            )),
+            backfills_total: reg!(IntCounter::new(
+                "indexer_backfills_total",
+                "Slot ranges backfilled over RPC"
+            )),
+            backfilled_slots_total: reg!(IntCounter::new(
+                "indexer_backfilled_slots_total",
+                "Slots in the ranges backfilled over RPC"
+            )),
             synced: Mutex::new(Synced::default()),
             registry,
         }
@@ -83,13 +105,27 @@ impl IndexerMetrics {
     /// A `counters` that went backwards (a fresh [`Counters`] after a restart) is counted
     /// from zero again, so the exported counter never decreases.
     pub fn sync(&self, counters: &Counters) {
-        let undecodable = Counters::get(&counters.undecodable);
+        fn carry(into: &IntCounter, seen: &mut u64, now: u64) {
+            into.inc_by(now.checked_sub(*seen).unwrap_or(now));
+            *seen = now;
+        }
         let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
-        let delta = undecodable
-            .checked_sub(synced.undecodable)
-            .unwrap_or(undecodable);
-        self.decode_errors_total.inc_by(delta);
-        synced.undecodable = undecodable;
+        let synced = &mut *synced;
+        carry(
+            &self.decode_errors_total,
+            &mut synced.undecodable,
+            Counters::get(&counters.undecodable),
+        );
+        carry(
+            &self.backfills_total,
+            &mut synced.backfills,
+            Counters::get(&counters.backfills),
+        );
+        carry(
+            &self.backfilled_slots_total,
+            &mut synced.backfilled_slots,
+            Counters::get(&counters.backfilled_slots),
+        );
     }
 
     /// Counts written events by kind.

@@ -329,7 +329,7 @@ pub(super) fn geyser_tx(executed: &Executed, tx: &TxUpdate) -> SubscribeUpdate {
     }
 }
 
-fn slot_update(slot: u64, status: ProtoSlotStatus) -> SubscribeUpdate {
+pub(super) fn slot_update(slot: u64, status: ProtoSlotStatus) -> SubscribeUpdate {
     SubscribeUpdate {
         filters: vec!["slots".to_owned()],
         update_oneof: Some(UpdateOneof::Slot(SubscribeUpdateSlot {
@@ -345,7 +345,7 @@ fn slot_update(slot: u64, status: ProtoSlotStatus) -> SubscribeUpdate {
 
 /// The block meta of `slot` as the plugin sends it after the slot's transactions: the block
 /// time is the one the recorder gives the slot (`BLOCK_TIME_BASE + slot`).
-fn block_meta(slot: u64, transactions: u64) -> SubscribeUpdate {
+pub(super) fn block_meta(slot: u64, transactions: u64) -> SubscribeUpdate {
     SubscribeUpdate {
         filters: vec![BLOCKS_META_FILTER.to_owned()],
         update_oneof: Some(UpdateOneof::BlockMeta(SubscribeUpdateBlockMeta {

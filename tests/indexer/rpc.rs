@@ -26,12 +26,14 @@ use tokio_util::sync::CancellationToken;
 use veil_harness::Executed;
 use veil_indexer::{
     gaps::{run_live, GapReport, LiveConfig},
+    grpc::GrpcStats,
     rpc::{RpcBackfill, RpcConfig, RpcError, RpcStats, SlotRange},
     run, Counters, PgStore, RunConfig, Source, SourceError, TxUpdate, Update,
 };
+use yellowstone_grpc_proto::prelude::SlotStatus;
 
 use super::{
-    grpc::{geyser_tx, Server},
+    grpc::{block_meta, geyser_tx, slot_update, Server},
     support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Recorder},
 };
 use crate::relayer::support::TestDb;
@@ -562,7 +564,8 @@ async fn rpc_gap_is_backfilled_then_grpc_resumes() {
         let (store, cancel) = (store.clone(), cancel.clone());
         tokio::spawn(async move {
             let counters = Counters::default();
-            let report = run_live(&store, &counters, &cancel, &config).await;
+            let stats = Arc::default();
+            let report = run_live(&store, &counters, &stats, &cancel, &config).await;
             (report, counters)
         })
     };
@@ -594,4 +597,79 @@ async fn rpc_gap_is_backfilled_then_grpc_resumes() {
     let delivered = txs.iter().filter(|t| t.slot >= old.slot).count();
     assert_eq!(Counters::get(&counters.transactions), delivered as u64);
     assert_eq!(Counters::get(&counters.failed_skipped), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_live_stream_gap_is_detected_and_backfilled() {
+    let (txs, executed) = recorded();
+    // The live server never has these slots: not their transactions, block metas or slot
+    // updates. The block after them names the last one as its parent.
+    let (gap_from, gap_to) = (txs[7].slot, txs[13].slot);
+    assert!(gap_to > gap_from, "the gap spans slots");
+    let mut updates = Vec::new();
+    for (i, (tx, e)) in txs.iter().zip(&executed).enumerate() {
+        updates.push((tx.slot, geyser_tx(e, tx)));
+        if txs.get(i + 1).is_none_or(|next| next.slot != tx.slot) {
+            let count = txs.iter().filter(|t| t.slot == tx.slot).count() as u64;
+            updates.push((tx.slot, block_meta(tx.slot, count)));
+            updates.push((tx.slot, slot_update(tx.slot, SlotStatus::SlotConfirmed)));
+        }
+    }
+    updates.retain(|(slot, _)| !(gap_from..=gap_to).contains(slot));
+    let geyser = Server::start(updates, 0, &[]).await;
+    let rpc = RpcServer::start(RpcChain::new(&txs, &executed, 8)).await;
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), NAME);
+
+    let cancel = CancellationToken::new();
+    let config = LiveConfig::new(geyser.config(), rpc.config(4));
+    let stats = Arc::new(GrpcStats::default());
+    let task = {
+        let (store, cancel, stats) = (store.clone(), cancel.clone(), stats.clone());
+        tokio::spawn(async move {
+            let counters = Counters::default();
+            let report = run_live(&store, &counters, &stats, &cancel, &config).await;
+            (report, counters)
+        })
+    };
+    let want = expected(&txs);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while snapshot(&db.pool, NAME).await.1 != want
+        && tokio::time::Instant::now() < deadline
+        && !task.is_finished()
+    {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cancel.cancel();
+    let (report, counters) = task.await.expect("live task");
+    let report = report.expect("the live pipeline runs until cancelled");
+
+    // Every emitted event is a row, once: the missing slots from the RPC, the rest from gRPC.
+    assert_rows(&snapshot(&db.pool, NAME).await.1, &want);
+    assert_eq!(
+        report,
+        GapReport {
+            backfilled: vec![(gap_from, gap_to)]
+        }
+    );
+    assert_eq!(GrpcStats::get(&stats.gaps), 1);
+    assert_eq!(Counters::get(&counters.backfills), 1);
+    assert_eq!(
+        Counters::get(&counters.backfilled_slots),
+        gap_to - gap_from + 1
+    );
+    // The stream started at the tip, then resumed from the end of the backfilled range.
+    let from: Vec<_> = geyser.requests().iter().map(|r| r.from_slot).collect();
+    assert_eq!(from, [None, Some(gap_to)]);
+    // The backfill asked for the gap's transactions only.
+    let fetched: Vec<Value> = rpc.chain.calls("getTransaction");
+    let gap_txs = txs
+        .iter()
+        .filter(|t| (gap_from..=gap_to).contains(&t.slot))
+        .count();
+    assert_eq!(
+        fetched.len(),
+        gap_txs,
+        "one getTransaction per transaction of the gap"
+    );
 }
