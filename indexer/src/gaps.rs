@@ -17,12 +17,10 @@
 //! backfill delivered every confirmed transaction of it. Writes are idempotent, so what the
 //! backfill rewrites (a slot already partly indexed) changes nothing.
 //!
-//! The backfill's `index_in_slot` is synthetic (see [`crate::rpc`]), so a cursor inside a
-//! backfilled slot would not say which real transactions of it are done. While backfilling,
-//! the cursor is therefore written as the end of the slot *before* the batch's last one
-//! (everything before that slot is done), and the gap path ends on
-//! [`Cursor::end_of_slot`]`(first_available)`. If the process stops during a backfill, the
-//! next start resumes from a slot boundary and redoes at most one slot, idempotently.
+//! The backfill's `index_in_slot` is the transaction's position in its block (`getBlock`), the
+//! same index the live stream gives, so its cursor is exact: if the process stops during a
+//! backfill, the next start resumes from there and the live source's refusal (or gap) brings
+//! the rest of the range back.
 
 use std::sync::{atomic::Ordering, Arc};
 
@@ -201,7 +199,7 @@ pub async fn backfill<P: Persist>(
             to_slot,
             source,
         })?;
-    run(&mut source, &SlotEnds(store), counters, cancel, config.run)
+    run(&mut source, store, counters, cancel, config.run)
         .await
         .map_err(|source| GapError::Backfill {
             from_slot,
@@ -217,91 +215,4 @@ pub async fn backfill<P: Persist>(
             .await?;
     }
     Ok(())
-}
-
-/// A store whose cursor lands only on slot ends: a batch ending inside slot `s` moves the
-/// cursor to the end of `s - 1`, the last slot the backfill has delivered whole.
-struct SlotEnds<'a, P>(&'a P);
-
-/// The end of the slot before `cursor`'s.
-fn slot_end_before(cursor: &Cursor) -> Option<Cursor> {
-    cursor.slot.checked_sub(1).map(Cursor::end_of_slot)
-}
-
-impl<P: Persist> Persist for SlotEnds<'_, P> {
-    async fn write_after(
-        &self,
-        batch: &Batch,
-        after: Option<&Cursor>,
-    ) -> Result<bool, PersistError> {
-        let cursor = batch.cursor.as_ref().and_then(slot_end_before);
-        let after = after.and_then(slot_end_before);
-        self.0
-            .write_after(
-                &Batch {
-                    events: batch.events.clone(),
-                    cursor,
-                },
-                after.as_ref(),
-            )
-            .await
-    }
-
-    async fn rollback_slot(&self, slot: u64) -> Result<u64, PersistError> {
-        self.0.rollback_slot(slot).await
-    }
-
-    async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
-        self.0.cursor().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    #[derive(Default)]
-    struct Recorded(Mutex<Vec<Option<Cursor>>>);
-
-    impl Persist for Recorded {
-        async fn write_after(
-            &self,
-            batch: &Batch,
-            _: Option<&Cursor>,
-        ) -> Result<bool, PersistError> {
-            self.0.lock().unwrap().push(batch.cursor.clone());
-            Ok(true)
-        }
-
-        async fn rollback_slot(&self, _: u64) -> Result<u64, PersistError> {
-            Ok(0)
-        }
-
-        async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
-            Ok(None)
-        }
-    }
-
-    #[tokio::test]
-    async fn backfill_cursors_land_on_the_end_of_the_previous_slot() {
-        let inner = Recorded::default();
-        let store = SlotEnds(&inner);
-        for (slot, index_in_slot) in [(9, 2), (0, 0)] {
-            let batch = Batch {
-                events: Vec::new(),
-                cursor: Some(Cursor {
-                    slot,
-                    index_in_slot,
-                    signature: Some("s".to_owned()),
-                }),
-            };
-            store.write(&batch).await.unwrap();
-        }
-        assert_eq!(
-            *inner.0.lock().unwrap(),
-            [Some(Cursor::end_of_slot(8)), None]
-        );
-    }
 }

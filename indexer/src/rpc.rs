@@ -1,5 +1,5 @@
-//! The RPC backfill source: Solana JSON-RPC `getSignaturesForAddress` and `getTransaction`
-//! over a slot range, into [`Update`]s.
+//! The RPC backfill source: Solana JSON-RPC `getSignaturesForAddress`, `getBlock` and
+//! `getTransaction` over a slot range, into [`Update`]s.
 //!
 //! For each program (registry and challenge), [`RpcBackfill`] pages the program's signatures
 //! newest first (`before` = the last signature of the previous page, `until` = an optional
@@ -10,12 +10,14 @@
 //! order. A transaction whose listing already shows an error is delivered as failed without
 //! being fetched: decode skips failed transactions anyway.
 //!
-//! **Order and index.** Neither method tells a transaction's position in its block, so the
-//! backfill orders by (slot, signature) and numbers each slot's transactions 0, 1, … in that
-//! order: `index_in_slot` is synthetic. Event keys do not use it (they are (signature,
-//! instruction index, event index)), so rows are the same as from a live source; only a cursor
-//! written by a backfill is exact to the slot rather than to the transaction. See
-//! [`crate::gaps`] for how the gap path copes with that.
+//! **Order and index.** Neither listing nor transaction tells a transaction's position in its
+//! block, which orders the events of one slot (a challenge's status changes, the cursor). For
+//! every slot that holds listed transactions the backfill therefore reads the block's
+//! signatures in block order (`getBlock` with `transactionDetails: "signatures"`, no rewards,
+//! confirmed) and uses each transaction's position there as its `index_in_slot`, exactly the
+//! index a Geyser stream gives. A listed signature missing from its block is an error
+//! ([`RpcError::NotInBlock`]), as is a block the node no longer has
+//! ([`RpcError::BlockUnavailable`]).
 //!
 //! The requests go through [`RpcClient`]: plain `reqwest` with a per-request timeout, a
 //! requests-per-second limit, and retries with exponential backoff on transport errors, HTTP
@@ -25,7 +27,7 @@
 //! [`Source::next`] is cancel-safe; dropping the source stops the task.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -177,6 +179,20 @@ pub enum RpcError {
     /// `getTransaction` answered `null` for a signature the listing returned.
     #[error("transaction {0} not found")]
     NotFound(String),
+    /// `getBlock` answered `null` for a slot the listing named.
+    #[error("block {slot} is not available")]
+    BlockUnavailable {
+        /// The slot.
+        slot: u64,
+    },
+    /// A listed signature is not among its block's signatures.
+    #[error("transaction {signature} is not in block {slot}")]
+    NotInBlock {
+        /// The slot the listing gave.
+        slot: u64,
+        /// The signature.
+        signature: String,
+    },
     /// A fetched transaction could not be converted.
     #[error("transaction {signature} cannot be converted")]
     Convert {
@@ -368,6 +384,8 @@ pub struct RpcStats {
     pub retries: AtomicU64,
     /// `getSignaturesForAddress` pages read.
     pub pages: AtomicU64,
+    /// `getBlock` calls (one per slot holding listed transactions).
+    pub blocks: AtomicU64,
     /// Transactions delivered.
     pub transactions: AtomicU64,
 }
@@ -534,6 +552,29 @@ impl RpcClient {
         .await
     }
 
+    /// The signatures of the block at `slot`, in block order (votes included), at confirmed
+    /// commitment.
+    pub async fn block_signatures(&self, slot: u64) -> Result<Vec<String>, RpcError> {
+        #[derive(Deserialize)]
+        struct Block {
+            signatures: Vec<String>,
+        }
+        let block: Option<Block> = self
+            .call(
+                "getBlock",
+                json!([slot, {
+                    "encoding": "json",
+                    "transactionDetails": "signatures",
+                    "rewards": false,
+                    "commitment": "confirmed",
+                    "maxSupportedTransactionVersion": 0,
+                }]),
+            )
+            .await?;
+        self.stats.blocks.fetch_add(1, Ordering::Relaxed);
+        Ok(block.ok_or(RpcError::BlockUnavailable { slot })?.signatures)
+    }
+
     /// The signatures of `config.programs` in `range`, both programs merged, each once, in
     /// ascending (slot, signature) order.
     pub async fn signatures(&self, range: &SlotRange) -> Result<Vec<SignatureInfo>, RpcError> {
@@ -668,34 +709,65 @@ impl RpcError {
     }
 }
 
-/// Lists, numbers and fetches `range` into `tx`, in order.
+/// Lists `range`, places each transaction in its block, and fetches them into `tx`, in order.
 async fn backfill(
     client: &RpcClient,
     range: &SlotRange,
     tx: &mpsc::Sender<Result<Update, RpcError>>,
 ) -> Result<(), RpcError> {
     let signatures = client.signatures(range).await?;
-    let mut numbered = Vec::with_capacity(signatures.len());
-    let mut last: Option<(u64, u32)> = None;
+    let mut by_slot: BTreeMap<u64, Vec<SignatureInfo>> = BTreeMap::new();
     for info in signatures {
-        let index = match last {
-            Some((slot, i)) if slot == info.slot => i + 1,
-            _ => 0,
-        };
-        last = Some((info.slot, index));
-        numbered.push((info, index));
+        by_slot.entry(info.slot).or_default().push(info);
     }
-    let mut fetched = futures::stream::iter(numbered)
-        .map(|(info, index)| client.update(info, index))
+    // One block per slot, fetched ahead of the transactions that need it.
+    let mut placed = futures::stream::iter(by_slot)
+        .map(|(slot, infos)| async move {
+            let block = client.block_signatures(slot).await?;
+            place(slot, &block, infos)
+        })
         .buffered(client.config.concurrency.max(1));
-    while let Some(update) = fetched.next().await {
-        let update = update?;
-        client.stats.transactions.fetch_add(1, Ordering::Relaxed);
-        if tx.send(Ok(Update::Tx(update))).await.is_err() {
-            return Ok(());
+    while let Some(slot) = placed.next().await {
+        let mut fetched = futures::stream::iter(slot?)
+            .map(|(info, index)| client.update(info, index))
+            .buffered(client.config.concurrency.max(1));
+        while let Some(update) = fetched.next().await {
+            let update = update?;
+            client.stats.transactions.fetch_add(1, Ordering::Relaxed);
+            if tx.send(Ok(Update::Tx(update))).await.is_err() {
+                return Ok(());
+            }
         }
     }
     Ok(())
+}
+
+/// Each of `infos` (listed in `slot`) with its position in `block` (the block's signatures in
+/// order), sorted by that position.
+fn place(
+    slot: u64,
+    block: &[String],
+    infos: Vec<SignatureInfo>,
+) -> Result<Vec<(SignatureInfo, u32)>, RpcError> {
+    let wanted: HashSet<&str> = infos.iter().map(|i| i.signature.as_str()).collect();
+    let positions: HashMap<&str, u32> = block
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| wanted.contains(s.as_str()))
+        .map(|(i, s)| (s.as_str(), i as u32))
+        .collect();
+    let mut placed = infos
+        .into_iter()
+        .map(|info| match positions.get(info.signature.as_str()) {
+            Some(&index) => Ok((info, index)),
+            None => Err(RpcError::NotInBlock {
+                slot,
+                signature: info.signature,
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    placed.sort_by_key(|(_, index)| *index);
+    Ok(placed)
 }
 
 #[cfg(test)]
@@ -774,6 +846,27 @@ mod tests {
         assert!(matches!(
             parse::<Vec<SignatureInfo>>("getSignaturesForAddress", b"{\"result\": 3}"),
             Err(RpcError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn place_uses_the_block_position_and_refuses_a_stranger() {
+        let info = |signature: &str| SignatureInfo {
+            signature: signature.to_owned(),
+            slot: 9,
+            err: None,
+            block_time: None,
+        };
+        let block: Vec<String> = ["vote0", "b", "vote1", "a"].map(str::to_owned).to_vec();
+        let placed = place(9, &block, vec![info("a"), info("b")]).unwrap();
+        let got: Vec<(&str, u32)> = placed
+            .iter()
+            .map(|(i, index)| (i.signature.as_str(), *index))
+            .collect();
+        assert_eq!(got, [("b", 1), ("a", 3)]);
+        assert!(matches!(
+            place(9, &block, vec![info("c")]),
+            Err(RpcError::NotInBlock { slot: 9, signature }) if signature == "c"
         ));
     }
 

@@ -178,6 +178,9 @@ struct RpcChain {
     txs: HashMap<String, Value>,
     /// Block times by slot.
     times: HashMap<u64, Option<i64>>,
+    /// Each block's signatures in block order: the listed ones at their index in the slot,
+    /// vote transactions in every other position.
+    blocks: HashMap<u64, Vec<String>>,
     /// Answer this many requests with HTTP 429 before serving.
     throttle: AtomicU32,
     /// Every served call: (method, params).
@@ -234,10 +237,20 @@ impl RpcChain {
         for list in listings.values_mut() {
             list.sort_by_key(|l| std::cmp::Reverse((l.0, l.1)));
         }
+        let mut blocks: HashMap<u64, Vec<String>> = HashMap::new();
+        for (slot, index, signature, _) in listings.values().flatten() {
+            let block = blocks.entry(*slot).or_default();
+            let at = *index as usize;
+            while block.len() <= at {
+                block.push(bs58::encode([block.len() as u8 + 1; 64]).into_string());
+            }
+            block[at] = signature.clone();
+        }
         Self {
             listings,
             txs: by_sig,
             times,
+            blocks,
             throttle: AtomicU32::new(0),
             calls: Mutex::new(Vec::new()),
         }
@@ -306,6 +319,20 @@ async fn json_rpc(State(chain): State<Arc<RpcChain>>, Json(body): Json<Value>) -
     let answer = match method.as_str() {
         "getSignaturesForAddress" => {
             json!({"jsonrpc": "2.0", "result": chain.signatures(&params), "id": id})
+        }
+        "getBlock" => {
+            let block = params[0].as_u64().and_then(|slot| {
+                let signatures = chain.blocks.get(&slot)?;
+                Some(json!({
+                    "blockhash": bs58::encode([slot as u8; 32]).into_string(),
+                    "previousBlockhash": bs58::encode([slot.wrapping_sub(1) as u8; 32]).into_string(),
+                    "parentSlot": slot - 1,
+                    "blockHeight": slot - 10,
+                    "blockTime": chain.times.get(&slot).copied().flatten(),
+                    "signatures": signatures,
+                }))
+            });
+            json!({"jsonrpc": "2.0", "result": block, "id": id})
         }
         "getTransaction" => {
             let tx = params[0]
@@ -406,8 +433,9 @@ async fn rpc_backfill_rows_equal_the_emitted_events_in_range() {
         .collect();
 
     // What the source yields: each transaction of the range once (both listings merged), in
-    // ascending (slot, index) order, equal to what the chain executed but for the synthetic
-    // index; the listed failed transaction is delivered failed, without a fetch.
+    // ascending (slot, index) order, equal to what the chain executed, at its position in its
+    // block (among vote transactions); the listed failed transaction is delivered failed, at
+    // its own position, without a fetch.
     let source = RpcBackfill::spawn(server.config(3), SlotRange::new(from, to)).unwrap();
     let stats = source.stats().clone();
     let got = drain(source).await.expect("backfill");
@@ -421,11 +449,42 @@ async fn rpc_backfill_rows_equal_the_emitted_events_in_range() {
     for want in &in_range {
         let got = by_sig[want.signature.as_str()];
         assert_eq!(
-            (got.slot, got.block_time, &got.inner, got.failed),
-            (want.slot, want.block_time, &want.inner, false)
+            (
+                got.slot,
+                got.index_in_slot,
+                got.block_time,
+                &got.inner,
+                got.failed
+            ),
+            (
+                want.slot,
+                want.index_in_slot,
+                want.block_time,
+                &want.inner,
+                false
+            )
         );
     }
-    assert!(by_sig[failed_signature().as_str()].failed);
+    let failed_tx = by_sig[failed_signature().as_str()];
+    assert!(failed_tx.failed);
+    assert_eq!(failed_tx.index_in_slot, txs[10].index_in_slot + 100);
+    // One getBlock per slot of the range, signatures only.
+    let blocks = server.chain.calls("getBlock");
+    let mut slots: Vec<u64> = blocks.iter().map(|p| p[0].as_u64().unwrap()).collect();
+    slots.sort();
+    let want_slots: Vec<u64> = in_range
+        .iter()
+        .map(|t| t.slot)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(slots, want_slots);
+    assert_eq!(RpcStats::get(&stats.blocks), want_slots.len() as u64);
+    for params in &blocks {
+        assert_eq!(params[1]["transactionDetails"], "signatures");
+        assert_eq!(params[1]["rewards"], false);
+        assert_eq!(params[1]["commitment"], "confirmed");
+    }
     let fetched = server.chain.calls("getTransaction");
     assert_eq!(fetched.len(), in_range.len());
     for params in &fetched {
