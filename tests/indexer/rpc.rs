@@ -34,7 +34,9 @@ use yellowstone_grpc_proto::prelude::SlotStatus;
 
 use super::{
     grpc::{block_meta, geyser_tx, slot_update, Server},
-    support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Recorder},
+    support::{
+        all, assert_rows, expected, run_to_end, snapshot, table_counts, Key, Recorder, Row,
+    },
 };
 use crate::relayer::support::TestDb;
 
@@ -598,6 +600,37 @@ async fn rpc_backfill_over_written_rows_changes_nothing() {
     assert_eq!(after.map(|c| c.slot), cursor.map(|c| c.slot));
 }
 
+/// Runs [`run_live`] in a task until the committed rows equal `want` (or 30 s pass), then
+/// cancels it: its report, counters and gRPC stats.
+async fn live_until(
+    store: &PgStore,
+    pool: &sqlx::PgPool,
+    config: LiveConfig,
+    want: &BTreeMap<Key, Row>,
+) -> (GapReport, Counters, Arc<GrpcStats>) {
+    let cancel = CancellationToken::new();
+    let stats = Arc::new(GrpcStats::default());
+    let task = {
+        let (store, cancel, stats) = (store.clone(), cancel.clone(), stats.clone());
+        tokio::spawn(async move {
+            let counters = Counters::default();
+            let report = run_live(&store, &counters, &stats, &cancel, &config).await;
+            (report, counters)
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while &snapshot(pool, NAME).await.1 != want
+        && tokio::time::Instant::now() < deadline
+        && !task.is_finished()
+    {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cancel.cancel();
+    let (report, counters) = task.await.expect("live task");
+    let report = report.expect("the live pipeline runs until cancelled");
+    (report, counters, stats)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_gap_is_backfilled_then_grpc_resumes() {
     let (txs, executed) = recorded();
@@ -617,28 +650,9 @@ async fn rpc_gap_is_backfilled_then_grpc_resumes() {
     let old = snapshot(&db.pool, NAME).await.0.expect("cursor");
     assert_eq!(old.signature.as_deref(), Some(txs[3].signature.as_str()));
 
-    let cancel = CancellationToken::new();
     let config = LiveConfig::new(geyser.config(), rpc.config(4));
-    let task = {
-        let (store, cancel) = (store.clone(), cancel.clone());
-        tokio::spawn(async move {
-            let counters = Counters::default();
-            let stats = Arc::default();
-            let report = run_live(&store, &counters, &stats, &cancel, &config).await;
-            (report, counters)
-        })
-    };
     let want = expected(&txs);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while snapshot(&db.pool, NAME).await.1 != want
-        && tokio::time::Instant::now() < deadline
-        && !task.is_finished()
-    {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    cancel.cancel();
-    let (report, counters) = task.await.expect("live task");
-    let report = report.expect("the live pipeline runs until cancelled");
+    let (report, counters, _) = live_until(&store, &db.pool, config, &want).await;
 
     // The final rows are exactly the emitted set: the gap from the RPC, the rest from gRPC.
     assert_rows(&snapshot(&db.pool, NAME).await.1, &want);
@@ -680,28 +694,9 @@ async fn rpc_live_stream_gap_is_detected_and_backfilled() {
     let db = TestDb::new().await;
     let store = PgStore::new(db.pool.clone(), NAME);
 
-    let cancel = CancellationToken::new();
     let config = LiveConfig::new(geyser.config(), rpc.config(4));
-    let stats = Arc::new(GrpcStats::default());
-    let task = {
-        let (store, cancel, stats) = (store.clone(), cancel.clone(), stats.clone());
-        tokio::spawn(async move {
-            let counters = Counters::default();
-            let report = run_live(&store, &counters, &stats, &cancel, &config).await;
-            (report, counters)
-        })
-    };
     let want = expected(&txs);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while snapshot(&db.pool, NAME).await.1 != want
-        && tokio::time::Instant::now() < deadline
-        && !task.is_finished()
-    {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    cancel.cancel();
-    let (report, counters) = task.await.expect("live task");
-    let report = report.expect("the live pipeline runs until cancelled");
+    let (report, counters, stats) = live_until(&store, &db.pool, config, &want).await;
 
     // Every emitted event is a row, once: the missing slots from the RPC, the rest from gRPC.
     assert_rows(&snapshot(&db.pool, NAME).await.1, &want);
