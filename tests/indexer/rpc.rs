@@ -34,9 +34,7 @@ use yellowstone_grpc_proto::prelude::SlotStatus;
 
 use super::{
     grpc::{block_meta, geyser_tx, slot_update, Server},
-    support::{
-        all, assert_rows, expected, run_to_end, snapshot, table_counts, Key, Recorder, Row,
-    },
+    support::{all, assert_rows, expected, run_to_end, snapshot, table_counts, Key, Recorder, Row},
 };
 use crate::relayer::support::TestDb;
 
