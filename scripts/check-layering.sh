@@ -3,7 +3,11 @@
 #  1. on-chain programs depend on no off-chain crate: no runtime, RPC, async, database or test
 #     crate, and no workspace crate except the SBF-safe veil-core, veil-zk, veil-anchor-common;
 #  2. the crates the SVM bridge shares by memory layout with the runtime (Clock, EpochSchedule,
-#     EpochRewards, LastRestartSlot, AccountInfo, Instruction) exist in exactly one version.
+#     EpochRewards, LastRestartSlot, AccountInfo, Instruction) exist in exactly one version
+#     among the bridge, the programs and litesvm (veil-harness brings it in), and litesvm itself
+#     in one version, so the localnet's surfpool-core hosts the programs on the same runtime.
+#     Other graphs may hold older copies: surfpool-core's txtx addon brings solana-program 2.x,
+#     which never meets the bridge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +31,18 @@ for program in $programs; do
   done < <(grep -F "($PWD/" <<<"$tree" | awk '{print $1}' | sort -u)
 done
 
+hosted=$(cargo tree -p veil-svm-bridge -p veil-harness -p registry -p challenge -e normal --prefix none 2>/dev/null | sed 's/ (\*)$//' | sort -u)
 for crate in solana-clock solana-epoch-schedule solana-epoch-rewards solana-last-restart-slot solana-account-info solana-instruction solana-program-entrypoint; do
-  versions=$(grep -A1 "^name = \"$crate\"$" Cargo.lock | grep '^version' | sort -u | wc -l)
+  versions=$(grep -E "^$crate v" <<<"$hosted" | awk '{print $2}' | sort -u | wc -l)
   if [ "$versions" -ne 1 ]; then
     echo "layering: $crate appears in $versions versions; the SVM bridge copies it by layout and needs exactly one"; fail=1
   fi
 done
+
+litesvms=$(grep -A1 '^name = "litesvm"$' Cargo.lock | grep -c '^version')
+if [ "$litesvms" -ne 1 ]; then
+  echo "layering: litesvm appears in $litesvms versions; the harness and the localnet must share one"; fail=1
+fi
 
 if [ "$fail" -eq 0 ]; then echo "layering: ok ($(wc -w <<<"$programs") programs checked)"; fi
 exit "$fail"

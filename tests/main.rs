@@ -7,6 +7,7 @@ mod common;
 mod fallback;
 mod harness;
 mod indexer;
+mod localnet;
 mod registry;
 mod relayer;
 mod zk;

@@ -119,6 +119,19 @@ pub struct Config {
     /// it did not sign.
     #[arg(long, env = "RELAYER_FALLBACK_PUBLIC_KEY")]
     pub fallback_public_key: Option<String>,
+    /// Solana JSON-RPC endpoint. With it, the relayer anchors ID batches on chain, paying
+    /// and signing with the `chain_key` secret (the registry's registrar); without it,
+    /// batches stay `pending`.
+    #[arg(long, env = "RELAYER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Seconds between anchoring rounds (each anchors every pending batch).
+    #[arg(long, env = "RELAYER_ANCHOR_INTERVAL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub anchor_interval_secs: u64,
+    /// Namespace batches are anchored under on chain (up to 4 ASCII bytes, zero-padded).
+    #[arg(long, env = "RELAYER_ANCHOR_NAMESPACE", default_value = "CHI",
+          value_parser = parse_namespace)]
+    pub anchor_namespace: [u8; 4],
     /// Secret source.
     #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
     pub secrets: SecretSource,
@@ -157,6 +170,16 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "RELAYER_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// Parses an on-chain namespace: 1 to 4 uppercase ASCII letters, zero-padded to 4 bytes.
+fn parse_namespace(raw: &str) -> Result<[u8; 4], String> {
+    if raw.is_empty() || raw.len() > 4 || !raw.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!("`{raw}` is not 1 to 4 uppercase ASCII letters"));
+    }
+    let mut out = [0u8; 4];
+    out[..raw.len()].copy_from_slice(raw.as_bytes());
+    Ok(out)
 }
 
 impl Config {
@@ -211,12 +234,21 @@ mod tests {
             "file",
             "--log-format",
             "json",
+            "--rpc-url",
+            "http://127.0.0.1:8899",
+            "--anchor-namespace",
+            "VEIL",
         ])
         .expect("parses");
         let Command::Serve(config) = cli.command else {
             panic!("expected serve");
         };
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8899"));
+        assert_eq!(config.anchor_namespace, *b"VEIL");
+        assert_eq!(Config::defaults().anchor_namespace, *b"CHI\0");
+        assert_eq!(Config::defaults().rpc_url, None);
+        assert!(parse_namespace("chi").is_err() && parse_namespace("TOOLONG").is_err());
         assert_eq!(
             config.drand_urls,
             vec!["http://a.example".to_owned(), "http://b.example".to_owned()]

@@ -89,6 +89,14 @@ veil_api_codes::error_codes! {
         NonceStoreUnavailable = ("NONCE_STORE_UNAVAILABLE", SERVICE_UNAVAILABLE),
         /// The minter could not find a free sequence after the retry budget.
         MintCollisionBudgetExhausted = ("MINT_COLLISION_BUDGET_EXHAUSTED", SERVICE_UNAVAILABLE),
+        /// The chain RPC is unreachable, or its circuit breaker is open; see `Retry-After`.
+        ChainUnavailable = ("CHAIN_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// The relayer runs without `RELAYER_RPC_URL`: nothing is sent on chain.
+        ChainNotConfigured = ("CHAIN_NOT_CONFIGURED", NOT_IMPLEMENTED),
+        /// The chain refused the relayer's transaction, or it landed and failed (`details`:
+        /// the runtime error and the failing program). Usually configuration: the chain key
+        /// is not the registry's registrar, or has no lamports.
+        ChainTransactionFailed = ("CHAIN_TRANSACTION_FAILED", BAD_GATEWAY),
 
         /// Anything else. Logged with its cause; the caller sees only this code.
         Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
@@ -154,6 +162,62 @@ impl ApiError {
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
         tracing::error!(context, %cause, "internal error");
         Self::new(ErrorCode::Internal, "internal error; it has been logged")
+    }
+}
+
+impl From<crate::chain::ChainError> for ApiError {
+    fn from(e: crate::chain::ChainError) -> Self {
+        use crate::chain::ChainError;
+        match e {
+            ChainError::Unavailable { retry_after, .. } => ApiError::new(
+                ErrorCode::ChainUnavailable,
+                "the chain RPC is failing; its circuit breaker is open",
+            )
+            .retry_after(retry_after.as_secs().max(1)),
+            ChainError::Transport { .. } | ChainError::NotLanded { .. } => ApiError::new(
+                ErrorCode::ChainUnavailable,
+                "the chain RPC did not answer; the submission resumes on the next attempt",
+            )
+            .retry_after(1),
+            ChainError::Failed(failure) => ApiError::new(
+                ErrorCode::ChainTransactionFailed,
+                "the chain refused the transaction",
+            )
+            .with_details(json!({
+                "error": failure.error.to_string(),
+                "failing_program": failure.failing_program.map(|p| p.to_string()),
+            })),
+            ChainError::AlreadyFailed {
+                error, signature, ..
+            } => ApiError::new(
+                ErrorCode::ChainTransactionFailed,
+                "the transaction landed and failed",
+            )
+            .with_details(json!({ "error": error, "signature": signature })),
+            ChainError::Database(error) => ApiError::from(crate::store::StoreError::from(error)),
+            ChainError::Rpc(error) => {
+                tracing::error!(%error, "chain RPC answered unexpectedly");
+                ApiError::new(
+                    ErrorCode::ChainUnavailable,
+                    "the chain RPC answered unexpectedly",
+                )
+                .retry_after(1)
+            }
+        }
+    }
+}
+
+impl From<crate::anchor::AnchorError> for ApiError {
+    fn from(e: crate::anchor::AnchorError) -> Self {
+        use crate::anchor::AnchorError;
+        match e {
+            AnchorError::Chain { source, .. } => source.into(),
+            AnchorError::Database(error) => ApiError::from(crate::store::StoreError::from(error)),
+            AnchorError::Malformed { batch_id, what } => {
+                tracing::error!(batch_id, what, "stored batch is malformed");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
     }
 }
 

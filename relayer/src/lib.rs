@@ -10,12 +10,15 @@
 //! | `GET /api/v2/chittyid/verify/{id}` | `chittyid:verify` | no |
 //! | `POST /api/v2/chittyid/reconcile` | `admin` + IP allowlist | yes |
 //! | `POST /admin/batches/cut` | `admin` + IP allowlist | yes |
+//! | `POST /admin/batches/anchor` | `admin` + IP allowlist | yes |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
 
+pub mod anchor;
 pub mod api;
 pub mod auth;
 pub mod batch;
 pub mod breaker;
+pub mod chain;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -62,6 +65,7 @@ pub fn app(state: AppState) -> Router {
     let admin = Router::new()
         .route("/api/v2/chittyid/reconcile", post(chittyid::reconcile))
         .route("/admin/batches/cut", post(chittyid::cut_batch))
+        .route("/admin/batches/anchor", post(chittyid::anchor_batches))
         .route_layer(auth::require(auth.clone(), Scope::Admin))
         .route_layer(auth::admin_only(auth));
     let public = Router::new()

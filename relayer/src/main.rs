@@ -44,7 +44,17 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listen = config.listen;
     let state = AppState::build(config, secrets.as_ref(), Arc::new(SystemClock)).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let batcher = tokio::spawn(state.batcher.clone().run(Duration::from_secs(1), stop_rx));
+    let batcher = tokio::spawn(
+        state
+            .batcher
+            .clone()
+            .run(Duration::from_secs(1), stop_rx.clone()),
+    );
+    let anchorer = state.anchorer.clone().map(|anchorer| {
+        let tick = Duration::from_secs(state.config.anchor_interval_secs);
+        tracing::info!(payer = %anchorer.payer(), "anchoring ID batches on chain");
+        tokio::spawn(anchorer.run(tick, stop_rx))
+    });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, vrf_key_id = %state.minter.key().key_id, "relayer listening");
     axum::serve(
@@ -55,6 +65,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let _ = stop_tx.send(true);
     let _ = batcher.await;
+    if let Some(anchorer) = anchorer {
+        let _ = anchorer.await;
+    }
     Ok(())
 }
 

@@ -54,6 +54,9 @@ pub enum SecretName {
     ApiKeyPepper,
     /// Bearer token of the fallback minter (optional).
     FallbackToken,
+    /// 32-byte Ed25519 seed of the relayer's chain key, hex: it pays for and signs the
+    /// relayer's transactions, as the registry's registrar (needed with `RELAYER_RPC_URL`).
+    ChainKey,
 }
 
 impl SecretName {
@@ -64,6 +67,7 @@ impl SecretName {
             Self::HmacMaster => "hmac_master",
             Self::ApiKeyPepper => "api_key_pepper",
             Self::FallbackToken => "fallback_token",
+            Self::ChainKey => "chain_key",
         }
     }
 }

@@ -6,8 +6,11 @@ use ed25519_dalek::VerifyingKey;
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 use crate::{
+    anchor::Anchorer,
     auth::{AuthService, AuthSetupError},
     batch::{BatchPolicy, Batcher},
+    breaker::CircuitBreaker,
+    chain::{ChainClient, ChainConfig},
     clock::Clock,
     config::Config,
     drand::{DrandClient, DrandConfig},
@@ -78,6 +81,8 @@ pub struct Inner {
     pub fallback_configured: bool,
     /// The fallback client (for its breaker state in `/health`).
     pub fallback: Option<FallbackClient>,
+    /// The chain client and the anchorer, with `RELAYER_RPC_URL`.
+    pub anchorer: Option<Arc<Anchorer>>,
 }
 
 /// Cheap to clone.
@@ -184,8 +189,30 @@ impl AppState {
             pinned,
             metrics.clone(),
         ));
+        let anchorer = match &config.rpc_url {
+            Some(url) => {
+                let seed: [u8; 32] = secrets.get(SecretName::ChainKey)?.to_array("chain_key")?;
+                let payer = solana_keypair::Keypair::new_from_array(seed);
+                let breaker =
+                    Arc::new(CircuitBreaker::new("rpc", config.breaker()).with_metrics(&metrics));
+                let chain = Arc::new(ChainClient::new(
+                    ChainConfig::new(url.clone()),
+                    payer,
+                    breaker,
+                    pool.clone(),
+                ));
+                Some(Arc::new(Anchorer::new(
+                    pool.clone(),
+                    chain,
+                    verifier.clone(),
+                    config.anchor_namespace,
+                )))
+            }
+            None => None,
+        };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
         Ok(Self(Arc::new(Inner {
+            anchorer,
             fallback_configured: fallback.is_some(),
             fallback: fallback.clone(),
             config,

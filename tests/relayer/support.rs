@@ -178,7 +178,11 @@ pub fn secrets() -> StaticSecrets {
             SecretName::ApiKeyPepper,
             "2222222222222222222222222222222222222222222222222222222222222222",
         )
+        .with(SecretName::ChainKey, CHAIN_SEED)
 }
+
+/// The chain key (an Ed25519 seed, hex) of every test relayer; used when `rpc_url` is set.
+pub const CHAIN_SEED: &str = "3333333333333333333333333333333333333333333333333333333333333333";
 
 /// A running relayer (router only; no port) and its dependencies.
 pub struct TestApp {

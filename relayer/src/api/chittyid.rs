@@ -84,6 +84,24 @@ pub struct ReconcileBody {
     pub after: u64,
 }
 
+/// One anchored batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnchoredBatch {
+    /// Batch id (`first_seq` of its on-chain `IdBatch`).
+    pub batch_id: i64,
+    /// The `anchor_id_batch` transaction (base58).
+    pub signature: String,
+    /// Its slot.
+    pub slot: u64,
+}
+
+/// `POST /admin/batches/anchor`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnchorResponse {
+    /// The batches anchored by this call, oldest first.
+    pub anchored: Vec<AnchoredBatch>,
+}
+
 /// `POST /admin/batches/cut`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CutResponse {
@@ -258,5 +276,39 @@ pub async fn reconcile(
 pub async fn cut_batch(State(state): State<AppState>) -> Result<Json<CutResponse>, ApiError> {
     Ok(Json(CutResponse {
         batch: state.batcher.cut(true).await?,
+    }))
+}
+
+/// Anchors every pending batch on chain now (admin); the background anchorer does the same
+/// every `RELAYER_ANCHOR_INTERVAL_SECS`. At most once per batch, however often it is called.
+#[utoipa::path(
+    post, path = "/admin/batches/anchor", tag = "admin",
+    responses(
+        (status = 200, body = AnchorResponse),
+        (status = 501, description = "CHAIN_NOT_CONFIGURED", body = crate::error::ErrorBody),
+        (status = 502, description = "CHAIN_TRANSACTION_FAILED", body = crate::error::ErrorBody),
+        (status = 503, description = "CHAIN_UNAVAILABLE, with Retry-After", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn anchor_batches(
+    State(state): State<AppState>,
+) -> Result<Json<AnchorResponse>, ApiError> {
+    let anchorer = state.anchorer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ChainNotConfigured,
+            "the relayer runs without RELAYER_RPC_URL",
+        )
+    })?;
+    let anchored = anchorer.anchor_pending(64).await?;
+    Ok(Json(AnchorResponse {
+        anchored: anchored
+            .into_iter()
+            .map(|a| AnchoredBatch {
+                batch_id: a.batch_id,
+                signature: a.landed.signature,
+                slot: a.landed.slot,
+            })
+            .collect(),
     }))
 }

@@ -12,7 +12,7 @@ use super::{chittyid, ops};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
-    paths(chittyid::mint, chittyid::verify, chittyid::reconcile, chittyid::cut_batch, ops::health, ops::metrics),
+    paths(chittyid::mint, chittyid::verify, chittyid::reconcile, chittyid::cut_batch, chittyid::anchor_batches, ops::health, ops::metrics),
     modifiers(&Security),
     tags((name = "chittyid"), (name = "admin"), (name = "ops"))
 )]

@@ -36,6 +36,9 @@ pub struct Health {
     pub fallback_configured: bool,
     /// The fallback minter's circuit breaker (`CLOSED`, `OPEN`, `HALF_OPEN`), when configured.
     pub fallback_breaker: Option<String>,
+    /// The chain RPC's circuit breaker, with `RELAYER_RPC_URL`. Anchoring waits while it is
+    /// open; minting does not depend on it.
+    pub rpc_breaker: Option<String>,
 }
 
 fn dep(result: Result<(), String>) -> DependencyHealth {
@@ -101,6 +104,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 .fallback
                 .as_ref()
                 .map(|f| f.breaker_state().as_str().to_owned()),
+            rpc_breaker: state
+                .anchorer
+                .as_ref()
+                .map(|a| a.breaker_state().as_str().to_owned()),
         }),
     )
 }

@@ -1,0 +1,112 @@
+//! `veil-localnet`: runs the local chain until Ctrl-C or SIGTERM, printing its URLs and the
+//! programs it carries.
+
+use std::{process::ExitCode, time::Duration};
+
+use anchor_lang::prelude::Pubkey;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use veil_localnet::{Localnet, LocalnetConfig, PROGRAMS};
+
+/// One SOL.
+const LAMPORTS_PER_SOL: u64 = 1_000_000_000;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "veil-localnet",
+    version,
+    about = "A local Solana chain (surfpool-core, offline) with the Chitty Veil programs, behind \
+             the real JSON-RPC and PubSub APIs"
+)]
+struct Args {
+    /// Address the servers bind.
+    #[arg(long, env = "LOCALNET_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// JSON-RPC port.
+    #[arg(long, env = "LOCALNET_RPC_PORT", default_value_t = 8899)]
+    rpc_port: u16,
+    /// PubSub WebSocket port.
+    #[arg(long, env = "LOCALNET_WS_PORT", default_value_t = 8900)]
+    ws_port: u16,
+    /// Milliseconds per slot.
+    #[arg(long, env = "LOCALNET_SLOT_MS", default_value_t = 400,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    slot_ms: u64,
+    /// A wallet to fund at start (repeatable).
+    #[arg(long = "airdrop", value_name = "PUBKEY")]
+    airdrop: Vec<Pubkey>,
+    /// SOL each funded wallet gets.
+    #[arg(long, default_value_t = 100)]
+    airdrop_sol: u64,
+}
+
+fn main() -> ExitCode {
+    let filter = EnvFilter::try_from_env("LOCALNET_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let args = Args::parse();
+    let Some(lamports) = args.airdrop_sol.checked_mul(LAMPORTS_PER_SOL) else {
+        eprintln!(
+            "--airdrop-sol {} is more lamports than a u64 holds",
+            args.airdrop_sol
+        );
+        return ExitCode::FAILURE;
+    };
+    let localnet = match Localnet::start(LocalnetConfig {
+        host: args.host,
+        rpc_port: args.rpc_port,
+        ws_port: args.ws_port,
+        slot_time: Duration::from_millis(args.slot_ms),
+        airdrop: args.airdrop.clone(),
+        airdrop_lamports: lamports,
+    }) {
+        Ok(localnet) => localnet,
+        Err(error) => {
+            eprintln!("veil-localnet: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("veil-localnet is up (offline; Ctrl-C stops it)");
+    println!("  JSON-RPC  {}", localnet.rpc_url());
+    println!("  PubSub    {}", localnet.ws_url());
+    for (id, name) in PROGRAMS {
+        println!("  program   {name:<9} {id}");
+    }
+    for wallet in &args.airdrop {
+        println!("  funded    {wallet} with {} SOL", args.airdrop_sol);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("veil-localnet: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(shutdown_signal());
+    drop(localnet);
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

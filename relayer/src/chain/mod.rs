@@ -1,0 +1,494 @@
+//! The relayer's side of the chain: a fee payer, transaction building, and
+//! [`ChainClient::submit`], which applies an effect at most once.
+//!
+//! **Submitting.** Every submission has an idempotency key that names its effect
+//! (`anchor_id_batch:42`). [`submit`](ChainClient::submit) records the signature under the key
+//! (`chain_submissions`, [`store`]) *before* sending it, then polls its status at confirmed
+//! commitment. If the blockhash expires first (the chain's block height passes the
+//! transaction's `last_valid_block_height`, after which it can never land), the status is read
+//! once more and only then is the transaction rebuilt with a fresh blockhash, and the new
+//! signature swapped in by compare-and-set. A relayer that restarts, or another that submits
+//! the same key, resumes from the record: it waits for the signature in flight, or returns the
+//! recorded outcome. The effect is therefore applied at most once, and the caller learns its
+//! slot and signature.
+//!
+//! **Failures.** A transaction the node refuses in preflight, or that lands and fails, becomes
+//! a [`TxFailure`]: the runtime error, the innermost failing program (from the logs) and the
+//! custom code, which `veil-client` turns into typed decisions ("nullifier already used" is an
+//! idempotent conflict, not a server error). Transport errors (connection, timeout, HTTP 5xx)
+//! are retried with exponential backoff, and count against a circuit breaker: while it is open
+//! every call fails fast with [`ChainError::Unavailable`].
+
+pub mod failure;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use anchor_lang::{prelude::Pubkey, solana_program::instruction::Instruction};
+use solana_commitment_config::{CommitmentConfig, CommitmentLevel};
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::{
+    client_error::{Error as ClientError, ErrorKind},
+    config::{RpcSendTransactionConfig, RpcTransactionConfig},
+    request::{RpcError, RpcResponseErrorData},
+};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+use solana_transaction_status_client_types::{
+    option_serializer::OptionSerializer, UiTransactionEncoding,
+};
+use sqlx::PgPool;
+
+pub use self::failure::TxFailure;
+use self::store::Record;
+use crate::breaker::{BreakerOpen, BreakerState, CircuitBreaker};
+
+/// How the chain client talks to the RPC node.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// The JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+    /// Interval between status polls of a transaction in flight.
+    pub poll_interval: Duration,
+    /// Transactions built for one key in one call (the first and its rebuilds) before giving
+    /// up with [`ChainError::NotLanded`].
+    pub max_builds: u32,
+    /// Retries of one request after a transport error.
+    pub max_retries: u32,
+    /// The first retry delay; each retry doubles it.
+    pub backoff_initial: Duration,
+    /// The longest retry delay.
+    pub backoff_max: Duration,
+}
+
+impl ChainConfig {
+    /// Defaults for `rpc_url`: 10 s requests, polls every 200 ms, 5 builds, 3 retries from
+    /// 100 ms to 2 s.
+    pub fn new(rpc_url: impl Into<String>) -> Self {
+        Self {
+            rpc_url: rpc_url.into(),
+            request_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(200),
+            max_builds: 5,
+            max_retries: 3,
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why a submission did not produce its outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The RPC breaker refuses calls: the node failed repeatedly and is not being called.
+    #[error("the chain RPC is unavailable: its breaker is {} (retry after {retry_after:?})", .state.as_str())]
+    Unavailable {
+        /// `OPEN`, or `HALF_OPEN` with its probe in flight.
+        state: BreakerState,
+        /// When a call may go through again.
+        retry_after: Duration,
+    },
+    /// The node could not be reached after the retries.
+    #[error("chain RPC transport failed after {attempts} attempts: {source}")]
+    Transport {
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// The node answered with something other than a transport failure or a transaction
+    /// error.
+    #[error("chain RPC: {0}")]
+    Rpc(#[source] Box<ClientError>),
+    /// The transaction was refused in preflight, or landed and failed.
+    #[error("transaction failed: {0}")]
+    Failed(TxFailure),
+    /// A recorded landed-and-failed outcome, returned again for the same key.
+    #[error("the submission {key} already landed and failed: {error}")]
+    AlreadyFailed {
+        /// The key.
+        key: String,
+        /// The recorded failure.
+        error: String,
+        /// Where it landed.
+        signature: String,
+    },
+    /// `max_builds` transactions expired without landing.
+    #[error("{builds} transactions for {key} expired without landing")]
+    NotLanded {
+        /// The key.
+        key: String,
+        /// Transactions built.
+        builds: u32,
+    },
+    /// The submission record could not be read or written.
+    #[error("submission record: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<BreakerOpen> for ChainError {
+    fn from(open: BreakerOpen) -> Self {
+        Self::Unavailable {
+            state: open.state,
+            retry_after: open.retry_after,
+        }
+    }
+}
+
+/// Where an effect landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landed {
+    /// The transaction's signature (base58).
+    pub signature: String,
+    /// Its slot.
+    pub slot: u64,
+}
+
+/// The relayer's chain client.
+pub struct ChainClient {
+    rpc: RpcClient,
+    payer: Keypair,
+    breaker: Arc<CircuitBreaker>,
+    pool: PgPool,
+    config: ChainConfig,
+}
+
+impl std::fmt::Debug for ChainClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainClient")
+            .field("rpc_url", &self.config.rpc_url)
+            .field("payer", &self.payer.pubkey())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `error` is the transport failing (worth a retry, and a breaker failure).
+fn is_transport(error: &ClientError) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Io(_)
+            | ErrorKind::Reqwest(_)
+            | ErrorKind::Middleware(_)
+            | ErrorKind::RpcError(RpcError::RpcRequestError(_))
+            | ErrorKind::RpcError(RpcError::RpcResponseError {
+                data: RpcResponseErrorData::NodeUnhealthy { .. },
+                ..
+            })
+    )
+}
+
+/// The preflight failure inside `error`, if the node refused the transaction in simulation.
+fn preflight_failure(error: &ClientError) -> Option<TxFailure> {
+    if let ErrorKind::RpcError(RpcError::RpcResponseError {
+        data: RpcResponseErrorData::SendTransactionPreflightFailure(result),
+        ..
+    }) = error.kind()
+    {
+        let error = result.err.clone()?;
+        return Some(TxFailure::new(
+            error.into(),
+            result.logs.clone().unwrap_or_default(),
+        ));
+    }
+    error
+        .get_transaction_error()
+        .map(|e| TxFailure::new(e, Vec::new()))
+}
+
+impl ChainClient {
+    /// A client paying with `payer`, recording into `pool`, guarded by `breaker`.
+    pub fn new(
+        config: ChainConfig,
+        payer: Keypair,
+        breaker: Arc<CircuitBreaker>,
+        pool: PgPool,
+    ) -> Self {
+        let rpc = RpcClient::new_with_timeout_and_commitment(
+            config.rpc_url.clone(),
+            config.request_timeout,
+            CommitmentConfig::confirmed(),
+        );
+        Self {
+            rpc,
+            payer,
+            breaker,
+            pool,
+            config,
+        }
+    }
+
+    /// The fee payer's address.
+    pub fn payer(&self) -> Pubkey {
+        self.payer.pubkey()
+    }
+
+    /// The fee payer (it also signs as the relayer's on-chain authority).
+    pub fn payer_keypair(&self) -> &Keypair {
+        &self.payer
+    }
+
+    /// The RPC breaker.
+    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+        &self.breaker
+    }
+
+    /// One RPC call through the breaker, retried with backoff on transport errors.
+    async fn call<T, F, Fut>(&self, what: &'static str, f: F) -> Result<T, ChainError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut delay = self.config.backoff_initial;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let permit = self.breaker.try_acquire()?;
+            match f().await {
+                Ok(value) => {
+                    permit.record_success();
+                    return Ok(value);
+                }
+                Err(error) if is_transport(&error) => {
+                    permit.record_failure();
+                    if attempt > self.config.max_retries {
+                        return Err(ChainError::Transport {
+                            attempts: attempt,
+                            source: Box::new(error),
+                        });
+                    }
+                    tracing::warn!(what, attempt, %error, "chain RPC transport error; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = delay.saturating_mul(2).min(self.config.backoff_max);
+                }
+                Err(error) => {
+                    // The node answered: it is up, whatever it said.
+                    permit.record_success();
+                    return Err(match preflight_failure(&error) {
+                        Some(failure) => ChainError::Failed(failure),
+                        None => ChainError::Rpc(Box::new(error)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The account's data, or `None` if it does not exist.
+    pub async fn account_data(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, ChainError> {
+        let account = self
+            .call("getAccountInfo", || {
+                self.rpc
+                    .get_account_with_commitment(address, CommitmentConfig::confirmed())
+            })
+            .await?;
+        Ok(account.value.map(|a| a.data))
+    }
+
+    /// Applies the effect `key` with `ixs` (paid and signed by the payer, plus `signers`) at
+    /// most once: see the module's rule.
+    pub async fn submit(
+        &self,
+        key: &str,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Landed, ChainError> {
+        let mut builds = 0u32;
+        loop {
+            let replaces = match store::get(&self.pool, key).await? {
+                None => None,
+                Some(submission) => match submission.record {
+                    Record::Landed { signature, slot } => return Ok(Landed { signature, slot }),
+                    Record::Failed {
+                        signature, error, ..
+                    } => {
+                        return Err(ChainError::AlreadyFailed {
+                            key: key.to_owned(),
+                            error,
+                            signature,
+                        })
+                    }
+                    Record::Rejected { signature, .. } => Some(signature),
+                    Record::Sending {
+                        signature,
+                        last_valid_block_height,
+                    } => {
+                        if let Some(landed) = self
+                            .follow(key, &signature, last_valid_block_height)
+                            .await?
+                        {
+                            return Ok(landed);
+                        }
+                        Some(signature)
+                    }
+                },
+            };
+            if builds >= self.config.max_builds {
+                return Err(ChainError::NotLanded {
+                    key: key.to_owned(),
+                    builds,
+                });
+            }
+            builds += 1;
+            let (blockhash, last_valid_block_height) = self
+                .call("getLatestBlockhash", || {
+                    self.rpc
+                        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+                })
+                .await?;
+            let mut all: Vec<&Keypair> = vec![&self.payer];
+            all.extend_from_slice(signers);
+            let tx = Transaction::new_signed_with_payer(
+                ixs,
+                Some(&self.payer.pubkey()),
+                &all,
+                blockhash,
+            );
+            let signature = tx.signatures[0].to_string();
+            // Recorded before it is sent: a crash from here on resumes this signature.
+            if !store::start(
+                &self.pool,
+                key,
+                replaces.as_deref(),
+                &signature,
+                last_valid_block_height,
+            )
+            .await?
+            {
+                // Another submitter moved the record first: follow theirs.
+                continue;
+            }
+            let sent = self
+                .call("sendTransaction", || {
+                    self.rpc.send_transaction_with_config(
+                        &tx,
+                        RpcSendTransactionConfig {
+                            skip_preflight: false,
+                            preflight_commitment: Some(CommitmentLevel::Confirmed),
+                            max_retries: Some(0),
+                            ..RpcSendTransactionConfig::default()
+                        },
+                    )
+                })
+                .await;
+            match sent {
+                Ok(_) => {}
+                Err(ChainError::Failed(failure)) => {
+                    store::rejected(&self.pool, key, &signature, &failure.to_string()).await?;
+                    return Err(ChainError::Failed(failure));
+                }
+                // Sent or not, the record says it may be in flight: the next loop follows it.
+                Err(error) => {
+                    tracing::warn!(key, %signature, %error, "send failed; following the record");
+                    if matches!(error, ChainError::Unavailable { .. }) {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Follows `signature` until it lands (`Some`, recorded) or can no longer land (`None`).
+    async fn follow(
+        &self,
+        key: &str,
+        signature: &str,
+        last_valid_block_height: u64,
+    ) -> Result<Option<Landed>, ChainError> {
+        let parsed: solana_signature::Signature = match signature.parse() {
+            Ok(parsed) => parsed,
+            Err(_) => return Ok(None),
+        };
+        loop {
+            let statuses = self
+                .call("getSignatureStatuses", || {
+                    self.rpc
+                        .get_signature_statuses(std::slice::from_ref(&parsed))
+                })
+                .await?;
+            if let Some(status) = statuses.value.into_iter().next().flatten() {
+                if status.satisfies_commitment(CommitmentConfig::confirmed()) {
+                    return self
+                        .settle(key, signature, &parsed, status.slot, status.err)
+                        .await;
+                }
+            }
+            let height = self
+                .call("getBlockHeight", || {
+                    self.rpc
+                        .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                })
+                .await?;
+            if height > last_valid_block_height {
+                // Expired. It cannot land any more; one last look closes the race with a
+                // landing between the two reads.
+                let statuses = self
+                    .call("getSignatureStatuses", || {
+                        self.rpc
+                            .get_signature_statuses(std::slice::from_ref(&parsed))
+                    })
+                    .await?;
+                if let Some(status) = statuses.value.into_iter().next().flatten() {
+                    return self
+                        .settle(key, signature, &parsed, status.slot, status.err)
+                        .await;
+                }
+                tracing::info!(
+                    key,
+                    signature,
+                    "blockhash expired before landing; rebuilding"
+                );
+                return Ok(None);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    /// Records where `signature` landed; a failure there is returned with its logs.
+    async fn settle(
+        &self,
+        key: &str,
+        signature: &str,
+        parsed: &solana_signature::Signature,
+        slot: u64,
+        error: Option<TransactionError>,
+    ) -> Result<Option<Landed>, ChainError> {
+        let Some(error) = error else {
+            store::landed(&self.pool, key, signature, slot, None).await?;
+            return Ok(Some(Landed {
+                signature: signature.to_owned(),
+                slot,
+            }));
+        };
+        let logs = self.logs(parsed).await.unwrap_or_default();
+        let failure = TxFailure::new(error, logs);
+        store::landed(&self.pool, key, signature, slot, Some(&failure.to_string())).await?;
+        Err(ChainError::Failed(failure))
+    }
+
+    /// The logs of a landed transaction.
+    async fn logs(
+        &self,
+        signature: &solana_signature::Signature,
+    ) -> Result<Vec<String>, ChainError> {
+        let tx = self
+            .call("getTransaction", || {
+                self.rpc.get_transaction_with_config(
+                    signature,
+                    RpcTransactionConfig {
+                        encoding: Some(UiTransactionEncoding::Json),
+                        commitment: Some(CommitmentConfig::confirmed()),
+                        max_supported_transaction_version: Some(0),
+                    },
+                )
+            })
+            .await?;
+        Ok(match tx.transaction.meta.map(|m| m.log_messages) {
+            Some(OptionSerializer::Some(logs)) => logs,
+            _ => Vec::new(),
+        })
+    }
+}
