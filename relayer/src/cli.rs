@@ -29,6 +29,13 @@ pub struct VerifyArgs {
     /// the report says so.
     #[arg(long, env = "VEIL_VRF_PUBLIC_KEY")]
     pub vrf_public_key: Option<String>,
+    /// Also check the batch against the chain: the registry's `IdBatch` account must hold the
+    /// evidence's root, size and slot. Needs an anchored ID.
+    #[arg(long, env = "VEIL_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The namespace the relayer anchors under (`RELAYER_ANCHOR_NAMESPACE`).
+    #[arg(long, default_value = "CHI", value_parser = crate::config::parse_namespace)]
+    pub anchor_namespace: [u8; 4],
 }
 
 /// `veil-relayer keys create`.
@@ -96,6 +103,24 @@ pub enum CliError {
     /// The evidence does not verify.
     #[error("evidence does not verify: {0}")]
     Invalid(#[from] EvidenceError),
+    /// `--rpc-url` was given for an ID whose batch is not anchored.
+    #[error("the ID's batch is not anchored: nothing to check on chain")]
+    NotAnchored,
+    /// The chain could not be asked.
+    #[error("cannot read the chain: {0}")]
+    Chain(String),
+    /// The chain disagrees with the evidence.
+    #[error(
+        "the chain disagrees with the evidence on {field}: chain {chain}, evidence {evidence}"
+    )]
+    ChainMismatch {
+        /// What differs (`account`, `root`, `size`, `slot`).
+        field: &'static str,
+        /// The chain's value.
+        chain: String,
+        /// The evidence's value.
+        evidence: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -155,5 +180,70 @@ pub async fn verify(args: &VerifyArgs) -> Result<OfflineReport, CliError> {
         chain: veil_drand::ChainConfig::quicknet(),
         vrf_public_key,
     };
-    Ok(verify_offline(&evidence, &pins)?)
+    let mut report = verify_offline(&evidence, &pins)?;
+    if let Some(url) = &args.rpc_url {
+        check_chain(url, args.anchor_namespace, &evidence).await?;
+        report
+            .checks
+            .push("batch root, size and slot match the chain's IdBatch");
+        report.chain_checked = true;
+    }
+    Ok(report)
+}
+
+/// Reads the registry's `IdBatch` of the evidence's batch and compares it with the evidence.
+pub async fn check_chain(
+    rpc_url: &str,
+    namespace: [u8; 4],
+    evidence: &Evidence,
+) -> Result<(), CliError> {
+    use anchor_lang::AccountDeserialize;
+    let batch = evidence.batch.as_ref().ok_or(CliError::NotAnchored)?;
+    let anchor = batch.anchor.as_ref().ok_or(CliError::NotAnchored)?;
+    let first_seq = u64::try_from(batch.batch_id).map_err(|_| CliError::ChainMismatch {
+        field: "account",
+        chain: "none".to_owned(),
+        evidence: format!("batch id {}", batch.batch_id),
+    })?;
+    let address = veil_client::registry::id_batch_pda(&namespace, first_seq).0;
+    let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(rpc_url.to_owned());
+    let account = rpc
+        .get_account_with_commitment(
+            &address,
+            solana_commitment_config::CommitmentConfig::confirmed(),
+        )
+        .await
+        .map_err(|e| CliError::Chain(e.to_string()))?
+        .value
+        .ok_or_else(|| CliError::ChainMismatch {
+            field: "account",
+            chain: format!("no IdBatch at {address}"),
+            evidence: format!("batch {} anchored", batch.batch_id),
+        })?;
+    if account.owner != veil_client::registry::PROGRAM_ID {
+        return Err(CliError::ChainMismatch {
+            field: "account",
+            chain: format!("{address} owned by {}", account.owner),
+            evidence: "owned by the registry".to_owned(),
+        });
+    }
+    let on_chain = registry::state::IdBatch::try_deserialize(&mut account.data.as_slice())
+        .map_err(|e| CliError::Chain(format!("{address} is not an IdBatch: {e}")))?;
+    let mismatch = |field, chain: String, evidence: String| {
+        Err(CliError::ChainMismatch {
+            field,
+            chain,
+            evidence,
+        })
+    };
+    if hex::encode(on_chain.batch_root) != batch.root {
+        return mismatch("root", hex::encode(on_chain.batch_root), batch.root.clone());
+    }
+    if u64::from(on_chain.count) != batch.size {
+        return mismatch("size", on_chain.count.to_string(), batch.size.to_string());
+    }
+    if on_chain.slot != anchor.slot {
+        return mismatch("slot", on_chain.slot.to_string(), anchor.slot.to_string());
+    }
+    Ok(())
 }

@@ -173,7 +173,7 @@ pub struct Config {
 }
 
 /// Parses an on-chain namespace: 1 to 4 uppercase ASCII letters, zero-padded to 4 bytes.
-fn parse_namespace(raw: &str) -> Result<[u8; 4], String> {
+pub fn parse_namespace(raw: &str) -> Result<[u8; 4], String> {
     if raw.is_empty() || raw.len() > 4 || !raw.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format!("`{raw}` is not 1 to 4 uppercase ASCII letters"));
     }

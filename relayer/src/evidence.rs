@@ -132,6 +132,8 @@ pub struct OfflineReport {
     pub vrf_key_pinned: bool,
     /// Whether a batch proof was checked.
     pub batch_checked: bool,
+    /// Whether the batch root was checked against the chain (`veil-relayer verify --rpc-url`).
+    pub chain_checked: bool,
 }
 
 /// Why evidence does not verify. Each variant names the check that failed.
@@ -324,5 +326,6 @@ pub fn verify_offline(evidence: &Evidence, pins: &Pins) -> Result<OfflineReport,
         checks,
         vrf_key_pinned: pins.vrf_public_key.is_some(),
         batch_checked,
+        chain_checked: false,
     })
 }

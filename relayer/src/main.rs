@@ -131,25 +131,34 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!("signing_secret: {}", created.signing_secret);
             println!("(shown once; the relayer stores only a peppered hash of the key)");
         }
-        Command::Verify(args) => match cli::verify(&args).await {
-            Ok(report) => {
-                for check in &report.checks {
-                    println!("ok  {check}");
+        Command::Verify(args) => {
+            match cli::verify(&args).await {
+                Ok(report) => {
+                    for check in &report.checks {
+                        println!("ok  {check}");
+                    }
+                    if !report.vrf_key_pinned {
+                        println!("note: the VRF key was taken from the evidence; pin it with --vrf-public-key");
+                    }
+                    if !report.batch_checked {
+                        println!("note: not batched yet; no inclusion proof to check");
+                    }
+                    if !report.chain_checked {
+                        println!("note: the chain was not asked; add --rpc-url once the batch is anchored");
+                    }
+                    println!("VALID {}", report.id);
                 }
-                if !report.vrf_key_pinned {
-                    println!("note: the VRF key was taken from the evidence; pin it with --vrf-public-key");
+                Err(cli::CliError::Invalid(e)) => {
+                    println!("INVALID: {e}");
+                    return Ok(ExitCode::from(1));
                 }
-                if !report.batch_checked {
-                    println!("note: not batched yet; no inclusion proof to check");
+                Err(e @ cli::CliError::ChainMismatch { .. }) => {
+                    println!("INVALID: {e}");
+                    return Ok(ExitCode::from(1));
                 }
-                println!("VALID {}", report.id);
+                Err(e) => return Err(e.into()),
             }
-            Err(cli::CliError::Invalid(e)) => {
-                println!("INVALID: {e}");
-                return Ok(ExitCode::from(1));
-            }
-            Err(e) => return Err(e.into()),
-        },
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

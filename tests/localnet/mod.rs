@@ -27,6 +27,7 @@ use veil_relayer::{
     anchor::{Anchorer, DEFAULT_NAMESPACE},
     breaker::{BreakerState, CircuitBreaker},
     chain::{store, ChainClient, ChainConfig, ChainError},
+    cli::{self, VerifyArgs},
 };
 
 use crate::relayer::support::{code, TestApp, TestDb, CHAIN_SEED};
@@ -274,6 +275,41 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
             Value::String(root.clone())
         );
     }
+    // The offline CLI re-verifies the evidence and checks the batch against the chain; a slot
+    // the chain does not have is named.
+    let (_, verified) = t
+        .get(&format!("/api/v2/chittyid/verify/{}", ids[0]), &t.key)
+        .await;
+    let dir = std::env::temp_dir().join(format!("veil-localnet-cli-{}", landed.slot));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("evidence.json");
+    std::fs::write(&file, serde_json::to_vec(&verified).unwrap()).unwrap();
+    let args = VerifyArgs {
+        id: None,
+        file: Some(file.clone()),
+        url: "http://127.0.0.1:1".into(),
+        api_key: None,
+        vrf_public_key: None,
+        rpc_url: Some(net.rpc_url().to_owned()),
+        anchor_namespace: DEFAULT_NAMESPACE,
+    };
+    let report = cli::verify(&args).await.expect("valid, and on chain");
+    assert!(report.chain_checked && report.batch_checked);
+    let mut moved = verified.clone();
+    moved["evidence"]["batch"]["anchor"]["slot"] = json!(landed.slot + 1);
+    std::fs::write(&file, serde_json::to_vec(&moved).unwrap()).unwrap();
+    match cli::verify(&args).await {
+        Err(cli::CliError::ChainMismatch {
+            field: "slot",
+            chain,
+            ..
+        }) => {
+            assert_eq!(chain, landed.slot.to_string())
+        }
+        other => panic!("expected a slot mismatch, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
     let status = rpc
         .get_signature_statuses(&[landed.signature.parse().unwrap()])
         .await

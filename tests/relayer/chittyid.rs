@@ -410,6 +410,8 @@ async fn cli_verify_reads_evidence_from_a_file() {
         url: "http://127.0.0.1:1".into(),
         api_key: None,
         vrf_public_key: pin,
+        rpc_url: None,
+        anchor_namespace: *b"CHI\0",
     };
     let pin = pins().vrf_public_key.map(hex::encode);
     let report = cli::verify(&args(&file, pin.clone())).await.expect("valid");
@@ -557,6 +559,8 @@ async fn cli_verify_fetches_evidence_from_a_running_relayer() {
         url: url.clone(),
         api_key: Some(t.key.api_key.clone()),
         vrf_public_key: pins().vrf_public_key.map(hex::encode),
+        rpc_url: None,
+        anchor_namespace: *b"CHI\0",
     };
     let report = cli::verify(&args).await.expect("verifies over HTTP");
     assert_eq!(report.id, id);
