@@ -54,6 +54,29 @@ async fn send(
     }
 }
 
+/// A localnet with `slot_ms` slots whose registry names `registrar` its registrar (both
+/// funded), and a confirmed-commitment client of it.
+async fn registry_chain(registrar: &Keypair, slot_ms: u64) -> (Localnet, RpcClient) {
+    let admin = Keypair::new();
+    let net = Localnet::start(LocalnetConfig {
+        slot_time: Duration::from_millis(slot_ms),
+        airdrop: vec![registrar.pubkey(), admin.pubkey()],
+        airdrop_lamports: 10 * SOL,
+        ..LocalnetConfig::default()
+    })
+    .expect("localnet starts");
+    let rpc =
+        RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
+    let init = ix::initialize(
+        &admin.pubkey(),
+        &registrar.pubkey(),
+        &Pubkey::new_unique(),
+        None,
+    );
+    send(&rpc, &admin, &[init], &[]).await.expect("initialize");
+    (net, rpc)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn localnet_runs_the_programs_behind_json_rpc_and_the_backfill_reads_them() {
     let admin = Keypair::new();
@@ -196,23 +219,7 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
 
     // The relayer's chain key is the registry's registrar.
     let relayer = Keypair::new();
-    let admin = Keypair::new();
-    let net = Localnet::start(LocalnetConfig {
-        slot_time: Duration::from_millis(50),
-        airdrop: vec![relayer.pubkey(), admin.pubkey()],
-        airdrop_lamports: 10 * SOL,
-        ..LocalnetConfig::default()
-    })
-    .expect("localnet starts");
-    let rpc =
-        RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
-    let init = ix::initialize(
-        &admin.pubkey(),
-        &relayer.pubkey(),
-        &Pubkey::new_unique(),
-        None,
-    );
-    send(&rpc, &admin, &[init], &[]).await.expect("initialize");
+    let (net, rpc) = registry_chain(&relayer, 50).await;
 
     let breaker = Arc::new(CircuitBreaker::new("rpc", t.state.config.breaker()));
     let chain = Arc::new(ChainClient::new(
@@ -470,24 +477,8 @@ impl Anchoring {
         let (_, cut) = t.post("/admin/batches/cut", &json!({}), &t.admin).await;
         let batch_id = cut["batch"]["batch_id"].as_i64().expect("a batch");
         let relayer = Keypair::new();
-        let admin = Keypair::new();
-        let net = Localnet::start(LocalnetConfig {
-            // Short slots: a blockhash (150 blocks) expires in a few seconds.
-            slot_time: Duration::from_millis(20),
-            airdrop: vec![relayer.pubkey(), admin.pubkey()],
-            airdrop_lamports: 10 * SOL,
-            ..LocalnetConfig::default()
-        })
-        .expect("localnet starts");
-        let rpc =
-            RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
-        let init = ix::initialize(
-            &admin.pubkey(),
-            &relayer.pubkey(),
-            &Pubkey::new_unique(),
-            None,
-        );
-        send(&rpc, &admin, &[init], &[]).await.expect("initialize");
+        // Short slots: a blockhash (150 blocks) expires in a few seconds.
+        let (net, rpc) = registry_chain(&relayer, 20).await;
         let (proxy_url, proxy) = start_proxy(net.rpc_url()).await;
         Self {
             t,
@@ -660,23 +651,7 @@ async fn localnet_an_rpc_outage_opens_the_breaker_and_the_submission_completes_o
 async fn localnet_anchor_route_is_503_while_the_rpc_is_down_then_anchors_once() {
     let seed: [u8; 32] = hex::decode(CHAIN_SEED).unwrap().try_into().unwrap();
     let relayer = Keypair::new_from_array(seed);
-    let admin = Keypair::new();
-    let net = Localnet::start(LocalnetConfig {
-        slot_time: Duration::from_millis(50),
-        airdrop: vec![relayer.pubkey(), admin.pubkey()],
-        airdrop_lamports: 10 * SOL,
-        ..LocalnetConfig::default()
-    })
-    .expect("localnet starts");
-    let rpc =
-        RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
-    let init = ix::initialize(
-        &admin.pubkey(),
-        &relayer.pubkey(),
-        &Pubkey::new_unique(),
-        None,
-    );
-    send(&rpc, &admin, &[init], &[]).await.expect("initialize");
+    let (net, _rpc) = registry_chain(&relayer, 50).await;
     let (proxy_url, proxy) = start_proxy(net.rpc_url()).await;
     let t = TestApp::with(|c| {
         c.rpc_url = Some(proxy_url.clone());

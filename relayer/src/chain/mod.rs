@@ -37,7 +37,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{
-    option_serializer::OptionSerializer, UiTransactionEncoding,
+    option_serializer::OptionSerializer, TransactionStatus, UiTransactionEncoding,
 };
 use sqlx::PgPool;
 
@@ -403,18 +403,18 @@ impl ChainClient {
             Err(_) => return Ok(None),
         };
         loop {
-            let statuses = self
-                .call("getSignatureStatuses", || {
-                    self.rpc
-                        .get_signature_statuses(std::slice::from_ref(&parsed))
-                })
-                .await?;
-            if let Some(status) = statuses.value.into_iter().next().flatten() {
-                if status.satisfies_commitment(CommitmentConfig::confirmed()) {
+            match self.status(&parsed).await? {
+                Some(status) if status.satisfies_commitment(CommitmentConfig::confirmed()) => {
                     return self
                         .settle(key, signature, &parsed, status.slot, status.err)
                         .await;
                 }
+                // Seen but not confirmed yet: never rebuild while the chain knows it.
+                Some(_) => {
+                    tokio::time::sleep(self.config.poll_interval).await;
+                    continue;
+                }
+                None => {}
             }
             let height = self
                 .call("getBlockHeight", || {
@@ -422,20 +422,9 @@ impl ChainClient {
                         .get_block_height_with_commitment(CommitmentConfig::confirmed())
                 })
                 .await?;
-            if height > last_valid_block_height {
-                // Expired. It cannot land any more; one last look closes the race with a
-                // landing between the two reads.
-                let statuses = self
-                    .call("getSignatureStatuses", || {
-                        self.rpc
-                            .get_signature_statuses(std::slice::from_ref(&parsed))
-                    })
-                    .await?;
-                if let Some(status) = statuses.value.into_iter().next().flatten() {
-                    return self
-                        .settle(key, signature, &parsed, status.slot, status.err)
-                        .await;
-                }
+            // Expired, it can never land; one last look closes the race with a landing
+            // between the two reads.
+            if height > last_valid_block_height && self.status(&parsed).await?.is_none() {
                 tracing::info!(
                     key,
                     signature,
@@ -445,6 +434,20 @@ impl ChainClient {
             }
             tokio::time::sleep(self.config.poll_interval).await;
         }
+    }
+
+    /// The status of `signature`, if the node knows it.
+    async fn status(
+        &self,
+        signature: &solana_signature::Signature,
+    ) -> Result<Option<TransactionStatus>, ChainError> {
+        let statuses = self
+            .call("getSignatureStatuses", || {
+                self.rpc
+                    .get_signature_statuses(std::slice::from_ref(signature))
+            })
+            .await?;
+        Ok(statuses.value.into_iter().next().flatten())
     }
 
     /// Records where `signature` landed; a failure there is returned with its logs.
