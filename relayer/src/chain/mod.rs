@@ -378,6 +378,10 @@ impl ChainClient {
                 Ok(_) => {}
                 Err(ChainError::Failed(failure)) => {
                     store::rejected(&self.pool, key, &signature, &failure.to_string()).await?;
+                    // A node behind the one that gave the blockhash: build again.
+                    if failure.error == TransactionError::BlockhashNotFound {
+                        continue;
+                    }
                     return Err(ChainError::Failed(failure));
                 }
                 // Sent or not, the record says it may be in flight: the next loop follows it.
