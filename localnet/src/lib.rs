@@ -106,7 +106,6 @@ pub struct Localnet {
     rpc_url: String,
     ws_url: String,
     commands: Sender<SimnetCommand>,
-    svm: SurfnetSvmLocker,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -176,7 +175,7 @@ impl Localnet {
         let (commands, commands_rx) = unbounded();
         let svm = SurfnetSvmLocker::new(svm);
         let thread = {
-            let (svm, commands) = (svm.clone(), commands.clone());
+            let commands = commands.clone();
             std::thread::Builder::new()
                 .name("veil-localnet".to_owned())
                 .spawn(move || run(svm, surfpool, commands, commands_rx, geyser_events))
@@ -186,7 +185,6 @@ impl Localnet {
             rpc_url: format!("http://{}:{rpc_port}", config.host),
             ws_url: format!("ws://{}:{ws_port}", config.host),
             commands,
-            svm,
             thread: Some(thread),
         };
         wait_until_started(&events)?;
@@ -206,11 +204,6 @@ impl Localnet {
     /// The PubSub WebSocket URL (`ws://host:port`).
     pub fn ws_url(&self) -> &str {
         &self.ws_url
-    }
-
-    /// The engine, for what JSON-RPC does not cover (tests).
-    pub fn svm(&self) -> &SurfnetSvmLocker {
-        &self.svm
     }
 }
 

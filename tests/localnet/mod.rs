@@ -205,6 +205,42 @@ async fn localnet_runs_the_programs_behind_json_rpc_and_the_backfill_reads_them(
     assert_eq!(track, (created, TRACK.to_vec(), 20));
 }
 
+/// The relayer's anchorer for `t`, sending through `url` with `relayer` as its chain key: quick
+/// polls, one retry.
+fn anchorer(
+    t: &TestApp,
+    url: &str,
+    relayer: &Keypair,
+    breaker: Arc<CircuitBreaker>,
+) -> (Anchorer, Arc<ChainClient>) {
+    let chain = Arc::new(ChainClient::new(
+        ChainConfig {
+            poll_interval: Duration::from_millis(50),
+            max_retries: 1,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(20),
+            ..ChainConfig::new(url)
+        },
+        relayer.insecure_clone(),
+        breaker,
+        t.db.pool.clone(),
+    ));
+    let anchorer = Anchorer::new(
+        t.db.pool.clone(),
+        chain.clone(),
+        t.state.verifier.clone(),
+        DEFAULT_NAMESPACE,
+    );
+    (anchorer, chain)
+}
+
+/// The registry's `IdBatch` of batch `batch_id`, read over JSON-RPC.
+async fn id_batch(rpc: &RpcClient, batch_id: i64) -> IdBatch {
+    let pda = ix::id_batch_pda(&DEFAULT_NAMESPACE, batch_id as u64).0;
+    let data = rpc.get_account_data(&pda).await.expect("IdBatch account");
+    IdBatch::try_deserialize(&mut data.as_slice()).expect("an IdBatch")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evidence() {
     let t = TestApp::new().await;
@@ -222,30 +258,14 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
     let (net, rpc) = registry_chain(&relayer, 50).await;
 
     let breaker = Arc::new(CircuitBreaker::new("rpc", t.state.config.breaker()));
-    let chain = Arc::new(ChainClient::new(
-        ChainConfig {
-            poll_interval: Duration::from_millis(50),
-            ..ChainConfig::new(net.rpc_url())
-        },
-        relayer.insecure_clone(),
-        breaker,
-        t.db.pool.clone(),
-    ));
-    let anchorer = Anchorer::new(
-        t.db.pool.clone(),
-        chain.clone(),
-        t.state.verifier.clone(),
-        DEFAULT_NAMESPACE,
-    );
+    let (anchorer, chain) = anchorer(&t, net.rpc_url(), &relayer, breaker);
     let anchored = anchorer.anchor_pending(10).await.expect("anchoring");
     assert_eq!(anchored.len(), 1);
     assert_eq!(anchored[0].batch_id, batch_id);
     let landed = anchored[0].landed.clone();
 
     // On chain: the batch's IdBatch account holds its root and size.
-    let pda = ix::id_batch_pda(&DEFAULT_NAMESPACE, batch_id as u64).0;
-    let data = rpc.get_account_data(&pda).await.expect("IdBatch account");
-    let on_chain = IdBatch::try_deserialize(&mut data.as_slice()).expect("an IdBatch");
+    let on_chain = id_batch(&rpc, batch_id).await;
     assert_eq!(hex::encode(on_chain.batch_root), root);
     assert_eq!((on_chain.first_seq, on_chain.count), (batch_id as u64, 4));
     assert_eq!(on_chain.namespace, DEFAULT_NAMESPACE);
@@ -492,25 +512,7 @@ impl Anchoring {
     }
 
     fn anchorer(&self, breaker: Arc<CircuitBreaker>) -> (Anchorer, Arc<ChainClient>) {
-        let chain = Arc::new(ChainClient::new(
-            ChainConfig {
-                poll_interval: Duration::from_millis(50),
-                max_retries: 1,
-                backoff_initial: Duration::from_millis(10),
-                backoff_max: Duration::from_millis(20),
-                ..ChainConfig::new(self.proxy_url.clone())
-            },
-            self.relayer.insecure_clone(),
-            breaker,
-            self.t.db.pool.clone(),
-        ));
-        let anchorer = Anchorer::new(
-            self.t.db.pool.clone(),
-            chain.clone(),
-            self.t.state.verifier.clone(),
-            DEFAULT_NAMESPACE,
-        );
-        (anchorer, chain)
+        anchorer(&self.t, &self.proxy_url, &self.relayer, breaker)
     }
 
     async fn batch_status(&self) -> (String, Option<String>) {
@@ -522,13 +524,7 @@ impl Anchoring {
     }
 
     async fn on_chain(&self) -> IdBatch {
-        let pda = ix::id_batch_pda(&DEFAULT_NAMESPACE, self.batch_id as u64).0;
-        let data = self
-            .rpc
-            .get_account_data(&pda)
-            .await
-            .expect("IdBatch account");
-        IdBatch::try_deserialize(&mut data.as_slice()).expect("an IdBatch")
+        id_batch(&self.rpc, self.batch_id).await
     }
 }
 

@@ -227,11 +227,6 @@ impl ChainClient {
         self.payer.pubkey()
     }
 
-    /// The fee payer (it also signs as the relayer's on-chain authority).
-    pub fn payer_keypair(&self) -> &Keypair {
-        &self.payer
-    }
-
     /// The RPC breaker.
     pub fn breaker(&self) -> &Arc<CircuitBreaker> {
         &self.breaker
@@ -275,17 +270,6 @@ impl ChainClient {
                 }
             }
         }
-    }
-
-    /// The account's data, or `None` if it does not exist.
-    pub async fn account_data(&self, address: &Pubkey) -> Result<Option<Vec<u8>>, ChainError> {
-        let account = self
-            .call("getAccountInfo", || {
-                self.rpc
-                    .get_account_with_commitment(address, CommitmentConfig::confirmed())
-            })
-            .await?;
-        Ok(account.value.map(|a| a.data))
     }
 
     /// Applies the effect `key` with `ixs` (paid and signed by the payer, plus `signers`) at
