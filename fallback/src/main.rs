@@ -76,37 +76,9 @@ async fn serve(args: ServeArgs) -> Result<(), MainError> {
         })?;
     tracing::info!(listen = %config.listen, db = %config.db.display(), %public_key, guarded, "fallback minter serving");
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(veil_shutdown::requested())
         .await
         .map_err(MainError::Serve)?;
     tracing::info!("fallback minter stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or (on Unix) SIGTERM.
-async fn shutdown() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

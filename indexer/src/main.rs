@@ -108,7 +108,8 @@ async fn serve(config: Config) -> Result<(), MainError> {
     let signal = tokio::spawn({
         let cancel = cancel.clone();
         async move {
-            shutdown_signal().await;
+            veil_shutdown::requested().await;
+            tracing::info!("shutting down: committing the batch in hand");
             cancel.cancel();
         }
     });
@@ -196,27 +197,4 @@ async fn observe(
             }
         }
     }
-}
-
-/// Ctrl-C or SIGTERM (what container runtimes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutting down: committing the batch in hand");
 }

@@ -61,7 +61,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async {
+        veil_shutdown::requested().await;
+        tracing::info!("shutting down: draining in-flight requests");
+    })
     .await?;
     let _ = stop_tx.send(true);
     let _ = batcher.await;
@@ -69,30 +72,6 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let _ = anchorer.await;
     }
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (what container runtimes send). In-flight requests finish; mints already
-/// queued are committed before their answers go out.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down: draining in-flight requests");
 }
 
 async fn pool(db: &DbArgs) -> Result<sqlx::PgPool, sqlx::Error> {
