@@ -132,6 +132,23 @@ pub struct Config {
     #[arg(long, env = "RELAYER_ANCHOR_NAMESPACE", default_value = "CHI",
           value_parser = parse_namespace)]
     pub anchor_namespace: [u8; 4],
+    /// Seconds between rounds of the challenge crank, which expires overdue Enforced
+    /// challenges (refunding their bonds).
+    #[arg(long, env = "RELAYER_CRANK_INTERVAL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub crank_interval_secs: u64,
+    /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
+    /// compiled into the registry program. Without it the relayer generates the public
+    /// development key at start (seconds; insecure by construction, docs/ceremony.md).
+    #[arg(long, env = "RELAYER_PROVING_KEY")]
+    pub proving_key: Option<PathBuf>,
+    /// Proofs computed at once (one proof already uses every core).
+    #[arg(long, env = "RELAYER_PROVER_WORKERS", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub prover_workers: u64,
+    /// Proof requests that may wait for a worker; beyond them `/prove` answers 429.
+    #[arg(long, env = "RELAYER_PROVER_QUEUE", default_value_t = 8)]
+    pub prover_queue: usize,
     /// Secret source.
     #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
     pub secrets: SecretSource,

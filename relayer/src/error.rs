@@ -98,6 +98,46 @@ veil_api_codes::error_codes! {
         /// is not the registry's registrar, or has no lamports.
         ChainTransactionFailed = ("CHAIN_TRANSACTION_FAILED", BAD_GATEWAY),
 
+        // Registry and prover.
+        /// A value that must be a BN254 scalar is not below the field modulus (`details.field`).
+        FieldNotCanonical = ("FIELD_NOT_CANONICAL", BAD_REQUEST),
+        /// The wallet's signature over the registration message does not verify.
+        WalletSignatureInvalid = ("WALLET_SIGNATURE_INVALID", BAD_REQUEST),
+        /// The token account read on chain does not show the wallet holding the mint (`details.reason`: `no_account`, `not_a_token_account`, `wrong_mint`, `wrong_owner`, `zero_balance`).
+        TokenNotHeld = ("TOKEN_NOT_HELD", UNPROCESSABLE_ENTITY),
+        /// The wallet registered another identity on this track, or another wallet registered this identity (`details.reason`).
+        RegistryAlreadyRegistered = ("REGISTRY_ALREADY_REGISTERED", CONFLICT),
+        /// The track's tree holds no more leaves.
+        RegistryTrackFull = ("REGISTRY_TRACK_FULL", CONFLICT),
+        /// Nobody registered on this mint's track.
+        RegistryTrackNotFound = ("REGISTRY_TRACK_NOT_FOUND", NOT_FOUND),
+        /// No member of this track has the secret's identity.
+        RegistryNotAMember = ("REGISTRY_NOT_A_MEMBER", NOT_FOUND),
+        /// The member registered after the latest published root; publish first (`details`: `leaf_index`, `published_leaves`).
+        RegistryNotPublished = ("REGISTRY_NOT_PUBLISHED", CONFLICT),
+        /// The proof does not verify against its public inputs (checked before anything is sent).
+        ProofInvalid = ("PROOF_INVALID", UNPROCESSABLE_ENTITY),
+        /// The nullifier was already spent on this track; `details` carries the signature and slot when this relayer spent it. An idempotent conflict: nothing was sent.
+        NullifierAlreadyUsed = ("NULLIFIER_ALREADY_USED", CONFLICT),
+        /// The proof's root is not among the track's recent roots on chain; prove again.
+        RootNotRecent = ("ROOT_NOT_RECENT", CONFLICT),
+        /// Every prover worker is busy and the queue is full; see `Retry-After`.
+        ProverBusy = ("PROVER_BUSY", TOO_MANY_REQUESTS),
+        /// The proving key could not be loaded (logged); no proof can be made.
+        ProverUnavailable = ("PROVER_UNAVAILABLE", SERVICE_UNAVAILABLE),
+
+        // Challenges.
+        /// No challenge account at that address.
+        ChallengeNotFound = ("CHALLENGE_NOT_FOUND", NOT_FOUND),
+        /// The step is the counterparty's, and nobody has accepted the challenge yet.
+        ChallengeNoCounterparty = ("CHALLENGE_NO_COUNTERPARTY", CONFLICT),
+        /// The challenge has no arbiter to resolve it.
+        ChallengeNoArbiter = ("CHALLENGE_NO_ARBITER", CONFLICT),
+        /// The challenge program refused the step (`details.rule`: its error, e.g. `DeadlineNotReached`, `InvalidStatus`; `details.code`).
+        ChallengeRefused = ("CHALLENGE_REFUSED", CONFLICT),
+        /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
+        TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
+
         /// Anything else. Logged with its cause; the caller sees only this code.
         Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
     }
@@ -203,6 +243,86 @@ impl From<crate::chain::ChainError> for ApiError {
                 )
                 .retry_after(1)
             }
+        }
+    }
+}
+
+impl From<crate::registry::RegistryError> for ApiError {
+    fn from(e: crate::registry::RegistryError) -> Self {
+        use crate::{prover::ProverError, registry::RegistryError as E};
+        let message = e.to_string();
+        match e {
+            E::NotInField(field) => ApiError::new(ErrorCode::FieldNotCanonical, message)
+                .with_details(json!({ "field": field })),
+            E::BadSignature => ApiError::new(ErrorCode::WalletSignatureInvalid, message),
+            E::TokenNotHeld { account, reason } => ApiError::new(ErrorCode::TokenNotHeld, message)
+                .with_details(
+                    json!({ "token_account": account.to_string(), "reason": reason.as_str() }),
+                ),
+            E::WalletAlreadyRegistered { leaf_index } => {
+                ApiError::new(ErrorCode::RegistryAlreadyRegistered, message).with_details(
+                    json!({ "reason": "wallet_registered", "leaf_index": leaf_index }),
+                )
+            }
+            E::CommitmentTaken => ApiError::new(ErrorCode::RegistryAlreadyRegistered, message)
+                .with_details(json!({ "reason": "commitment_taken" })),
+            E::TreeFull => ApiError::new(ErrorCode::RegistryTrackFull, message),
+            E::UnknownTrack => ApiError::new(ErrorCode::RegistryTrackNotFound, message),
+            E::NotAMember => ApiError::new(ErrorCode::RegistryNotAMember, message),
+            E::NotPublished {
+                leaf_index,
+                published,
+            } => ApiError::new(ErrorCode::RegistryNotPublished, message)
+                .with_details(json!({ "leaf_index": leaf_index, "published_leaves": published })),
+            E::ProofInvalid => ApiError::new(ErrorCode::ProofInvalid, message),
+            E::NullifierAlreadyUsed { landed } => {
+                ApiError::new(ErrorCode::NullifierAlreadyUsed, message).with_details(match landed {
+                    Some(landed) => json!({ "signature": landed.signature, "slot": landed.slot }),
+                    None => json!({}),
+                })
+            }
+            E::RootNotRecent => ApiError::new(ErrorCode::RootNotRecent, message),
+            E::Chain(error) => error.into(),
+            E::Prover(ProverError::Busy {
+                capacity,
+                retry_after,
+            }) => ApiError::new(ErrorCode::ProverBusy, message)
+                .with_details(json!({ "capacity": capacity }))
+                .retry_after(retry_after.as_secs().max(1)),
+            E::Prover(ProverError::Witness(error)) => {
+                ApiError::new(ErrorCode::InvalidBody, error.to_string())
+            }
+            E::Prover(ProverError::Unavailable(cause)) => {
+                tracing::error!(%cause, "prover unavailable");
+                ApiError::new(
+                    ErrorCode::ProverUnavailable,
+                    "the prover is unavailable; see the relayer's logs",
+                )
+                .retry_after(30)
+            }
+            E::Prover(ProverError::Failed(cause)) => ApiError::internal("prove", cause),
+            E::Database(error) => ApiError::from(crate::store::StoreError::from(error)),
+        }
+    }
+}
+
+impl From<crate::challenges::ChallengeApiError> for ApiError {
+    fn from(e: crate::challenges::ChallengeApiError) -> Self {
+        use crate::challenges::ChallengeApiError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound(address) => ApiError::new(ErrorCode::ChallengeNotFound, message)
+                .with_details(json!({ "address": address.to_string() })),
+            E::NoCounterparty => ApiError::new(ErrorCode::ChallengeNoCounterparty, message),
+            E::NoArbiter => ApiError::new(ErrorCode::ChallengeNoArbiter, message),
+            E::Refused(rule) => ApiError::new(
+                ErrorCode::ChallengeRefused,
+                format!("the challenge program refused: {rule}"),
+            )
+            .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
+            E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
+            E::Chain(error) => error.into(),
+            E::Database(error) => ApiError::from(crate::store::StoreError::from(error)),
         }
     }
 }

@@ -11,6 +11,14 @@
 //! | `POST /api/v2/chittyid/reconcile` | `admin` + IP allowlist | yes |
 //! | `POST /admin/batches/cut` | `admin` + IP allowlist | yes |
 //! | `POST /admin/batches/anchor` | `admin` + IP allowlist | yes |
+//! | `POST /api/v2/registry/register` | `registry` | yes |
+//! | `POST /api/v2/registry/publish` | `admin` + IP allowlist | yes |
+//! | `POST /api/v2/prove` | `registry` | yes |
+//! | `POST /api/v2/verify-ownership` | `registry` | yes |
+//! | `POST /api/v2/challenges`, `…/{address}/{accept,deposit,lock,confirm,resolve}` (unsigned transactions) | `challenges` | yes |
+//! | `POST /api/v2/challenges/{address}/{attest,settle,expire}` (the relayer submits) | `challenges` | yes |
+//! | `GET /api/v2/challenges/{address}` | `challenges` | no |
+//! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` | yes |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
 
 pub mod anchor;
@@ -19,6 +27,7 @@ pub mod auth;
 pub mod batch;
 pub mod breaker;
 pub mod chain;
+pub mod challenges;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -29,7 +38,9 @@ pub mod evidence;
 pub mod fallback_client;
 pub mod metrics;
 pub mod mint;
+pub mod prover;
 pub mod reconcile;
+pub mod registry;
 pub mod secrets;
 pub mod state;
 pub mod store;
@@ -53,6 +64,44 @@ use crate::{api::chittyid, auth::Scope};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Serves `state` on `listener` with its background tasks (the batch cutter, and with an RPC
+/// the anchorer and the challenge crank) until `shutdown` resolves; then drains in-flight
+/// requests and stops the tasks.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use std::{net::SocketAddr, time::Duration};
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = vec![tokio::spawn(
+        state
+            .batcher
+            .clone()
+            .run(Duration::from_secs(1), stop_rx.clone()),
+    )];
+    if let Some(anchorer) = state.anchorer.clone() {
+        let tick = Duration::from_secs(state.config.anchor_interval_secs);
+        tracing::info!(payer = %anchorer.payer(), "anchoring ID batches on chain");
+        tasks.push(tokio::spawn(anchorer.run(tick, stop_rx.clone())));
+    }
+    if let Some(challenges) = state.challenges.clone() {
+        let tick = Duration::from_secs(state.config.crank_interval_secs);
+        tasks.push(tokio::spawn(challenges.run_crank(tick, stop_rx)));
+    }
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    served
+}
+
 /// The relayer's HTTP API.
 pub fn app(state: AppState) -> Router {
     let auth = state.auth.clone();
@@ -62,7 +111,53 @@ pub fn app(state: AppState) -> Router {
     let verify = Router::new()
         .route("/api/v2/chittyid/verify/{id}", get(chittyid::verify))
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
+    let registry = Router::new()
+        .route("/api/v2/registry/register", post(api::registry::register))
+        .route("/api/v2/prove", post(api::registry::prove))
+        .route(
+            "/api/v2/verify-ownership",
+            post(api::registry::verify_ownership),
+        )
+        .route_layer(auth::require(auth.clone(), Scope::Registry));
+    let challenges = Router::new()
+        .route("/api/v2/challenges", post(api::challenges::create))
+        .route("/api/v2/challenges/{address}", get(api::challenges::get))
+        .route(
+            "/api/v2/challenges/{address}/accept",
+            post(api::challenges::accept),
+        )
+        .route(
+            "/api/v2/challenges/{address}/attest",
+            post(api::challenges::attest),
+        )
+        .route(
+            "/api/v2/challenges/{address}/deposit",
+            post(api::challenges::deposit),
+        )
+        .route(
+            "/api/v2/challenges/{address}/lock",
+            post(api::challenges::lock),
+        )
+        .route(
+            "/api/v2/challenges/{address}/confirm",
+            post(api::challenges::confirm),
+        )
+        .route(
+            "/api/v2/challenges/{address}/resolve",
+            post(api::challenges::resolve),
+        )
+        .route(
+            "/api/v2/challenges/{address}/settle",
+            post(api::challenges::settle),
+        )
+        .route(
+            "/api/v2/challenges/{address}/expire",
+            post(api::challenges::expire),
+        )
+        .route("/api/v2/transactions", post(api::challenges::forward))
+        .route_layer(auth::require(auth.clone(), Scope::Challenges));
     let admin = Router::new()
+        .route("/api/v2/registry/publish", post(api::registry::publish))
         .route("/api/v2/chittyid/reconcile", post(chittyid::reconcile))
         .route("/admin/batches/cut", post(chittyid::cut_batch))
         .route("/admin/batches/anchor", post(chittyid::anchor_batches))
@@ -76,6 +171,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(mint)
         .merge(verify)
+        .merge(registry)
+        .merge(challenges)
         .merge(admin)
         .merge(public)
         .fallback(api::route_not_found)

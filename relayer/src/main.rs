@@ -1,12 +1,11 @@
 //! `veil-relayer`: `serve`, `migrate`, `keys create`, `verify`.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use clap::Parser;
 use sqlx::postgres::PgPoolOptions;
 use tracing_subscriber::EnvFilter;
 use veil_relayer::{
-    app,
     auth::{api_keys::KeyCacheConfig, ApiKeyStore, Quota, Scope},
     cli,
     clock::SystemClock,
@@ -43,34 +42,13 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let secrets = secrets(config.secrets, &config.secrets_dir);
     let listen = config.listen;
     let state = AppState::build(config, secrets.as_ref(), Arc::new(SystemClock)).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let batcher = tokio::spawn(
-        state
-            .batcher
-            .clone()
-            .run(Duration::from_secs(1), stop_rx.clone()),
-    );
-    let anchorer = state.anchorer.clone().map(|anchorer| {
-        let tick = Duration::from_secs(state.config.anchor_interval_secs);
-        tracing::info!(payer = %anchorer.payer(), "anchoring ID batches on chain");
-        tokio::spawn(anchorer.run(tick, stop_rx))
-    });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, vrf_key_id = %state.minter.key().key_id, "relayer listening");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    veil_relayer::serve(state, listener, async {
         veil_shutdown::requested().await;
         tracing::info!("shutting down: draining in-flight requests");
     })
     .await?;
-    let _ = stop_tx.send(true);
-    let _ = batcher.await;
-    if let Some(anchorer) = anchorer {
-        let _ = anchorer.await;
-    }
     Ok(())
 }
 

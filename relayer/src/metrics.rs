@@ -32,6 +32,24 @@ pub struct Metrics {
     pub sequence_collisions_total: IntCounter,
     /// `http_requests_total{route,status}`.
     pub http_requests_total: IntCounterVec,
+    /// `proof_generation_seconds`: one ownership proof, from a free worker to the proof.
+    pub proof_generation_seconds: Histogram,
+    /// `prover_requests_total{result}`: `proved`, `busy` (refused with 429), `failed`.
+    pub prover_requests_total: IntCounterVec,
+    /// `tx_submitted_total{result}`: relayer submissions by outcome (`landed`, `conflict`,
+    /// `failed`, `unavailable`).
+    pub tx_submitted_total: IntCounterVec,
+}
+
+/// The `tx_submitted_total` label of a submission's result: `landed`, `unavailable` (the RPC
+/// failed or its breaker is open) or `failed`.
+pub fn submission_label<T>(result: &Result<T, crate::chain::ChainError>) -> &'static str {
+    use crate::chain::ChainError;
+    match result {
+        Ok(_) => "landed",
+        Err(ChainError::Unavailable { .. } | ChainError::Transport { .. }) => "unavailable",
+        Err(_) => "failed",
+    }
 }
 
 impl Default for Metrics {
@@ -116,6 +134,24 @@ impl Metrics {
                 Opts::new("http_requests_total", "HTTP requests by route and status"),
                 &["route", "status"]
             )),
+            proof_generation_seconds: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "proof_generation_seconds",
+                    "Ownership proof generation time on a prover worker"
+                )
+                .buckets(vec![0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0])
+            )),
+            prover_requests_total: reg!(IntCounterVec::new(
+                Opts::new("prover_requests_total", "Proof requests by result"),
+                &["result"]
+            )),
+            tx_submitted_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "tx_submitted_total",
+                    "Relayer transaction submissions by result"
+                ),
+                &["result"]
+            )),
             registry,
         }
     }
@@ -138,6 +174,14 @@ impl Metrics {
         if a + f > 0.0 {
             self.fallback_usage_ratio.set(f / (a + f));
         }
+    }
+
+    /// Counts a relayer submission under `tx_submitted_total{result}` (see
+    /// [`submission_label`]).
+    pub fn record_submission<T>(&self, result: &Result<T, crate::chain::ChainError>) {
+        self.tx_submitted_total
+            .with_label_values(&[submission_label(result)])
+            .inc();
     }
 
     /// The text exposition format.

@@ -11,13 +11,16 @@ use crate::{
     batch::{BatchPolicy, Batcher},
     breaker::CircuitBreaker,
     chain::{ChainClient, ChainConfig},
+    challenges::ChallengeService,
     clock::Clock,
     config::Config,
     drand::{DrandClient, DrandConfig},
     fallback_client::FallbackClient,
     metrics::Metrics,
     mint::{service::MintService, writer::CommitQueue, Minter, VrfKey},
+    prover::{KeySource, ProverConfig, ProverPool},
     reconcile::Reconciler,
+    registry::RegistryService,
     secrets::{SecretError, SecretName, SecretProvider},
     store::{self, StoreError},
     verify::Verifier,
@@ -83,6 +86,10 @@ pub struct Inner {
     pub fallback: Option<FallbackClient>,
     /// The chain client and the anchorer, with `RELAYER_RPC_URL`.
     pub anchorer: Option<Arc<Anchorer>>,
+    /// The registry flows and their prover pool, with `RELAYER_RPC_URL`.
+    pub registry: Option<Arc<RegistryService>>,
+    /// The challenge flows and the expiry crank, with `RELAYER_RPC_URL`.
+    pub challenges: Option<Arc<ChallengeService>>,
 }
 
 /// Cheap to clone.
@@ -189,7 +196,7 @@ impl AppState {
             pinned,
             metrics.clone(),
         ));
-        let anchorer = match &config.rpc_url {
+        let (anchorer, registry, challenges) = match &config.rpc_url {
             Some(url) => {
                 let seed: [u8; 32] = secrets.get(SecretName::ChainKey)?.to_array("chain_key")?;
                 let payer = solana_keypair::Keypair::new_from_array(seed);
@@ -201,18 +208,43 @@ impl AppState {
                     breaker,
                     pool.clone(),
                 ));
-                Some(Arc::new(Anchorer::new(
+                let prover = Arc::new(ProverPool::start(
+                    ProverConfig {
+                        key: config
+                            .proving_key
+                            .clone()
+                            .map_or(KeySource::Development, KeySource::File),
+                        workers: usize::try_from(config.prover_workers).unwrap_or(1),
+                        queue: config.prover_queue,
+                    },
+                    metrics.clone(),
+                ));
+                let registry = Arc::new(RegistryService::new(
+                    pool.clone(),
+                    chain.clone(),
+                    prover,
+                    metrics.clone(),
+                ));
+                let challenges = Arc::new(ChallengeService::new(
+                    pool.clone(),
+                    chain.clone(),
+                    metrics.clone(),
+                ));
+                let anchorer = Arc::new(Anchorer::new(
                     pool.clone(),
                     chain,
                     verifier.clone(),
                     config.anchor_namespace,
-                )))
+                ));
+                (Some(anchorer), Some(registry), Some(challenges))
             }
-            None => None,
+            None => (None, None, None),
         };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
         Ok(Self(Arc::new(Inner {
             anchorer,
+            registry,
+            challenges,
             fallback_configured: fallback.is_some(),
             fallback: fallback.clone(),
             config,

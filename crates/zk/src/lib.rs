@@ -29,6 +29,8 @@ pub const PROOF_LEN: usize = 256;
 pub const SIGNAL_DOMAIN: &[u8] = b"chitty-veil/signal/v1";
 /// Domain of [`track_id_for`].
 pub const TRACK_DOMAIN: &[u8] = b"chitty-veil/track/v1";
+/// Domain of [`token_id_for`].
+pub const TOKEN_DOMAIN: &[u8] = b"chitty-veil/token/v1";
 
 /// The public inputs of an ownership proof. Each is a canonical BN254 scalar, big-endian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -167,6 +169,12 @@ pub fn signal_hash(action: &[u8], recipient: &[u8; 32]) -> [u8; 32] {
 /// The track id of a token mint (or any 32-byte identifier).
 pub fn track_id_for(mint: &[u8; 32]) -> [u8; 32] {
     hash_to_scalar(TRACK_DOMAIN, mint)
+}
+
+/// The token id of a token mint, as it enters a leaf. Distinct from [`track_id_for`] by
+/// domain, so a collection track can hold leaves for many token mints.
+pub fn token_id_for(mint: &[u8; 32]) -> [u8; 32] {
+    hash_to_scalar(TOKEN_DOMAIN, mint)
 }
 
 /// The scope of a nullifier: 0 for once-per-track tracks, else `unix_time / epoch_seconds`.

@@ -294,12 +294,7 @@ pub async fn cut_batch(State(state): State<AppState>) -> Result<Json<CutResponse
 pub async fn anchor_batches(
     State(state): State<AppState>,
 ) -> Result<Json<AnchorResponse>, ApiError> {
-    let anchorer = state.anchorer.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::ChainNotConfigured,
-            "the relayer runs without RELAYER_RPC_URL",
-        )
-    })?;
+    let anchorer = super::on_chain(state.anchorer.as_deref())?;
     let anchored = anchorer.anchor_pending(64).await?;
     Ok(Json(AnchorResponse {
         anchored: anchored

@@ -6,15 +6,15 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{chittyid, ops};
+use super::{challenges, chittyid, ops, registry};
 
 /// The relayer's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
-    paths(chittyid::mint, chittyid::verify, chittyid::reconcile, chittyid::cut_batch, chittyid::anchor_batches, ops::health, ops::metrics),
+    info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation; token-ownership registry, prover and on-chain verification. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
+    paths(chittyid::mint, chittyid::verify, chittyid::reconcile, chittyid::cut_batch, chittyid::anchor_batches, registry::register, registry::publish, registry::prove, registry::verify_ownership, challenges::create, challenges::get, challenges::accept, challenges::attest, challenges::deposit, challenges::lock, challenges::confirm, challenges::resolve, challenges::settle, challenges::expire, challenges::forward, ops::health, ops::metrics),
     modifiers(&Security),
-    tags((name = "chittyid"), (name = "admin"), (name = "ops"))
+    tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "admin"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

@@ -1,9 +1,11 @@
 //! The HTTP surface: routes, the JSON extractor with typed rejections, and the layers every
 //! request goes through (request id, tracing, panic guard, body limit, per-route metrics).
 
+pub mod challenges;
 pub mod chittyid;
 pub mod docs;
 pub mod ops;
+pub mod registry;
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, MatchedPath, Request},
@@ -48,6 +50,32 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         ),
         other => ApiError::new(ErrorCode::InvalidBody, other.body_text()),
     }
+}
+
+/// `INVALID_BODY` naming `field` and the rule it broke.
+pub(crate) fn invalid_field(field: &str, rule: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidBody, format!("`{field}` must be {rule}"))
+        .with_details(serde_json::json!({ "field": field }))
+}
+
+/// A base58 address in `field`.
+pub(crate) fn parse_pubkey(
+    value: &str,
+    field: &str,
+) -> Result<anchor_lang::prelude::Pubkey, ApiError> {
+    value
+        .parse()
+        .map_err(|_| invalid_field(field, "a base58 Solana address"))
+}
+
+/// The service behind `RELAYER_RPC_URL`, or `501 CHAIN_NOT_CONFIGURED`.
+pub(crate) fn on_chain<T: ?Sized>(service: Option<&T>) -> Result<&T, ApiError> {
+    service.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ChainNotConfigured,
+            "the relayer runs without RELAYER_RPC_URL",
+        )
+    })
 }
 
 /// Unknown routes.

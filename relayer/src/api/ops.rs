@@ -39,6 +39,9 @@ pub struct Health {
     /// The chain RPC's circuit breaker, with `RELAYER_RPC_URL`. Anchoring waits while it is
     /// open; minting does not depend on it.
     pub rpc_breaker: Option<String>,
+    /// The prover, with `RELAYER_RPC_URL`: `loading` (the proving key is being loaded or
+    /// generated), `ready` or `failed`.
+    pub prover: Option<String>,
 }
 
 fn dep(result: Result<(), String>) -> DependencyHealth {
@@ -108,6 +111,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 .anchorer
                 .as_ref()
                 .map(|a| a.breaker_state().as_str().to_owned()),
+            prover: state
+                .registry
+                .as_ref()
+                .map(|r| r.prover().state().to_owned()),
         }),
     )
 }

@@ -62,6 +62,12 @@ pub enum Scope {
     /// Verify ChittyIDs (`chittyid:verify`).
     #[serde(rename = "chittyid:verify")]
     ChittyIdVerify,
+    /// Register identities, prove and verify ownership (`registry`).
+    #[serde(rename = "registry")]
+    Registry,
+    /// Run challenges and forward wallet-signed transactions (`challenges`).
+    #[serde(rename = "challenges")]
+    Challenges,
     /// Administer the relayer (`admin`); implies all scopes.
     #[serde(rename = "admin")]
     Admin,
@@ -69,13 +75,21 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 3] = [Scope::ChittyIdMint, Scope::ChittyIdVerify, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::ChittyIdMint,
+        Scope::ChittyIdVerify,
+        Scope::Registry,
+        Scope::Challenges,
+        Scope::Admin,
+    ];
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ChittyIdMint => "chittyid:mint",
             Self::ChittyIdVerify => "chittyid:verify",
+            Self::Registry => "registry",
+            Self::Challenges => "challenges",
             Self::Admin => "admin",
         }
     }
@@ -89,7 +103,7 @@ impl fmt::Display for Scope {
 
 /// A scope name that is not one of [`Scope::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, admin)")]
+#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, admin)")]
 pub struct UnknownScope(pub String);
 
 impl FromStr for Scope {

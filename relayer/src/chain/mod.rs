@@ -24,7 +24,10 @@ pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use anchor_lang::{prelude::Pubkey, solana_program::instruction::Instruction};
+use anchor_lang::{
+    prelude::Pubkey,
+    solana_program::{clock::Clock, instruction::Instruction, sysvar::SysvarId},
+};
 use solana_commitment_config::{CommitmentConfig, CommitmentLevel};
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -147,6 +150,9 @@ pub struct Landed {
     pub signature: String,
     /// Its slot.
     pub slot: u64,
+    /// True when this call sent the transaction that landed; false when the outcome was
+    /// already on record, or another submitter's transaction landed it.
+    pub by_this_call: bool,
 }
 
 /// The relayer's chain client.
@@ -232,6 +238,82 @@ impl ChainClient {
         &self.breaker
     }
 
+    /// The account at `address` at confirmed commitment, or `None` if it does not exist.
+    pub async fn account(
+        &self,
+        address: &Pubkey,
+    ) -> Result<Option<solana_account::Account>, ChainError> {
+        let response = self
+            .call("getAccountInfo", || {
+                self.rpc
+                    .get_account_with_commitment(address, CommitmentConfig::confirmed())
+            })
+            .await?;
+        Ok(response.value)
+    }
+
+    /// A recent blockhash at confirmed commitment, with the last block height it is valid
+    /// for: what a transaction handed to a wallet to sign is built with.
+    pub async fn latest_blockhash(&self) -> Result<(solana_hash::Hash, u64), ChainError> {
+        self.call("getLatestBlockhash", || {
+            self.rpc
+                .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+        })
+        .await
+    }
+
+    /// Every account of `program` whose data starts with `prefix` (an account
+    /// discriminator), at confirmed commitment.
+    pub async fn program_accounts(
+        &self,
+        program: &Pubkey,
+        prefix: &[u8],
+    ) -> Result<Vec<(Pubkey, solana_account::Account)>, ChainError> {
+        use solana_rpc_client_api::{
+            config::{RpcAccountInfoConfig, RpcProgramAccountsConfig},
+            filter::{Memcmp, RpcFilterType},
+        };
+        let accounts = self
+            .call("getProgramAccounts", || {
+                self.rpc.get_program_ui_accounts_with_config(
+                    program,
+                    RpcProgramAccountsConfig {
+                        filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_base58_encoded(
+                            0, prefix,
+                        ))]),
+                        account_config: RpcAccountInfoConfig {
+                            encoding: Some(
+                                solana_rpc_client_api::config::UiAccountEncoding::Base64,
+                            ),
+                            commitment: Some(CommitmentConfig::confirmed()),
+                            ..RpcAccountInfoConfig::default()
+                        },
+                        ..RpcProgramAccountsConfig::default()
+                    },
+                )
+            })
+            .await?;
+        // Base64 is binary: every account decodes.
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(address, account)| Some((address, account.to_account()?)))
+            .collect())
+    }
+
+    /// The chain's clock (`unix_timestamp` of the latest confirmed slot), from the Clock
+    /// sysvar: deadlines are judged by the chain's time, never the relayer's.
+    pub async fn unix_time(&self) -> Result<i64, ChainError> {
+        let clock = self
+            .account(&<Clock as SysvarId>::id())
+            .await?
+            .and_then(|account| bincode::deserialize::<Clock>(&account.data).ok());
+        clock.map(|c| c.unix_timestamp).ok_or_else(|| {
+            ChainError::Rpc(Box::new(ClientError::from(ErrorKind::Custom(
+                "the Clock sysvar is missing or malformed".into(),
+            ))))
+        })
+    }
+
     /// One RPC call through the breaker, retried with backoff on transport errors.
     async fn call<T, F, Fut>(&self, what: &'static str, f: F) -> Result<T, ChainError>
     where
@@ -281,11 +363,24 @@ impl ChainClient {
         signers: &[&Keypair],
     ) -> Result<Landed, ChainError> {
         let mut builds = 0u32;
+        // The signatures this call recorded: a landing among them is this call's.
+        let mut sent_here: Vec<String> = Vec::new();
+        let mine = |mut landed: Landed, sent_here: &[String]| {
+            landed.by_this_call = sent_here.contains(&landed.signature);
+            landed
+        };
         loop {
             let replaces = match store::get(&self.pool, key).await? {
                 None => None,
                 Some(submission) => match submission.record {
-                    Record::Landed { signature, slot } => return Ok(Landed { signature, slot }),
+                    Record::Landed { signature, slot } => {
+                        let landed = Landed {
+                            signature,
+                            slot,
+                            by_this_call: false,
+                        };
+                        return Ok(mine(landed, &sent_here));
+                    }
                     Record::Failed {
                         signature, error, ..
                     } => {
@@ -304,7 +399,7 @@ impl ChainClient {
                             .follow(key, &signature, last_valid_block_height)
                             .await?
                         {
-                            return Ok(landed);
+                            return Ok(mine(landed, &sent_here));
                         }
                         Some(signature)
                     }
@@ -345,19 +440,8 @@ impl ChainClient {
                 // Another submitter moved the record first: follow theirs.
                 continue;
             }
-            let sent = self
-                .call("sendTransaction", || {
-                    self.rpc.send_transaction_with_config(
-                        &tx,
-                        RpcSendTransactionConfig {
-                            skip_preflight: false,
-                            preflight_commitment: Some(CommitmentLevel::Confirmed),
-                            max_retries: Some(0),
-                            ..RpcSendTransactionConfig::default()
-                        },
-                    )
-                })
-                .await;
+            sent_here.push(signature.clone());
+            let sent = self.send(&tx).await;
             match sent {
                 Ok(_) => {}
                 Err(ChainError::Failed(failure)) => {
@@ -376,6 +460,78 @@ impl ChainClient {
                     }
                 }
             }
+        }
+    }
+
+    /// `sendTransaction` with preflight at confirmed commitment and no node-side retries (the
+    /// client decides when to send again).
+    async fn send(&self, tx: &Transaction) -> Result<solana_signature::Signature, ChainError> {
+        self.call("sendTransaction", || {
+            self.rpc.send_transaction_with_config(
+                tx,
+                RpcSendTransactionConfig {
+                    skip_preflight: false,
+                    preflight_commitment: Some(CommitmentLevel::Confirmed),
+                    max_retries: Some(0),
+                    ..RpcSendTransactionConfig::default()
+                },
+            )
+        })
+        .await
+    }
+
+    /// The block height at confirmed commitment.
+    async fn block_height(&self) -> Result<u64, ChainError> {
+        self.call("getBlockHeight", || {
+            self.rpc
+                .get_block_height_with_commitment(CommitmentConfig::confirmed())
+        })
+        .await
+    }
+
+    /// Sends a transaction someone else signed (a wallet's) and waits until it lands. Not
+    /// recorded: its signature is its own idempotency key (the chain never lands one signature
+    /// twice), and only its signer can build another. Gives up with
+    /// [`ChainError::NotLanded`] once its blockhash has certainly expired.
+    pub async fn forward(&self, tx: &Transaction) -> Result<Landed, ChainError> {
+        let signature = tx.signatures[0];
+        let key = format!("wallet_tx:{signature}");
+        // A blockhash is valid for 150 blocks after its own: one no older than now expires
+        // by this height at the latest.
+        let expires = self.block_height().await?.saturating_add(151);
+        let sent = self.send(tx).await;
+        match sent {
+            Ok(_) => {}
+            // Sent before (the same bytes again): follow it.
+            Err(ChainError::Failed(failure))
+                if failure.error == TransactionError::AlreadyProcessed => {}
+            Err(error @ ChainError::Unavailable { .. }) => return Err(error),
+            Err(ChainError::Failed(failure)) => return Err(ChainError::Failed(failure)),
+            Err(error) => tracing::warn!(%signature, %error, "send failed; following"),
+        }
+        loop {
+            if let Some(status) = self.status(&signature).await? {
+                if status.satisfies_commitment(CommitmentConfig::confirmed()) {
+                    let landed = Landed {
+                        signature: signature.to_string(),
+                        slot: status.slot,
+                        by_this_call: true,
+                    };
+                    return match status.err {
+                        None => Ok(landed),
+                        Some(error) => {
+                            let logs = self.logs(&signature).await.unwrap_or_default();
+                            Err(ChainError::Failed(TxFailure::new(error, logs)))
+                        }
+                    };
+                }
+            } else {
+                let height = self.block_height().await?;
+                if height > expires && self.status(&signature).await?.is_none() {
+                    return Err(ChainError::NotLanded { key, builds: 0 });
+                }
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
         }
     }
 
@@ -404,12 +560,7 @@ impl ChainClient {
                 }
                 None => {}
             }
-            let height = self
-                .call("getBlockHeight", || {
-                    self.rpc
-                        .get_block_height_with_commitment(CommitmentConfig::confirmed())
-                })
-                .await?;
+            let height = self.block_height().await?;
             // Expired, it can never land; one last look closes the race with a landing
             // between the two reads.
             if height > last_valid_block_height && self.status(&parsed).await?.is_none() {
@@ -452,6 +603,7 @@ impl ChainClient {
             return Ok(Some(Landed {
                 signature: signature.to_owned(),
                 slot,
+                by_this_call: false,
             }));
         };
         let logs = self.logs(parsed).await.unwrap_or_default();

@@ -1,0 +1,529 @@
+//! Challenges through the relayer (SPEC §3.2, §6 "Challenges").
+//!
+//! **Who signs what.** A party's own steps (create, accept, deposit, lock, confirm; resolve
+//! for the arbiter) are built here as *unsigned* transactions, fee payer the wallet, with a
+//! fresh blockhash: the wallet signs and sends them itself, or hands them back through
+//! [`forward`](ChallengeService::forward), which sends and confirms them. The relayer never
+//! holds a party's key and never pays for a party's step. The steps the program lets others
+//! take are submitted by the relayer with its chain key, at most once per effect through the
+//! chain layer:
+//!
+//! - **attest** (`attest:<challenge>:<party>`): the relayer is the challenge program's
+//!   gatekeeper. The wallet check is the party's own signature on chain (the creator signed
+//!   `create_challenge`, the counterparty `accept`); the funds check reads the party's balance
+//!   of the bond mint (SOL when unbonded) and passes when it covers the bond. The balance itself
+//!   never leaves the relayer: the attestation record keeps a salted hash of it, and its
+//!   SHA-256 is what goes on chain;
+//! - **settle** (`settle:<challenge>`), creating the treasury's token account if needed;
+//! - **expire** (`expire:<challenge>`), also run by the background [crank](ChallengeService::crank),
+//!   which expires every Enforced challenge whose current deadline has passed by the chain's
+//!   clock.
+
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use anchor_lang::{prelude::Pubkey, solana_program::instruction::Instruction, Discriminator};
+use anchor_spl::associated_token::{
+    get_associated_token_address, spl_associated_token_account::instruction as ata_ix,
+};
+use base64::Engine;
+use challenge::{
+    error::ChallengeError as ProgramError,
+    state::{Challenge, Mode, Outcome, Party, Status},
+    AttestVerificationArgs, CreateChallengeArgs,
+};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use solana_message::Message;
+use solana_transaction::Transaction;
+use veil_client::challenge as cix;
+
+use crate::{
+    chain::{ChainClient, ChainError, Landed, TxFailure},
+    metrics::Metrics,
+};
+
+/// Domain of an attestation record's hash.
+pub const ATTESTATION_DOMAIN: &[u8] = b"chitty-veil/attestation/v1";
+
+/// Why a challenge operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeApiError {
+    /// No challenge account at that address.
+    #[error("no challenge at {0}")]
+    NotFound(Pubkey),
+    /// The challenge has no counterparty yet.
+    #[error("the challenge has no counterparty yet")]
+    NoCounterparty,
+    /// The challenge has no arbiter.
+    #[error("the challenge has no arbiter")]
+    NoArbiter,
+    /// The program refused the step, with the rule it names.
+    #[error("the challenge program refused: {0}")]
+    Refused(ProgramError),
+    /// The signed transaction handed to the relayer is not a transaction, or is not signed.
+    #[error("the transaction is not a signed Solana transaction: {0}")]
+    BadTransaction(&'static str),
+    /// The chain layer failed.
+    #[error(transparent)]
+    Chain(ChainError),
+    /// PostgreSQL failed.
+    #[error("challenge store: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ChainError> for ChallengeApiError {
+    fn from(error: ChainError) -> Self {
+        // A refusal by the challenge program is the caller's, with its rule.
+        if let ChainError::Failed(failure) = &error {
+            if let Some(rule) = challenge_refusal(failure) {
+                return Self::Refused(rule);
+            }
+        }
+        Self::Chain(error)
+    }
+}
+
+/// The challenge program's error in `failure`, if it is the program that refused.
+pub fn challenge_refusal(failure: &TxFailure) -> Option<ProgramError> {
+    if failure.failing_program != Some(cix::PROGRAM_ID) {
+        return None;
+    }
+    failure
+        .custom_code()
+        .and_then(veil_client::errors::challenge_error)
+}
+
+/// Whether every required signature of `tx` is present and verifies.
+fn signed(tx: &Transaction) -> bool {
+    let required = usize::from(tx.message.header.num_required_signatures);
+    let Ok(message) = bincode::serialize(&tx.message) else {
+        return false;
+    };
+    required > 0
+        && tx.signatures.len() == required
+        && tx
+            .signatures
+            .iter()
+            .zip(&tx.message.account_keys)
+            .all(|(signature, key)| {
+                let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key.to_bytes()) else {
+                    return false;
+                };
+                let Ok(bytes) = <[u8; 64]>::try_from(signature.as_ref()) else {
+                    return false;
+                };
+                key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&bytes))
+                    .is_ok()
+            })
+}
+
+/// A transaction for a wallet to sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsigned {
+    /// The challenge.
+    pub challenge: Pubkey,
+    /// The transaction, bincode then base64, with empty signatures.
+    pub transaction: String,
+    /// Who must sign it (the fee payer).
+    pub signer: Pubkey,
+    /// The last block height at which it can land.
+    pub last_valid_block_height: u64,
+}
+
+/// What `create` needs.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    /// The creator (signs, pays).
+    pub creator: Pubkey,
+    /// Program arguments; `nonce` picks the address.
+    pub args: CreateChallengeArgs,
+    /// The bond mint, when bonded.
+    pub bond_mint: Option<Pubkey>,
+}
+
+/// An attestation the relayer made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attested {
+    /// Both checks passed.
+    pub passed: bool,
+    /// SHA-256 of the record, as stored on chain.
+    pub attestation_hash: [u8; 32],
+    /// Where it landed.
+    pub landed: Landed,
+}
+
+/// The challenge flows.
+pub struct ChallengeService {
+    pool: sqlx::PgPool,
+    chain: Arc<ChainClient>,
+    metrics: Metrics,
+}
+
+/// The tokens of `party` in `challenge`'s bond mint (its associated token account).
+fn party_tokens(challenge: &Challenge, party: Option<Pubkey>) -> Option<Pubkey> {
+    party.map(|wallet| get_associated_token_address(&wallet, &challenge.bond_mint))
+}
+
+/// The escrow accounts of `challenge`, with each party's associated token account.
+fn escrow(challenge: &Challenge) -> challenge::accounts::Escrow {
+    cix::escrow(
+        challenge,
+        party_tokens(challenge, Some(challenge.creator)),
+        party_tokens(challenge, challenge.counterparty),
+    )
+}
+
+/// Whether an Enforced `challenge` may be expired at chain time `now`.
+pub fn is_overdue(challenge: &Challenge, now: i64) -> bool {
+    if challenge.mode != Mode::Enforced {
+        return false;
+    }
+    let deadline = match challenge.status {
+        Status::AwaitingCounterparty => challenge.accept_deadline,
+        Status::Accepted | Status::IntentLocked | Status::Disputed => challenge.response_deadline,
+        _ => return false,
+    };
+    now > deadline
+}
+
+impl ChallengeService {
+    /// The service over `chain`; the chain key is the program's gatekeeper.
+    pub fn new(pool: sqlx::PgPool, chain: Arc<ChainClient>, metrics: Metrics) -> Self {
+        Self {
+            pool,
+            chain,
+            metrics,
+        }
+    }
+
+    /// The challenge at `address`.
+    pub async fn get(&self, address: &Pubkey) -> Result<Challenge, ChallengeApiError> {
+        let account = self
+            .chain
+            .account(address)
+            .await?
+            .ok_or(ChallengeApiError::NotFound(*address))?;
+        if account.owner != cix::PROGRAM_ID {
+            return Err(ChallengeApiError::NotFound(*address));
+        }
+        veil_client::decode::account::<Challenge>(&account.data)
+            .map_err(|_| ChallengeApiError::NotFound(*address))
+    }
+
+    async fn unsigned(
+        &self,
+        challenge: Pubkey,
+        signer: Pubkey,
+        ixs: &[Instruction],
+    ) -> Result<Unsigned, ChallengeApiError> {
+        let (blockhash, last_valid_block_height) = self.chain.latest_blockhash().await?;
+        let message = Message::new_with_blockhash(ixs, Some(&signer), &blockhash);
+        let tx = Transaction::new_unsigned(message);
+        let bytes = bincode::serialize(&tx)
+            .map_err(|_| ChallengeApiError::BadTransaction("unserializable"))?;
+        Ok(Unsigned {
+            challenge,
+            transaction: base64::engine::general_purpose::STANDARD.encode(bytes),
+            signer,
+            last_valid_block_height,
+        })
+    }
+
+    /// `create_challenge`, for the creator to sign.
+    pub async fn create(&self, request: &CreateRequest) -> Result<Unsigned, ChallengeApiError> {
+        let address = cix::challenge_pda(&request.creator, request.args.nonce).0;
+        let ix = cix::create_challenge(&request.creator, request.args.clone(), request.bond_mint);
+        self.unsigned(address, request.creator, &[ix]).await
+    }
+
+    /// `accept`, for the counterparty to sign.
+    pub async fn accept(
+        &self,
+        address: &Pubkey,
+        counterparty: &Pubkey,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        self.get(address).await?;
+        self.unsigned(
+            *address,
+            *counterparty,
+            &[cix::accept(counterparty, address)],
+        )
+        .await
+    }
+
+    fn wallet_of(challenge: &Challenge, party: Party) -> Result<Pubkey, ChallengeApiError> {
+        match party {
+            Party::Creator => Ok(challenge.creator),
+            Party::Counterparty => challenge
+                .counterparty
+                .ok_or(ChallengeApiError::NoCounterparty),
+        }
+    }
+
+    /// A step of `party`'s, built by `build` from the challenge and the party's wallet, for
+    /// that wallet to sign.
+    async fn party_step(
+        &self,
+        address: &Pubkey,
+        party: Party,
+        build: impl FnOnce(&Challenge, &Pubkey) -> Instruction,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        let challenge = self.get(address).await?;
+        let wallet = Self::wallet_of(&challenge, party)?;
+        let ix = build(&challenge, &wallet);
+        self.unsigned(*address, wallet, &[ix]).await
+    }
+
+    /// `deposit_bond` from the party's associated token account, for the party to sign.
+    pub async fn deposit(
+        &self,
+        address: &Pubkey,
+        party: Party,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        self.party_step(address, party, |challenge, wallet| {
+            let from = get_associated_token_address(wallet, &challenge.bond_mint);
+            cix::deposit_bond(wallet, address, challenge, &from)
+        })
+        .await
+    }
+
+    /// `lock_intent`, for the party to sign.
+    pub async fn lock(
+        &self,
+        address: &Pubkey,
+        party: Party,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        self.party_step(address, party, |_, wallet| {
+            cix::lock_intent(wallet, address)
+        })
+        .await
+    }
+
+    /// `confirm_outcome`, for the party to sign.
+    pub async fn confirm(
+        &self,
+        address: &Pubkey,
+        party: Party,
+        outcome: Outcome,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        self.party_step(address, party, |_, wallet| {
+            cix::confirm_outcome(wallet, address, outcome)
+        })
+        .await
+    }
+
+    /// `resolve`, for the arbiter to sign.
+    pub async fn resolve(
+        &self,
+        address: &Pubkey,
+        outcome: Outcome,
+    ) -> Result<Unsigned, ChallengeApiError> {
+        let challenge = self.get(address).await?;
+        let arbiter = challenge.arbiter.ok_or(ChallengeApiError::NoArbiter)?;
+        self.unsigned(
+            *address,
+            arbiter,
+            &[cix::resolve(&arbiter, address, outcome)],
+        )
+        .await
+    }
+
+    async fn submit(&self, key: &str, ixs: &[Instruction]) -> Result<Landed, ChallengeApiError> {
+        let result = self.chain.submit(key, ixs, &[]).await;
+        self.metrics.record_submission(&result);
+        Ok(result?)
+    }
+
+    /// Checks `party` and attests the result on chain as the gatekeeper, once.
+    pub async fn attest(
+        &self,
+        address: &Pubkey,
+        party: Party,
+    ) -> Result<Attested, ChallengeApiError> {
+        let label = match party {
+            Party::Creator => "creator",
+            Party::Counterparty => "counterparty",
+        };
+        let key = format!("attest:{address}:{label}");
+        if let Some(stored) = store::attestation(&self.pool, &key).await? {
+            return Ok(stored);
+        }
+        let challenge = self.get(address).await?;
+        let wallet = Self::wallet_of(&challenge, party)?;
+        // The wallet is the one that signed this challenge's create or accept on chain.
+        let wallet_ok = true;
+        let balance = if challenge.bond_amount > 0 {
+            let tokens = get_associated_token_address(&wallet, &challenge.bond_mint);
+            match self.chain.account(&tokens).await? {
+                Some(account) => {
+                    use anchor_lang::AccountDeserialize;
+                    anchor_spl::token::TokenAccount::try_deserialize(&mut account.data.as_slice())
+                        .ok()
+                        .filter(|t| t.owner == wallet && t.mint == challenge.bond_mint)
+                        .map_or(0, |t| t.amount)
+                }
+                None => 0,
+            }
+        } else {
+            self.chain.account(&wallet).await?.map_or(0, |a| a.lamports)
+        };
+        let funds_ok = balance >= challenge.bond_amount.max(1);
+        let mut salt = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let balance_hash: [u8; 32] = Sha256::new()
+            .chain_update(salt)
+            .chain_update(balance.to_le_bytes())
+            .finalize()
+            .into();
+        let attestation_hash: [u8; 32] = Sha256::new()
+            .chain_update(ATTESTATION_DOMAIN)
+            .chain_update(address.as_ref())
+            .chain_update([party as u8])
+            .chain_update(wallet.as_ref())
+            .chain_update(balance_hash)
+            .chain_update([u8::from(wallet_ok), u8::from(funds_ok)])
+            .finalize()
+            .into();
+        let record = store::NewAttestation {
+            key: &key,
+            challenge: &address.to_string(),
+            party: label,
+            wallet: &wallet.to_string(),
+            wallet_ok,
+            funds_ok,
+            salt: &salt,
+            balance_hash: &balance_hash,
+            attestation_hash: &attestation_hash,
+        };
+        // The record is written first; a retry after a crash attests what it holds.
+        let prepared = store::prepare(&self.pool, &record).await?;
+        let ix = cix::attest_verification(
+            &self.chain.payer(),
+            address,
+            AttestVerificationArgs {
+                party,
+                wallet_ok: prepared.wallet_ok,
+                funds_ok: prepared.funds_ok,
+                attestation_hash: prepared.attestation_hash,
+            },
+            escrow(&challenge),
+        );
+        let landed = self.submit(&key, &[ix]).await?;
+        store::landed(&self.pool, &key, &landed).await?;
+        Ok(Attested {
+            passed: prepared.wallet_ok && prepared.funds_ok,
+            attestation_hash: prepared.attestation_hash,
+            landed,
+        })
+    }
+
+    /// Settles a completed bonded challenge, once (the relayer cranks it).
+    pub async fn settle(&self, address: &Pubkey) -> Result<Landed, ChallengeApiError> {
+        let challenge = self.get(address).await?;
+        let config = self.config().await?;
+        let treasury_tokens = get_associated_token_address(&config.treasury, &challenge.bond_mint);
+        let ixs = [
+            ata_ix::create_associated_token_account_idempotent(
+                &self.chain.payer(),
+                &config.treasury,
+                &challenge.bond_mint,
+                &anchor_spl::token::ID,
+            ),
+            cix::settle(
+                &self.chain.payer(),
+                address,
+                escrow(&challenge),
+                &treasury_tokens,
+            ),
+        ];
+        self.submit(&format!("settle:{address}"), &ixs).await
+    }
+
+    /// Expires an overdue Enforced challenge, refunding every bond, once.
+    pub async fn expire(&self, address: &Pubkey) -> Result<Landed, ChallengeApiError> {
+        let challenge = self.get(address).await?;
+        let ix = cix::expire(&self.chain.payer(), address, escrow(&challenge));
+        self.submit(&format!("expire:{address}"), &[ix]).await
+    }
+
+    async fn config(&self) -> Result<challenge::state::Config, ChallengeApiError> {
+        let address = cix::config_pda().0;
+        let account = self
+            .chain
+            .account(&address)
+            .await?
+            .ok_or(ChallengeApiError::NotFound(address))?;
+        veil_client::decode::account(&account.data)
+            .map_err(|_| ChallengeApiError::NotFound(address))
+    }
+
+    /// Sends a wallet-signed transaction and waits until it lands.
+    pub async fn forward(&self, encoded: &str) -> Result<Landed, ChallengeApiError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| ChallengeApiError::BadTransaction("not base64"))?;
+        let tx: Transaction = bincode::deserialize(&bytes)
+            .map_err(|_| ChallengeApiError::BadTransaction("not a bincode transaction"))?;
+        if !signed(&tx) {
+            return Err(ChallengeApiError::BadTransaction(
+                "a signature is missing or does not verify",
+            ));
+        }
+        Ok(self.chain.forward(&tx).await?)
+    }
+
+    /// One crank round: expires every overdue Enforced challenge; the addresses expired.
+    pub async fn crank(&self) -> Result<Vec<(Pubkey, Landed)>, ChallengeApiError> {
+        let now = self.chain.unix_time().await?;
+        let accounts = self
+            .chain
+            .program_accounts(&cix::PROGRAM_ID, Challenge::DISCRIMINATOR)
+            .await?;
+        let mut expired = Vec::new();
+        for (address, account) in accounts {
+            let Ok(challenge) = veil_client::decode::account::<Challenge>(&account.data) else {
+                continue;
+            };
+            if !is_overdue(&challenge, now) {
+                continue;
+            }
+            match self.expire(&address).await {
+                Ok(landed) => expired.push((address, landed)),
+                // Expired by someone else in between: nothing to do.
+                Err(ChallengeApiError::Refused(
+                    ProgramError::InvalidStatus | ProgramError::DeadlineNotReached,
+                )) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Runs [`crank`](Self::crank) every `tick` until `stop` changes. A failed round is
+    /// logged and retried on the next tick.
+    pub async fn run_crank(
+        self: Arc<Self>,
+        tick: Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut stop = stop;
+        loop {
+            match self.crank().await {
+                Ok(expired) => {
+                    for (address, landed) in expired {
+                        tracing::info!(%address, signature = %landed.signature, "expired an overdue challenge");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "challenge crank round failed; retrying next tick")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! Private proofs of token ownership, end to end (SPEC §3.1, §4, §6 "Prover and registry").
+//!
+//! A track is a token mint's membership set (`track_id = veil_zk::track_id_for(mint)`):
+//!
+//! 1. [`register`](RegistryService::register): a wallet signs [`registration_message`] for its
+//!    identity commitment. The relayer checks the signature, then reads the token account on
+//!    chain (owned by an SPL Token program, for this mint, owned by the wallet, with a
+//!    balance) and adds the leaf `Poseidon(commitment, token_id, track_id)` at the track's
+//!    next index. Registering the same identity again is a no-op; a second identity for the
+//!    same wallet is refused.
+//! 2. [`publish`](RegistryService::publish): rebuilds the tree from the stored leaves and
+//!    publishes its root with `publish_root` (creating the track on chain first if it does
+//!    not exist), through the chain layer's at-most-once submission.
+//! 3. [`prove`](RegistryService::prove): from the member's secret, finds its leaf under the
+//!    latest published root, builds the witness and proves on the bounded [`ProverPool`].
+//!    **The relayer that proves learns the secret**: it can link that member's nullifiers to
+//!    their wallet. A member who must hide that from the operator proves with the `circuits`
+//!    library on their own machine and only uses `verify-ownership`.
+//! 4. [`verify_ownership`](RegistryService::verify_ownership): checks the proof off chain
+//!    (so a bad proof costs no fee), then submits `verify_ownership`, paid by the relayer,
+//!    keyed by the nullifier: a nullifier spent before is a typed conflict carrying where it
+//!    was spent, never a second transaction.
+
+pub mod store;
+
+use std::{collections::HashMap, sync::Arc};
+
+use anchor_lang::{prelude::Pubkey, AccountDeserialize};
+use anchor_spl::{associated_token, token, token_interface::TokenAccount};
+use ed25519_dalek::{Signature, VerifyingKey};
+use parking_lot::Mutex;
+use veil_circuits::{identity, OwnershipWitness};
+use veil_merkle::Tree;
+use veil_poseidon::{from_be_bytes, to_be_bytes, Fr};
+use veil_zk::{ProofBytes, PublicInputs};
+
+use self::store::{NewMember, Published, Registration};
+use crate::{
+    chain::{ChainClient, ChainError, Landed},
+    metrics::Metrics,
+    prover::{ProverError, ProverPool},
+};
+
+/// The message a wallet signs to register `commitment` on the track of `mint`.
+pub fn registration_message(mint: &Pubkey, commitment: &[u8; 32]) -> String {
+    format!(
+        "Chitty Veil registration v1\nmint: {mint}\ncommitment: {}",
+        hex::encode(commitment)
+    )
+}
+
+/// Why a token account does not show the wallet holding the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotHeld {
+    /// No account at that address.
+    NoAccount,
+    /// The account is not an SPL Token (or Token-2022) account.
+    NotATokenAccount,
+    /// It holds another mint.
+    WrongMint,
+    /// Another wallet owns it.
+    WrongOwner,
+    /// Its balance is zero.
+    ZeroBalance,
+}
+
+impl NotHeld {
+    /// The wire reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoAccount => "no_account",
+            Self::NotATokenAccount => "not_a_token_account",
+            Self::WrongMint => "wrong_mint",
+            Self::WrongOwner => "wrong_owner",
+            Self::ZeroBalance => "zero_balance",
+        }
+    }
+}
+
+/// Why a registry operation was refused. Each variant names the rule broken.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A value that must be a canonical BN254 scalar is not.
+    #[error("`{0}` is not a canonical BN254 scalar (32 bytes, big-endian, below the modulus)")]
+    NotInField(&'static str),
+    /// The wallet's signature over the registration message does not verify.
+    #[error("the signature is not the wallet's signature over the registration message")]
+    BadSignature,
+    /// The chain does not show the wallet holding the token.
+    #[error("token account {account} does not show the wallet holding the mint ({})", .reason.as_str())]
+    TokenNotHeld {
+        /// The account read.
+        account: Pubkey,
+        /// Why not.
+        reason: NotHeld,
+    },
+    /// The wallet registered another identity on this track.
+    #[error("this wallet already registered another identity on this track (leaf {leaf_index})")]
+    WalletAlreadyRegistered {
+        /// Its leaf.
+        leaf_index: u64,
+    },
+    /// Another wallet registered this identity on this track.
+    #[error("this identity commitment is registered by another wallet on this track")]
+    CommitmentTaken,
+    /// Nobody registered on this track.
+    #[error("no member is registered on this track")]
+    UnknownTrack,
+    /// The tree of this track holds no more leaves.
+    #[error("the track's tree is full")]
+    TreeFull,
+    /// The secret's identity is not registered on this track.
+    #[error("no member of this track has this identity")]
+    NotAMember,
+    /// The member registered after the latest published root.
+    #[error("leaf {leaf_index} is not under a published root yet ({published} leaves published); publish first")]
+    NotPublished {
+        /// The member's leaf.
+        leaf_index: u64,
+        /// Leaves under the latest published root.
+        published: u64,
+    },
+    /// The proof does not verify against its public inputs.
+    #[error("the proof does not verify against its public inputs")]
+    ProofInvalid,
+    /// The nullifier was already spent on this track.
+    #[error("this nullifier was already spent on this track")]
+    NullifierAlreadyUsed {
+        /// Where, when this relayer spent it.
+        landed: Option<Landed>,
+    },
+    /// The root is not among the track's recent roots on chain.
+    #[error("the root is not among the track's recent roots on chain")]
+    RootNotRecent,
+    /// The chain layer failed.
+    #[error(transparent)]
+    Chain(ChainError),
+    /// The prover failed or is full.
+    #[error(transparent)]
+    Prover(#[from] ProverError),
+    /// PostgreSQL failed.
+    #[error("registry store: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ChainError> for RegistryError {
+    fn from(error: ChainError) -> Self {
+        Self::Chain(error)
+    }
+}
+
+/// A registration, as the wallet signed it.
+#[derive(Debug, Clone)]
+pub struct RegisterRequest {
+    /// The wallet.
+    pub wallet: Pubkey,
+    /// The token mint (its track).
+    pub mint: Pubkey,
+    /// The token account to check; the wallet's associated token account when `None`.
+    pub token_account: Option<Pubkey>,
+    /// `Poseidon(secret)`, big-endian.
+    pub commitment: [u8; 32],
+    /// The wallet's Ed25519 signature over [`registration_message`].
+    pub signature: [u8; 64],
+}
+
+/// A registered member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The track.
+    pub track_id: [u8; 32],
+    /// The leaf's index.
+    pub leaf_index: u64,
+    /// The leaf.
+    pub leaf: [u8; 32],
+    /// False when the same registration was already stored.
+    pub created: bool,
+    /// The token account checked.
+    pub token_account: Pubkey,
+    /// Its balance at registration.
+    pub amount: u64,
+}
+
+/// A root publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishOutcome {
+    /// The track.
+    pub track_id: [u8; 32],
+    /// The root and where it landed.
+    pub published: Published,
+    /// False when the root already covered every leaf (nothing was sent).
+    pub sent: bool,
+}
+
+/// What to prove.
+#[derive(Debug, Clone)]
+pub struct ProveRequest {
+    /// The member's secret.
+    pub secret: [u8; 32],
+    /// The track's mint.
+    pub mint: Pubkey,
+    /// The nullifier scope (0 for once-per-track tracks).
+    pub scope: [u8; 32],
+    /// The signal hash binding the proof to an action and a recipient.
+    pub signal_hash: [u8; 32],
+}
+
+/// A tree as published, cached per track.
+struct PublishedTree {
+    leaves: u64,
+    root: [u8; 32],
+    tree: Tree,
+}
+
+/// The registry flows.
+pub struct RegistryService {
+    pool: sqlx::PgPool,
+    chain: Arc<ChainClient>,
+    prover: Arc<ProverPool>,
+    metrics: Metrics,
+    trees: Mutex<HashMap<[u8; 32], Arc<PublishedTree>>>,
+    /// One publication at a time in this process: the chain refuses a root whose leaf count
+    /// is below the latest, so concurrent publications would race into refusals.
+    publishing: tokio::sync::Mutex<()>,
+}
+
+fn depth() -> usize {
+    usize::from(veil_zk::vk::TREE_DEPTH)
+}
+
+fn scalar(bytes: &[u8; 32], name: &'static str) -> Result<Fr, RegistryError> {
+    from_be_bytes(bytes).ok_or(RegistryError::NotInField(name))
+}
+
+impl RegistryService {
+    /// The service over `chain` and `prover`.
+    pub fn new(
+        pool: sqlx::PgPool,
+        chain: Arc<ChainClient>,
+        prover: Arc<ProverPool>,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            pool,
+            chain,
+            prover,
+            metrics,
+            trees: Mutex::new(HashMap::new()),
+            publishing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The prover pool (for `/health`).
+    pub fn prover(&self) -> &ProverPool {
+        &self.prover
+    }
+
+    /// Registers a wallet's identity on its token's track: see the module's rules.
+    pub async fn register(&self, request: &RegisterRequest) -> Result<Registered, RegistryError> {
+        let commitment = scalar(&request.commitment, "commitment")?;
+        let key = VerifyingKey::from_bytes(&request.wallet.to_bytes())
+            .map_err(|_| RegistryError::BadSignature)?;
+        key.verify_strict(
+            registration_message(&request.mint, &request.commitment).as_bytes(),
+            &Signature::from_bytes(&request.signature),
+        )
+        .map_err(|_| RegistryError::BadSignature)?;
+
+        let account = request.token_account.unwrap_or_else(|| {
+            associated_token::get_associated_token_address(&request.wallet, &request.mint)
+        });
+        let amount = self
+            .holding(&account, &request.wallet, &request.mint)
+            .await?;
+
+        let track_id = veil_zk::track_id_for(&request.mint.to_bytes());
+        let token_id = veil_zk::token_id_for(&request.mint.to_bytes());
+        let leaf = to_be_bytes(&identity::leaf(
+            &commitment,
+            &scalar(&token_id, "token_id")?,
+            &scalar(&track_id, "track_id")?,
+        ));
+        let (wallet, mint, token_account) = (
+            request.wallet.to_string(),
+            request.mint.to_string(),
+            account.to_string(),
+        );
+        if let Some(track) = store::track(&self.pool, &track_id).await? {
+            if track.leaf_count >= 1u64 << depth() {
+                return Err(RegistryError::TreeFull);
+            }
+        }
+        let outcome = store::register(
+            &self.pool,
+            &NewMember {
+                track_id: &track_id,
+                mint: &mint,
+                commitment: &request.commitment,
+                token_id: &token_id,
+                leaf: &leaf,
+                wallet: &wallet,
+                token_account: &token_account,
+            },
+        )
+        .await?;
+        let (leaf_index, created) = match outcome {
+            Registration::Added { leaf_index } => (leaf_index, true),
+            Registration::Existing { leaf_index } => (leaf_index, false),
+            Registration::WalletTaken { leaf_index } => {
+                return Err(RegistryError::WalletAlreadyRegistered { leaf_index })
+            }
+            Registration::CommitmentTaken => return Err(RegistryError::CommitmentTaken),
+        };
+        Ok(Registered {
+            track_id,
+            leaf_index,
+            leaf,
+            created,
+            token_account: account,
+            amount,
+        })
+    }
+
+    /// The balance of `account` if it shows `wallet` holding `mint`.
+    async fn holding(
+        &self,
+        account: &Pubkey,
+        wallet: &Pubkey,
+        mint: &Pubkey,
+    ) -> Result<u64, RegistryError> {
+        let not_held = |reason| RegistryError::TokenNotHeld {
+            account: *account,
+            reason,
+        };
+        let Some(data) = self.chain.account(account).await? else {
+            return Err(not_held(NotHeld::NoAccount));
+        };
+        if data.owner != token::ID && data.owner != anchor_spl::token_2022::ID {
+            return Err(not_held(NotHeld::NotATokenAccount));
+        }
+        let parsed = TokenAccount::try_deserialize_unchecked(&mut data.data.as_slice())
+            .map_err(|_| not_held(NotHeld::NotATokenAccount))?;
+        if parsed.mint != *mint {
+            return Err(not_held(NotHeld::WrongMint));
+        }
+        if parsed.owner != *wallet {
+            return Err(not_held(NotHeld::WrongOwner));
+        }
+        if parsed.amount == 0 {
+            return Err(not_held(NotHeld::ZeroBalance));
+        }
+        Ok(parsed.amount)
+    }
+
+    /// Publishes the root of every leaf registered on `mint`'s track.
+    pub async fn publish(&self, mint: &Pubkey) -> Result<PublishOutcome, RegistryError> {
+        let _one = self.publishing.lock().await;
+        let track_id = veil_zk::track_id_for(&mint.to_bytes());
+        let track = store::track(&self.pool, &track_id)
+            .await?
+            .ok_or(RegistryError::UnknownTrack)?;
+        if let Some(published) = track.published.filter(|p| p.leaves == track.leaf_count) {
+            return Ok(PublishOutcome {
+                track_id,
+                published,
+                sent: false,
+            });
+        }
+        let tree = self.build(&track_id, track.leaf_count).await?;
+        let root = to_be_bytes(&tree.root());
+        let registrar = self.chain.payer();
+        let track_pda = veil_client::registry::track_pda(&track_id).0;
+        if self.chain.account(&track_pda).await?.is_none() {
+            let create = veil_client::registry::create_track(
+                &registrar,
+                track_id,
+                veil_zk::vk::TREE_DEPTH,
+                0,
+            );
+            self.submit(&format!("create_track:{}", hex::encode(track_id)), create)
+                .await?;
+        }
+        let publish =
+            veil_client::registry::publish_root(&registrar, track_id, root, track.leaf_count);
+        let landed = self
+            .submit(
+                &format!(
+                    "publish_root:{}:{}",
+                    hex::encode(track_id),
+                    track.leaf_count
+                ),
+                publish,
+            )
+            .await?;
+        let published = Published {
+            leaves: track.leaf_count,
+            root,
+            slot: landed.slot,
+            signature: landed.signature,
+        };
+        store::published(&self.pool, &track_id, &published).await?;
+        self.trees.lock().insert(
+            track_id,
+            Arc::new(PublishedTree {
+                leaves: track.leaf_count,
+                root,
+                tree,
+            }),
+        );
+        Ok(PublishOutcome {
+            track_id,
+            published,
+            sent: true,
+        })
+    }
+
+    async fn submit(
+        &self,
+        key: &str,
+        ix: anchor_lang::solana_program::instruction::Instruction,
+    ) -> Result<Landed, ChainError> {
+        let result = self.chain.submit(key, &[ix], &[]).await;
+        self.metrics.record_submission(&result);
+        result
+    }
+
+    /// The tree of the first `leaves` leaves.
+    async fn build(&self, track_id: &[u8; 32], leaves: u64) -> Result<Tree, RegistryError> {
+        let stored = store::leaves(&self.pool, track_id, leaves).await?;
+        let fields = stored
+            .iter()
+            .map(|leaf| scalar(leaf, "leaf"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Hashing 2^20 leaves takes seconds: off the async runtime.
+        tokio::task::spawn_blocking(move || Tree::from_leaves(depth(), fields))
+            .await
+            .map_err(|_| RegistryError::TreeFull)?
+            .map_err(|_| RegistryError::TreeFull)
+    }
+
+    /// The tree under the latest published root of `track_id`.
+    async fn published_tree(
+        &self,
+        track_id: &[u8; 32],
+        published: &Published,
+    ) -> Result<Arc<PublishedTree>, RegistryError> {
+        if let Some(cached) = self.trees.lock().get(track_id) {
+            if cached.leaves == published.leaves {
+                return Ok(cached.clone());
+            }
+        }
+        let tree = self.build(track_id, published.leaves).await?;
+        let root = to_be_bytes(&tree.root());
+        if root != published.root {
+            // The stored leaves no longer give the published root: never prove against it.
+            return Err(RegistryError::Database(sqlx::Error::Protocol(format!(
+                "the stored leaves of track {} do not hash to its published root",
+                hex::encode(track_id)
+            ))));
+        }
+        let entry = Arc::new(PublishedTree {
+            leaves: published.leaves,
+            root,
+            tree,
+        });
+        self.trees.lock().insert(*track_id, entry.clone());
+        Ok(entry)
+    }
+
+    /// Proves the membership of the secret's identity under the latest published root.
+    pub async fn prove(
+        &self,
+        request: &ProveRequest,
+    ) -> Result<(ProofBytes, PublicInputs), RegistryError> {
+        let secret = scalar(&request.secret, "secret")?;
+        scalar(&request.scope, "scope")?;
+        scalar(&request.signal_hash, "signal_hash")?;
+        let track_id = veil_zk::track_id_for(&request.mint.to_bytes());
+        let commitment = to_be_bytes(&identity::commitment(&secret));
+        let (leaf_index, token_id) = store::member(&self.pool, &track_id, &commitment)
+            .await?
+            .ok_or(RegistryError::NotAMember)?;
+        let track = store::track(&self.pool, &track_id)
+            .await?
+            .ok_or(RegistryError::NotAMember)?;
+        let published = track
+            .published
+            .clone()
+            .filter(|p| leaf_index < p.leaves)
+            .ok_or_else(|| RegistryError::NotPublished {
+                leaf_index,
+                published: track.published.as_ref().map_or(0, |p| p.leaves),
+            })?;
+        let tree = self.published_tree(&track_id, &published).await?;
+        let path = tree
+            .tree
+            .proof(leaf_index)
+            .map_err(|_| RegistryError::NotAMember)?;
+        let witness = OwnershipWitness::from_bytes(
+            secret,
+            scalar(&token_id, "token_id")?,
+            &track_id,
+            &request.scope,
+            &request.signal_hash,
+            path,
+        )
+        .map_err(ProverError::from)?;
+        let (proof, inputs) = self.prover.prove(witness).await?;
+        debug_assert_eq!(inputs.root, tree.root);
+        Ok((proof, inputs))
+    }
+
+    /// Checks the proof, then spends its nullifier on chain, once.
+    pub async fn verify_ownership(
+        &self,
+        proof: &ProofBytes,
+        inputs: &PublicInputs,
+    ) -> Result<Landed, RegistryError> {
+        if let Some(field) = inputs.first_non_canonical() {
+            return Err(RegistryError::NotInField(field));
+        }
+        veil_zk::verify(proof, inputs).map_err(|_| RegistryError::ProofInvalid)?;
+        let key = format!(
+            "verify_ownership:{}:{}",
+            hex::encode(inputs.track_id),
+            hex::encode(inputs.nullifier)
+        );
+        let ix = veil_client::registry::verify_ownership(
+            &self.chain.payer(),
+            veil_client::registry::verify_ownership_args(proof, inputs),
+        );
+        let result = self.chain.submit(&key, &[ix], &[]).await;
+        let mut label = crate::metrics::submission_label(&result);
+        let outcome = match result {
+            Ok(landed) if landed.by_this_call => Ok(landed),
+            // Spent earlier through this relayer: the record says where.
+            Ok(landed) => Err(RegistryError::NullifierAlreadyUsed {
+                landed: Some(landed),
+            }),
+            Err(ChainError::Failed(failure)) => {
+                use veil_client::errors::{RegistryFailure, RegistryInstructionKind};
+                Err(
+                    match failure.registry(RegistryInstructionKind::VerifyOwnership) {
+                        RegistryFailure::NullifierAlreadyUsed => {
+                            RegistryError::NullifierAlreadyUsed { landed: None }
+                        }
+                        RegistryFailure::Program(
+                            registry::error::RegistryError::RootNotInHistory,
+                        ) => RegistryError::RootNotRecent,
+                        RegistryFailure::Program(registry::error::RegistryError::InvalidProof) => {
+                            RegistryError::ProofInvalid
+                        }
+                        _ => RegistryError::Chain(ChainError::Failed(failure)),
+                    },
+                )
+            }
+            Err(other) => Err(RegistryError::Chain(other)),
+        };
+        if matches!(outcome, Err(RegistryError::NullifierAlreadyUsed { .. })) {
+            label = "conflict";
+        }
+        self.metrics
+            .tx_submitted_total
+            .with_label_values(&[label])
+            .inc();
+        outcome
+    }
+}

@@ -1,0 +1,177 @@
+//! The stack's data directory: the relayer's secrets, the demo wallets, and what a running
+//! stack tells its demo client (URLs, the API key, the demo token).
+//!
+//! ```text
+//! <data>/secrets/{vrf_key,hmac_master,api_key_pepper,chain_key}   hex, generated once
+//! <data>/wallets/{issuer,alice,bob,arbiter}                        Ed25519 seeds, hex
+//! <data>/session.json                                              written by `up`
+//! <data>/postgres, <data>/redis                                    only if the stack runs them
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use solana_keypair::Keypair;
+
+/// The demo wallets.
+pub const WALLETS: [&str; 4] = ["issuer", "alice", "bob", "arbiter"];
+
+/// The relayer secrets the stack generates.
+pub const SECRETS: [&str; 4] = ["vrf_key", "hmac_master", "api_key_pepper", "chain_key"];
+
+/// Why the data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file does not hold what it should.
+    #[error("{path} is malformed: {what}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// No stack has been started with this data directory.
+    #[error("no running stack: {0} is missing (start one with `veil-stack up`)")]
+    NoSession(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
+    move |source| DataError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What `up` tells the demo client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// The relayer's base URL.
+    pub relayer_url: String,
+    /// The indexer's analytics API base URL.
+    pub indexer_url: String,
+    /// The chain's JSON-RPC URL.
+    pub rpc_url: String,
+    /// The chain's PubSub URL.
+    pub ws_url: String,
+    /// An API key with every scope.
+    pub api_key: String,
+    /// Its HMAC signing secret (hex).
+    pub signing_secret: String,
+    /// The demo token's mint (base58); alice and bob hold it.
+    pub mint: String,
+}
+
+/// The data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    /// Its path.
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    /// Opens (creating) `root`, with every secret and wallet generated once.
+    pub fn open(root: &Path) -> Result<Self, DataError> {
+        let data = Self {
+            root: root.to_owned(),
+        };
+        for dir in [data.secrets_dir(), data.root.join("wallets")] {
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        for name in SECRETS {
+            data.ensure_random(&data.secrets_dir().join(name))?;
+        }
+        for name in WALLETS {
+            data.ensure_random(&data.root.join("wallets").join(name))?;
+        }
+        Ok(data)
+    }
+
+    /// Where the relayer's file secrets are.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
+
+    fn ensure_random(&self, path: &Path) -> Result<(), DataError> {
+        if path.exists() {
+            return Ok(());
+        }
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        std::fs::write(path, hex::encode(bytes)).map_err(io(path))
+    }
+
+    fn seed(path: &Path) -> Result<[u8; 32], DataError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| DataError::Malformed {
+                path: path.to_owned(),
+                what: "not 32 bytes of hex".into(),
+            })
+    }
+
+    /// The relayer's chain key.
+    pub fn chain_key(&self) -> Result<Keypair, DataError> {
+        Ok(Keypair::new_from_array(Self::seed(
+            &self.secrets_dir().join("chain_key"),
+        )?))
+    }
+
+    /// A demo wallet.
+    pub fn wallet(&self, name: &str) -> Result<Keypair, DataError> {
+        Ok(Keypair::new_from_array(Self::seed(
+            &self.root.join("wallets").join(name),
+        )?))
+    }
+
+    fn session_path(&self) -> PathBuf {
+        self.root.join("session.json")
+    }
+
+    /// Records the running stack.
+    pub fn save_session(&self, session: &Session) -> Result<(), DataError> {
+        let path = self.session_path();
+        let json = serde_json::to_vec_pretty(session).map_err(|e| DataError::Malformed {
+            path: path.clone(),
+            what: e.to_string(),
+        })?;
+        std::fs::write(&path, json).map_err(io(&path))
+    }
+
+    /// The running stack, as `up` recorded it.
+    pub fn session(&self) -> Result<Session, DataError> {
+        let path = self.session_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DataError::NoSession(path))
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| DataError::Malformed {
+            path,
+            what: e.to_string(),
+        })
+    }
+
+    /// Forgets the session (the stack stopped).
+    pub fn clear_session(&self) {
+        let _ = std::fs::remove_file(self.session_path());
+    }
+
+    /// A file the demo client keeps between steps.
+    pub fn demo_file(&self, name: &str) -> PathBuf {
+        self.root.join(format!("demo-{name}.json"))
+    }
+}

@@ -1,0 +1,340 @@
+//! The guided demo: a client of the running stack that signs its requests with the stack's
+//! API key (HMAC, `X-Timestamp`/`X-Nonce`/`X-Signature`) and its wallet steps with the demo
+//! wallets, printing every request and answer.
+
+use base64::Engine;
+use serde_json::{json, Value};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use veil_circuits::identity;
+use veil_poseidon::to_be_bytes;
+use veil_relayer::registry::registration_message;
+
+use crate::{
+    client::{ClientError, SignedClient},
+    data::{DataDir, DataError, Session},
+};
+
+/// The demo's steps, in order.
+pub const STEPS: [&str; 6] = ["mint", "register", "publish", "prove", "verify", "fire"];
+
+/// Why a demo step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The data directory or session.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The request could not be sent.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The relayer answered with an error the step did not expect.
+    #[error("{method} {path} answered {status}: {body}")]
+    Refused {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// The status.
+        status: u16,
+        /// The body.
+        body: Value,
+    },
+    /// A step needs an earlier one.
+    #[error("run `demo {0}` first")]
+    Missing(&'static str),
+    /// Not a step.
+    #[error("unknown step `{0}` (steps: mint, register, publish, prove, verify, fire, all)")]
+    UnknownStep(String),
+    /// The arguments are not a request.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The copyable guide `up` prints.
+pub fn print_guide(session: &Session, data: &DataDir) {
+    let dir = data.root.display();
+    let run = format!("cargo run -q --bin veil-stack -- --data-dir {dir}");
+    println!();
+    println!(
+        "  relayer     {}   (API docs: {}/docs)",
+        session.relayer_url, session.relayer_url
+    );
+    println!("  indexer     {}   (analytics API)", session.indexer_url);
+    println!(
+        "  demo token  {}   (alice and bob hold 100 each)",
+        session.mint
+    );
+    println!("  API key     {dir}/session.json (every scope; requests are HMAC-signed)");
+    println!();
+    println!("Guided demo: in another terminal, run each step (or `demo all`):");
+    println!("  1. mint a ChittyID (anchored on chain within ~10 s):  {run} demo mint");
+    println!("  2. alice registers her identity for the token:       {run} demo register");
+    println!("  3. publish the track's Merkle root on chain:         {run} demo publish");
+    println!("  4. prove alice holds the token, privately:           {run} demo prove");
+    println!("  5. verify ownership on chain (twice: 200, then 409): {run} demo verify");
+    println!("  6. a Fire challenge, alice vs bob, bonded:           {run} demo fire");
+    println!("Any signed call:  {run} call GET /api/v2/chittyid/verify/<id>");
+    println!(
+        "Analytics:       curl {}/api/v1/analytics/verifications",
+        session.indexer_url
+    );
+    println!("Ctrl-C stops the stack (the chain is in memory; each start is a fresh chain).");
+}
+
+/// A signed client of the stack's relayer.
+pub struct Client {
+    session: Session,
+    signed: SignedClient,
+    data: DataDir,
+}
+
+impl Client {
+    /// From the running stack's session.
+    pub fn new(data: &DataDir) -> Result<Self, DemoError> {
+        let session = data.session()?;
+        Ok(Self {
+            signed: SignedClient::new(
+                &session.relayer_url,
+                &session.api_key,
+                &session.signing_secret,
+            ),
+            session,
+            data: data.clone(),
+        })
+    }
+
+    /// Sends a signed request; status and JSON body, printed.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), DemoError> {
+        let (status, value) = self.signed.call(method, path, body).await?;
+        println!("> {method} {path}");
+        if let Some(body) = body {
+            println!("  {}", short(body));
+        }
+        println!("< {status} {}", short(&value));
+        Ok((status, value))
+    }
+
+    /// A signed call that must succeed.
+    async fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, DemoError> {
+        let (status, value) = self.call(method, path, body).await?;
+        if !(200..300).contains(&status) {
+            return Err(DemoError::Refused {
+                method: method.into(),
+                path: path.into(),
+                status,
+                body: value,
+            });
+        }
+        Ok(value)
+    }
+
+    /// Builds a wallet step through `path`, signs it with `wallet`, and forwards it.
+    async fn wallet_step(
+        &self,
+        path: &str,
+        body: &Value,
+        wallet: &str,
+    ) -> Result<Value, DemoError> {
+        let built = self.ok("POST", path, Some(body)).await?;
+        let keypair = self.data.wallet(wallet)?;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let bytes = engine
+            .decode(built["transaction"].as_str().unwrap_or_default())
+            .map_err(|_| DemoError::Usage("the relayer's transaction is not base64".into()))?;
+        let mut tx: Transaction = bincode::deserialize(&bytes)
+            .map_err(|_| DemoError::Usage("the relayer's transaction does not decode".into()))?;
+        let blockhash = tx.message.recent_blockhash;
+        tx.try_sign(&[&keypair], blockhash)
+            .map_err(|e| DemoError::Usage(format!("{wallet} cannot sign: {e}")))?;
+        println!("  ({wallet} signs)");
+        let encoded = engine.encode(bincode::serialize(&tx).unwrap_or_default());
+        let landed = self
+            .ok(
+                "POST",
+                "/api/v2/transactions",
+                Some(&json!({ "transaction": encoded })),
+            )
+            .await?;
+        Ok(json!({ "challenge": built["challenge"], "signature": landed["signature"] }))
+    }
+
+    fn secret(&self, wallet: &str) -> Result<([u8; 32], [u8; 32]), DemoError> {
+        let keypair = self.data.wallet(wallet)?;
+        let signature = keypair.sign_message(identity::IDENTITY_MESSAGE);
+        let secret = identity::secret_from_signature(signature.as_ref());
+        Ok((
+            to_be_bytes(&secret),
+            to_be_bytes(&identity::commitment(&secret)),
+        ))
+    }
+
+    /// Runs one step.
+    pub async fn step(&self, step: &str) -> Result<(), DemoError> {
+        println!("\n== {step}");
+        let mint = self.session.mint.clone();
+        match step {
+            "mint" => {
+                let content = base64::engine::general_purpose::STANDARD
+                    .encode(b"hello from the Chitty Veil demo");
+                let minted = self
+                    .ok(
+                        "POST",
+                        "/api/v2/chittyid/mint",
+                        Some(&json!({"namespace": "CHI", "entity_type": "P", "content": content})),
+                    )
+                    .await?;
+                let id = minted["id"].as_str().unwrap_or_default().to_owned();
+                self.ok("GET", &format!("/api/v2/chittyid/verify/{id}"), None)
+                    .await?;
+                println!(
+                    "  status is `pending` until the batch is anchored; verify it again in ~10 s:"
+                );
+                println!("  veil-stack call GET /api/v2/chittyid/verify/{id}");
+            }
+            "register" => {
+                let wallet = self.data.wallet("alice")?;
+                let (_, commitment) = self.secret("alice")?;
+                let message = registration_message(
+                    &mint
+                        .parse()
+                        .map_err(|_| DemoError::Usage("bad mint".into()))?,
+                    &commitment,
+                );
+                println!("  alice signs: {message:?}");
+                let signature = wallet.sign_message(message.as_bytes());
+                self.ok(
+                    "POST",
+                    "/api/v2/registry/register",
+                    Some(&json!({
+                        "wallet": wallet.pubkey().to_string(), "mint": mint,
+                        "commitment": hex::encode(commitment), "signature": signature.to_string(),
+                    })),
+                )
+                .await?;
+            }
+            "publish" => {
+                self.ok(
+                    "POST",
+                    "/api/v2/registry/publish",
+                    Some(&json!({"mint": mint})),
+                )
+                .await?;
+            }
+            "prove" => {
+                let (secret, _) = self.secret("alice")?;
+                let recipient = self.data.wallet("alice")?.pubkey().to_string();
+                let proof = self
+                    .ok(
+                        "POST",
+                        "/api/v2/prove",
+                        Some(&json!({
+                            "secret": hex::encode(secret), "mint": mint,
+                            "action": "claim-access", "recipient": recipient,
+                        })),
+                    )
+                    .await?;
+                let path = self.data.demo_file("proof");
+                std::fs::write(&path, proof.to_string()).map_err(|source| DataError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                println!("  proof saved to {}", path.display());
+            }
+            "verify" => {
+                let path = self.data.demo_file("proof");
+                let proof: Value = std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .ok_or(DemoError::Missing("prove"))?;
+                self.ok("POST", "/api/v2/verify-ownership", Some(&proof))
+                    .await?;
+                println!("  and the same proof again (a spent nullifier is a typed 409):");
+                let (status, body) = self
+                    .call("POST", "/api/v2/verify-ownership", Some(&proof))
+                    .await?;
+                if status != 409 {
+                    return Err(DemoError::Refused {
+                        method: "POST".into(),
+                        path: "/api/v2/verify-ownership".into(),
+                        status,
+                        body,
+                    });
+                }
+            }
+            "fire" => self.fire(&mint).await?,
+            other => return Err(DemoError::UnknownStep(other.to_owned())),
+        }
+        Ok(())
+    }
+
+    async fn fire(&self, mint: &str) -> Result<(), DemoError> {
+        let alice = self.data.wallet("alice")?.pubkey().to_string();
+        let bob = self.data.wallet("bob")?.pubkey().to_string();
+        let arbiter = self.data.wallet("arbiter")?.pubkey().to_string();
+        let created = self
+            .wallet_step(
+                "/api/v2/challenges",
+                &json!({
+                    "creator": alice, "mode": "fire", "counterparty": bob, "arbiter": arbiter,
+                    "terms": "alice and bob: first to finish the demo wins",
+                    "bond_mint": mint, "bond_amount": 10_000_000u64,
+                    "winner_share_bps": 7_000, "treasury_share_bps": 2_000,
+                }),
+                "alice",
+            )
+            .await?;
+        let address = created["challenge"].as_str().unwrap_or_default().to_owned();
+        let at = |step: &str| format!("/api/v2/challenges/{address}/{step}");
+        self.wallet_step(&at("accept"), &json!({"counterparty": bob}), "bob")
+            .await?;
+        for party in ["creator", "counterparty"] {
+            self.ok("POST", &at("attest"), Some(&json!({"party": party})))
+                .await?;
+        }
+        self.wallet_step(&at("deposit"), &json!({"party": "creator"}), "alice")
+            .await?;
+        self.wallet_step(&at("deposit"), &json!({"party": "counterparty"}), "bob")
+            .await?;
+        self.wallet_step(&at("lock"), &json!({"party": "creator"}), "alice")
+            .await?;
+        for (party, wallet) in [("creator", "alice"), ("counterparty", "bob")] {
+            self.wallet_step(
+                &at("confirm"),
+                &json!({"party": party, "outcome": "creator_wins"}),
+                wallet,
+            )
+            .await?;
+        }
+        self.ok("POST", &at("settle"), Some(&json!({}))).await?;
+        self.ok("GET", &format!("/api/v2/challenges/{address}"), None)
+            .await?;
+        println!("  alice won: her 10-token bond back, plus 7 of bob's and the 1 left over; the treasury took 2.");
+        Ok(())
+    }
+}
+
+/// A value for one line of output: strings longer than 96 characters (transactions, proofs)
+/// shortened to their head and length.
+fn short(value: &Value) -> String {
+    fn shorten(value: &Value) -> Value {
+        match value {
+            Value::String(text) if text.len() > 96 => {
+                let head: String = text.chars().take(24).collect();
+                Value::String(format!("{head}…({} chars)", text.len()))
+            }
+            Value::Array(items) => Value::Array(items.iter().map(shorten).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, value)| (key.clone(), shorten(value)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    shorten(value).to_string()
+}

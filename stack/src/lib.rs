@@ -1,0 +1,9 @@
+//! `veil-stack`: the whole local stack in one command (the local chain, then the relayer, then
+//! the indexer, on embedded defaults), its guided demo, and the ownership-flow benchmark.
+
+pub mod client;
+pub mod data;
+pub mod demo;
+pub mod services;
+pub mod tokens;
+pub mod up;

@@ -1,0 +1,320 @@
+//! PostgreSQL and Redis for the stack.
+//!
+//! **PostgreSQL**, in this order: `DATABASE_URL` when set; else the server the project's
+//! prerequisites describe (127.0.0.1:5432, user `postgres`, trust; `scripts/services.sh`) if
+//! it answers; else **the stack's own cluster** in `<data>/postgres`, created with `initdb` and
+//! run with `pg_ctl` from the Debian binaries (`/usr/lib/postgresql/<v>/bin`), on a free port,
+//! stopped when the stack stops. PostgreSQL, not an embedded store, because the relayer and the
+//! indexer are built on it (group commits, `FOR UPDATE` cursors, BRIN indexes): a second
+//! storage engine would be a second product. The stack uses a database of its own, `veil_stack`,
+//! created afresh on every start: the local chain lives in memory, so state kept from an
+//! earlier chain would describe transactions that no longer exist.
+//!
+//! **Redis** (the relayer's nonce store), in the same order: `REDIS_URL`, then 127.0.0.1:6379,
+//! then a `redis-server` child on a free port with its files in `<data>/redis`.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// Why a service could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No PostgreSQL: none configured, none running, no binaries to start one.
+    #[error(
+        "no PostgreSQL: set DATABASE_URL, start one on 127.0.0.1:5432 (scripts/services.sh does, and installs it on Debian as root), or install the postgresql package so the stack can run its own cluster"
+    )]
+    NoPostgres,
+    /// No Redis, likewise.
+    #[error(
+        "no Redis: set REDIS_URL, start one on 127.0.0.1:6379 (scripts/services.sh), or install redis-server so the stack can run its own"
+    )]
+    NoRedis,
+    /// A command failed.
+    #[error("`{command}` failed: {detail}")]
+    Command {
+        /// The command.
+        command: String,
+        /// Its output or error.
+        detail: String,
+    },
+    /// The service did not come up.
+    #[error("{0} did not answer within 30 s")]
+    Timeout(&'static str),
+    /// The database could not be prepared.
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A service the stack started; stopped on drop.
+pub enum Owned {
+    /// `pg_ctl -D <dir>`, run as `user` (`None`: the current user).
+    Postgres {
+        /// The binaries.
+        bin: PathBuf,
+        /// The cluster.
+        dir: PathBuf,
+        /// `postgres` when the stack runs as root.
+        user: Option<&'static str>,
+    },
+    /// A child `redis-server`.
+    Redis(Child),
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        match self {
+            Owned::Postgres { bin, dir, user } => {
+                let _ = run_as(
+                    *user,
+                    &bin.join("pg_ctl"),
+                    &["-D", &dir.display().to_string(), "-m", "fast", "-w", "stop"],
+                );
+            }
+            Owned::Redis(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(55432)
+}
+
+fn run_as(user: Option<&str>, program: &Path, args: &[&str]) -> Result<String, ServiceError> {
+    let mut command = match user {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--"]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    let output = command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| ServiceError::Command {
+            command: program.display().to_string(),
+            detail: e.to_string(),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(ServiceError::Command {
+            command: format!("{} {}", program.display(), args.join(" ")),
+            detail: text.trim().to_owned(),
+        })
+    }
+}
+
+/// The newest Debian PostgreSQL binaries, if installed.
+fn postgres_binaries() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn is_root() -> bool {
+    // Avoids a libc dependency: root's home-independent check.
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// `postgres://user@host:port/db?x` without its database and parameters.
+fn server_of(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    match url[start..].find(['/', '?']) {
+        Some(end) => url[..start + end].to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+async fn answers(url: &str) -> bool {
+    tokio::time::timeout(Duration::from_secs(2), PgConnection::connect(url))
+        .await
+        .is_ok_and(|c| c.is_ok())
+}
+
+/// A PostgreSQL server URL (without a database) and, if the stack started it, its handle.
+/// `given` (`DATABASE_URL`) comes first; `isolated` skips it and the local server: always the
+/// stack's own cluster.
+pub async fn postgres(
+    data: &Path,
+    given: Option<&str>,
+    isolated: bool,
+) -> Result<(String, Option<Owned>), ServiceError> {
+    if !isolated {
+        if let Some(url) = given {
+            return Ok((server_of(url), None));
+        }
+        let local = "postgres://postgres@127.0.0.1:5432";
+        if answers(&format!("{local}/postgres")).await {
+            return Ok((local.to_owned(), None));
+        }
+    }
+    let bin = postgres_binaries().ok_or(ServiceError::NoPostgres)?;
+    let dir = data.join("postgres");
+    let user = is_root().then_some("postgres");
+    if !dir.join("PG_VERSION").exists() {
+        println!(
+            "creating the stack's PostgreSQL cluster in {}",
+            dir.display()
+        );
+        std::fs::create_dir_all(&dir).map_err(|e| ServiceError::Command {
+            command: format!("mkdir {}", dir.display()),
+            detail: e.to_string(),
+        })?;
+        if let Some(user) = user {
+            run_as(
+                None,
+                Path::new("chown"),
+                &[user, &dir.display().to_string()],
+            )?;
+        }
+        run_as(
+            user,
+            &bin.join("initdb"),
+            &[
+                "-D",
+                &dir.display().to_string(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+            ],
+        )?;
+    }
+    let port = free_port();
+    let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
+    let log = dir.join("server.log").display().to_string();
+    run_as(
+        user,
+        &bin.join("pg_ctl"),
+        &[
+            "-D",
+            &dir.display().to_string(),
+            "-o",
+            &options,
+            "-l",
+            &log,
+            "-w",
+            "start",
+        ],
+    )?;
+    let owned = Owned::Postgres { bin, dir, user };
+    let url = format!("postgres://postgres@127.0.0.1:{port}");
+    let started = Instant::now();
+    while !answers(&format!("{url}/postgres")).await {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(ServiceError::Timeout("PostgreSQL"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok((url, Some(owned)))
+}
+
+/// Drops and creates `name` on the server at `url`; the database's URL.
+pub async fn fresh_database(url: &str, name: &str) -> Result<String, ServiceError> {
+    let mut admin = PgConnection::connect(&format!("{url}/postgres")).await?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    Ok(format!("{url}/{name}"))
+}
+
+async fn redis_answers(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(Ok(mut stream)) = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::net::TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    else {
+        return false;
+    };
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").await.is_ok()
+        && tokio::time::timeout(Duration::from_secs(1), stream.read_exact(&mut reply))
+            .await
+            .is_ok_and(|r| r.is_ok())
+        && &reply == b"+PONG\r\n"
+}
+
+/// A Redis URL and, if the stack started it, its handle; `given` and `isolated` as for
+/// [`postgres`].
+pub async fn redis(
+    data: &Path,
+    given: Option<&str>,
+    isolated: bool,
+) -> Result<(String, Option<Owned>), ServiceError> {
+    if !isolated {
+        if let Some(url) = given {
+            return Ok((url.to_owned(), None));
+        }
+        if redis_answers(6379).await {
+            return Ok(("redis://127.0.0.1:6379".to_owned(), None));
+        }
+    }
+    let dir = data.join("redis");
+    std::fs::create_dir_all(&dir).map_err(|e| ServiceError::Command {
+        command: format!("mkdir {}", dir.display()),
+        detail: e.to_string(),
+    })?;
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &dir.display().to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|_| ServiceError::NoRedis)?;
+    let owned = Owned::Redis(child);
+    let started = Instant::now();
+    while !redis_answers(port).await {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(ServiceError::Timeout("Redis"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok((format!("redis://127.0.0.1:{port}"), Some(owned)))
+}

@@ -1,0 +1,364 @@
+//! `veil-stack up`: the local chain, then the relayer, then the indexer, on embedded defaults.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anchor_lang::prelude::Pubkey;
+use challenge::{state::Window, ConfigArgs};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer;
+use tokio_util::sync::CancellationToken;
+use veil_indexer::{
+    api::ApiState,
+    metrics::IndexerMetrics,
+    persist::Persist,
+    rpc::{RpcBackfill, RpcConfig, SlotRange},
+    Counters, PgStore, RunConfig,
+};
+use veil_localnet::{Localnet, LocalnetConfig};
+use veil_relayer::{
+    auth::{Quota, Scope},
+    clock::SystemClock,
+    config::{Config, SecretSource},
+    secrets::FileSecrets,
+    AppState,
+};
+
+use crate::{
+    data::{DataDir, Session},
+    services, tokens,
+};
+
+/// One SOL.
+const SOL: u64 = 1_000_000_000;
+/// Demo tokens each of alice and bob starts with (6 decimals): 100.
+pub const DEMO_TOKENS: u64 = 100_000_000;
+
+/// Where the stack listens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpArgs {
+    /// The relayer's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub relayer: SocketAddr,
+    /// The indexer's analytics API address.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub indexer: SocketAddr,
+    /// The chain's JSON-RPC port (PubSub is the next one).
+    #[arg(long, default_value_t = 8899)]
+    pub rpc_port: u16,
+    /// Milliseconds per slot.
+    #[arg(long, default_value_t = 200)]
+    pub slot_ms: u64,
+    /// The PostgreSQL server to use (a database name in the URL is ignored); else the local
+    /// server, else the stack's own cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    pub postgres: Option<String>,
+    /// The Redis to use; else the local server, else the stack's own.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis: Option<String>,
+    /// The database the stack creates afresh on every start.
+    #[arg(long, default_value = "veil_stack")]
+    pub database: String,
+    /// Always run the stack's own PostgreSQL and Redis in the data directory, even when
+    /// `DATABASE_URL`, `REDIS_URL` or local servers are there.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+/// Why the stack did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    /// PostgreSQL or Redis.
+    #[error(transparent)]
+    Service(#[from] services::ServiceError),
+    /// The data directory.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// The chain.
+    #[error(transparent)]
+    Localnet(#[from] veil_localnet::LocalnetError),
+    /// A setup transaction failed.
+    #[error("chain setup: {0}")]
+    Setup(#[from] tokens::SetupError),
+    /// The relayer.
+    #[error("relayer: {0}")]
+    Relayer(#[from] veil_relayer::state::StartupError),
+    /// A listener.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The API key could not be created.
+    #[error("creating the demo API key: {0}")]
+    Key(String),
+}
+
+/// Initializes both programs with the relayer as registry admin and registrar and as the
+/// challenge gatekeeper; creates the demo token and gives alice and bob 100 each.
+async fn setup_chain(rpc: &RpcClient, data: &DataDir) -> Result<Pubkey, UpError> {
+    let relayer = data.chain_key()?;
+    let issuer = data.wallet("issuer")?;
+    let treasury = relayer.pubkey();
+    let registry_init =
+        veil_client::registry::initialize(&relayer.pubkey(), &relayer.pubkey(), &treasury, None);
+    tokens::send(rpc, "registry initialize", &relayer, &[registry_init], &[]).await?;
+    let challenge_init = veil_client::challenge::initialize(
+        &relayer.pubkey(),
+        ConfigArgs {
+            gatekeeper: relayer.pubkey(),
+            treasury,
+            accept_window: Window {
+                min: 10,
+                max: 7 * 86_400,
+            },
+            response_window: Window {
+                min: 10,
+                max: 30 * 86_400,
+            },
+            max_treasury_bps: 3_000,
+        },
+        None,
+    );
+    tokens::send(
+        rpc,
+        "challenge initialize",
+        &relayer,
+        &[challenge_init],
+        &[],
+    )
+    .await?;
+
+    let mint = tokens::create_mint(rpc, &issuer, 6).await?;
+    for name in ["alice", "bob"] {
+        let owner = data.wallet(name)?.pubkey();
+        tokens::fund(rpc, &issuer, &mint, &owner, DEMO_TOKENS).await?;
+    }
+    Ok(mint)
+}
+
+/// The indexer, following the chain over JSON-RPC: every second, a backfill from its cursor to
+/// the chain's head (the localnet has no Yellowstone endpoint yet; writes are idempotent, so
+/// the overlap at the cursor's slot is harmless).
+async fn follow(rpc_url: String, store: PgStore, cancel: CancellationToken) {
+    let rpc = RpcClient::new_with_commitment(rpc_url.clone(), CommitmentConfig::confirmed());
+    let counters = Counters::default();
+    while !cancel.is_cancelled() {
+        let from = match store.cursor().await {
+            Ok(cursor) => cursor.map_or(0, |c| c.slot),
+            Err(error) => {
+                tracing::warn!(%error, "indexer cursor");
+                0
+            }
+        };
+        if let Ok(head) = rpc.get_slot().await {
+            if head > from {
+                let source = RpcBackfill::spawn(
+                    RpcConfig {
+                        max_requests_per_second: None,
+                        ..RpcConfig::new(&rpc_url)
+                    },
+                    SlotRange::new(from, head),
+                );
+                match source {
+                    Ok(mut source) => {
+                        if let Err(error) = veil_indexer::run(
+                            &mut source,
+                            &store,
+                            &counters,
+                            &cancel,
+                            RunConfig::default(),
+                        )
+                        .await
+                        {
+                            tracing::warn!(%error, "indexer round failed; retrying");
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "indexer backfill"),
+                }
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Runs the stack until `shutdown` resolves (the binary passes Ctrl-C or SIGTERM).
+pub async fn up(
+    args: &UpArgs,
+    data: &DataDir,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), UpError> {
+    println!("Chitty Veil local stack (data in {})", data.root.display());
+    let (pg_server, pg_owned) =
+        services::postgres(&data.root, args.postgres.as_deref(), args.isolated).await?;
+    let database_url = services::fresh_database(&pg_server, &args.database).await?;
+    let (redis_url, redis_owned) =
+        services::redis(&data.root, args.redis.as_deref(), args.isolated).await?;
+    println!(
+        "  PostgreSQL  {database_url}{}",
+        if pg_owned.is_some() {
+            "  (the stack's own cluster)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  Redis       {redis_url}{}",
+        if redis_owned.is_some() {
+            "  (the stack's own server)"
+        } else {
+            ""
+        }
+    );
+
+    let relayer_key = data.chain_key()?;
+    let mut airdrop = vec![relayer_key.pubkey()];
+    for name in crate::data::WALLETS {
+        airdrop.push(data.wallet(name)?.pubkey());
+    }
+    let net = Localnet::start(LocalnetConfig {
+        rpc_port: args.rpc_port,
+        // With a free RPC port, a free PubSub port too.
+        ws_port: match args.rpc_port {
+            0 => 0,
+            port => port.saturating_add(1),
+        },
+        slot_time: Duration::from_millis(args.slot_ms),
+        airdrop,
+        airdrop_lamports: 100 * SOL,
+        ..LocalnetConfig::default()
+    })?;
+    let rpc =
+        RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
+    let mint = setup_chain(&rpc, data).await?;
+    println!("  chain       {}  (PubSub {})", net.rpc_url(), net.ws_url());
+
+    // drand: the recorded quicknet relay, so the stack runs offline. Its newest beacon is
+    // accepted however old it is; a deployment points RELAYER_DRAND_URLS at the real relays.
+    let (_, drand) = veil_relayer::drand_relay::RecordedRelay::spawn()
+        .await
+        .map_err(|source| UpError::Listen {
+            addr: "127.0.0.1:0".parse().expect("an address"),
+            source,
+        })?;
+    let mut config = Config::defaults();
+    config.listen = args.relayer;
+    config.db.database_url = database_url.clone();
+    config.redis_url = redis_url;
+    config.drand_urls = vec![drand.url()];
+    config.drand_max_age_secs = 100 * 365 * 86_400;
+    config.rpc_url = Some(net.rpc_url().to_owned());
+    config.secrets = SecretSource::File;
+    config.secrets_dir = data.secrets_dir();
+    config.anchor_interval_secs = 5;
+    config.batch_max_age_secs = 5;
+    config.crank_interval_secs = 2;
+    let secrets = FileSecrets {
+        dir: data.secrets_dir(),
+    };
+    let state = AppState::build(config, &secrets, Arc::new(SystemClock)).await?;
+    let key = state
+        .auth
+        .keys()
+        .create(
+            "veil-stack demo",
+            &Scope::ALL,
+            Quota::try_new(1_000, 1_000).expect("a valid quota"),
+        )
+        .await
+        .map_err(|e| UpError::Key(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(args.relayer)
+        .await
+        .map_err(|source| UpError::Listen {
+            addr: args.relayer,
+            source,
+        })?;
+    let relayer_addr = listener.local_addr().unwrap_or(args.relayer);
+    let stop = CancellationToken::new();
+    let relayer = tokio::spawn(veil_relayer::serve(state, listener, {
+        let stop = stop.clone();
+        async move { stop.cancelled().await }
+    }));
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&database_url)
+        .await
+        .map_err(services::ServiceError::from)?;
+    let store = PgStore::new(pool.clone(), "veil-stack");
+    let indexer = tokio::spawn(follow(net.rpc_url().to_owned(), store, stop.clone()));
+    let metrics = Arc::new(IndexerMetrics::new());
+    let api_listener = tokio::net::TcpListener::bind(args.indexer)
+        .await
+        .map_err(|source| UpError::Listen {
+            addr: args.indexer,
+            source,
+        })?;
+    let indexer_addr = api_listener.local_addr().unwrap_or(args.indexer);
+    let api = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            axum_serve(
+                api_listener,
+                veil_indexer::api::app(ApiState::new(pool, metrics)),
+                stop,
+            )
+            .await
+        }
+    });
+
+    let session = Session {
+        relayer_url: format!("http://{relayer_addr}"),
+        indexer_url: format!("http://{indexer_addr}"),
+        rpc_url: net.rpc_url().to_owned(),
+        ws_url: net.ws_url().to_owned(),
+        api_key: key.api_key,
+        signing_secret: key.signing_secret,
+        mint: mint.to_string(),
+    };
+    data.save_session(&session)?;
+    crate::demo::print_guide(&session, data);
+
+    tokio::select! {
+        _ = shutdown => {}
+        _ = stop.cancelled() => {}
+    }
+    println!("stopping");
+    stop.cancel();
+    let _ = relayer.await;
+    let _ = indexer.await;
+    let _ = api.await;
+    data.clear_session();
+    drop(net);
+    drop(redis_owned);
+    drop(pg_owned);
+    Ok(())
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router, stop: CancellationToken) {
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::warn!(%error, "indexer API stopped");
+    }
+}
+
+impl UpArgs {
+    /// The defaults (`veil-stack` with no subcommand).
+    pub fn parse_defaults() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: UpArgs,
+        }
+        Only::parse_from(["veil-stack"]).args
+    }
+}

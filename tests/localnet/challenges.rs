@@ -1,0 +1,446 @@
+//! Challenges through the relayer's HTTP API, over real sockets: the wallets sign the unsigned
+//! transactions the API builds and hand them back, the relayer attests as the gatekeeper and
+//! cranks settle and expire; token balances are read from the localnet and the indexer's
+//! backfill of it yields the rows.
+
+use std::time::Duration;
+
+use anchor_lang::{
+    prelude::Pubkey,
+    solana_program::{clock::Clock, sysvar::SysvarId},
+};
+use anchor_spl::associated_token::get_associated_token_address;
+use base64::Engine;
+use challenge::{state::Window, ConfigArgs};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use veil_client::challenge as cix;
+use veil_localnet::{Localnet, LocalnetConfig};
+use veil_relayer::auth::{CreatedKey, Scope};
+
+use super::{
+    backfill, send,
+    wire::{create_mint, fund_tokens, Wire},
+    SOL,
+};
+use crate::relayer::support::{TestApp, CHAIN_SEED};
+
+/// 100 tokens of 6 decimals.
+const START: u64 = 100_000_000;
+/// Each party's bond: 10 tokens.
+const BOND: u64 = 10_000_000;
+
+struct Setup {
+    _net: Localnet,
+    rpc: RpcClient,
+    t: TestApp,
+    wire: Wire,
+    key: CreatedKey,
+    creator: Keypair,
+    counterparty: Keypair,
+    arbiter: Keypair,
+    treasury: Pubkey,
+    mint: Pubkey,
+}
+
+async fn setup() -> Setup {
+    let seed: [u8; 32] = hex::decode(CHAIN_SEED).unwrap().try_into().unwrap();
+    let relayer = Keypair::new_from_array(seed);
+    let (admin, issuer, creator, counterparty, arbiter) = (
+        Keypair::new(),
+        Keypair::new(),
+        Keypair::new(),
+        Keypair::new(),
+        Keypair::new(),
+    );
+    let treasury = Pubkey::new_unique();
+    let net = Localnet::start(LocalnetConfig {
+        slot_time: Duration::from_millis(50),
+        airdrop: vec![
+            relayer.pubkey(),
+            admin.pubkey(),
+            issuer.pubkey(),
+            creator.pubkey(),
+            counterparty.pubkey(),
+        ],
+        airdrop_lamports: 10 * SOL,
+        ..LocalnetConfig::default()
+    })
+    .expect("localnet starts");
+    let rpc = RpcClient::new_with_commitment(
+        net.rpc_url().to_owned(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    // The relayer is the challenge program's gatekeeper; short Enforced windows.
+    let init = cix::initialize(
+        &admin.pubkey(),
+        ConfigArgs {
+            gatekeeper: relayer.pubkey(),
+            treasury,
+            accept_window: Window { min: 1, max: 3_600 },
+            response_window: Window { min: 1, max: 3_600 },
+            max_treasury_bps: 3_000,
+        },
+        None,
+    );
+    send(&rpc, &admin, &[init], &[])
+        .await
+        .expect("initialize the challenge program");
+    let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
+    for party in [&creator, &counterparty] {
+        fund_tokens(&rpc, &issuer, &mint, &party.pubkey(), START).await;
+    }
+    let url = net.rpc_url().to_owned();
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some(url);
+        c.anchor_interval_secs = 3_600;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Challenges], 1_000).await;
+    let wire = Wire::serve(&t).await;
+    Setup {
+        _net: net,
+        rpc,
+        t,
+        wire,
+        key,
+        creator,
+        counterparty,
+        arbiter,
+        treasury,
+        mint,
+    }
+}
+
+impl Setup {
+    /// POSTs `body` to `path`, expecting an unsigned transaction for `wallet`; signs it with
+    /// the wallet and hands it back through `/api/v2/transactions`. The challenge it is for,
+    /// and the landed signature.
+    async fn sign_and_send(&self, path: &str, body: Value, wallet: &Keypair) -> (String, String) {
+        let built = self.wire.post(path, &body, &self.key).await;
+        assert_eq!(built.status, 200, "{path}: {}", built.body);
+        assert_eq!(built.body["signer"], json!(wallet.pubkey().to_string()));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(built.body["transaction"].as_str().expect("a transaction"))
+            .unwrap();
+        let mut tx: Transaction = bincode::deserialize(&bytes).unwrap();
+        let blockhash = tx.message.recent_blockhash;
+        tx.try_sign(&[wallet], blockhash).expect("the wallet signs");
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap());
+        let landed = self
+            .wire
+            .post(
+                "/api/v2/transactions",
+                &json!({ "transaction": encoded }),
+                &self.key,
+            )
+            .await;
+        assert_eq!(landed.status, 200, "{path}: {}", landed.body);
+        (
+            built.body["challenge"].as_str().unwrap().to_owned(),
+            landed.body["signature"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A relayer step (attest, settle, expire).
+    async fn relayer_step(&self, address: &str, step: &str, body: Value) -> Value {
+        let answer = self
+            .wire
+            .post(
+                &format!("/api/v2/challenges/{address}/{step}"),
+                &body,
+                &self.key,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{step}: {}", answer.body);
+        answer.body
+    }
+
+    async fn view(&self, address: &str) -> Value {
+        let answer = self
+            .wire
+            .get(&format!("/api/v2/challenges/{address}"), &self.key)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body
+    }
+
+    async fn tokens(&self, owner: &Pubkey) -> u64 {
+        let account = get_associated_token_address(owner, &self.mint);
+        match self.rpc.get_token_account_balance(&account).await {
+            Ok(balance) => balance.amount.parse().unwrap(),
+            Err(_) => 0,
+        }
+    }
+
+    /// The chain's clock, from the Clock sysvar.
+    async fn chain_now(&self) -> i64 {
+        let data = self
+            .rpc
+            .get_account_data(&<Clock as SysvarId>::id())
+            .await
+            .unwrap();
+        bincode::deserialize::<Clock>(&data).unwrap().unix_timestamp
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_indexer_rows_appear() {
+    let s = setup().await;
+    let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
+    // The creator signs create; the counterparty accepts.
+    let body = json!({
+        "creator": creator.to_string(), "mode": "fire",
+        "counterparty": counterparty.to_string(), "arbiter": s.arbiter.pubkey().to_string(),
+        "terms": "first to 10 wins", "bond_mint": s.mint.to_string(), "bond_amount": BOND,
+        "winner_share_bps": 7_000, "treasury_share_bps": 2_000, "nonce": 1,
+    });
+    let (address, _) = s
+        .sign_and_send("/api/v2/challenges", body, &s.creator)
+        .await;
+    assert_eq!(address, cix::challenge_pda(&creator, 1).0.to_string());
+    assert_eq!(s.view(&address).await["status"], "awaiting_counterparty");
+    let accept = format!("/api/v2/challenges/{address}/accept");
+    s.sign_and_send(
+        &accept,
+        json!({"counterparty": counterparty.to_string()}),
+        &s.counterparty,
+    )
+    .await;
+    assert_eq!(s.view(&address).await["status"], "accepted");
+
+    // Locking before the gatekeeper attested is refused by the program, typed.
+    let early = s
+        .wire
+        .post(
+            &format!("/api/v2/challenges/{address}/lock"),
+            &json!({"party": "creator"}),
+            &s.key,
+        )
+        .await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(early.body["transaction"].as_str().unwrap())
+        .unwrap();
+    let mut tx: Transaction = bincode::deserialize(&bytes).unwrap();
+    let blockhash = tx.message.recent_blockhash;
+    tx.try_sign(&[&s.creator], blockhash).unwrap();
+    let refused = s
+        .wire
+        .post(
+            "/api/v2/transactions",
+            &json!({"transaction": base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap())}),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            &refused.body["error"]["details"]["rule"]
+        ),
+        (409, "CHALLENGE_REFUSED", &json!("NotVerified"))
+    );
+
+    // The relayer attests both parties: each holds the bond.
+    for party in ["creator", "counterparty"] {
+        let attested = s
+            .relayer_step(&address, "attest", json!({"party": party}))
+            .await;
+        assert_eq!(attested["passed"], json!(true));
+        // Again: the recorded attestation, nothing sent.
+        let again = s
+            .relayer_step(&address, "attest", json!({"party": party}))
+            .await;
+        assert_eq!(again, attested);
+    }
+    let attestations: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM challenge_attestations WHERE signature IS NOT NULL",
+    )
+    .fetch_one(&s.t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(attestations, 2);
+
+    // Both deposit, the creator locks, both confirm the creator won.
+    let deposit = format!("/api/v2/challenges/{address}/deposit");
+    s.sign_and_send(&deposit, json!({"party": "creator"}), &s.creator)
+        .await;
+    s.sign_and_send(&deposit, json!({"party": "counterparty"}), &s.counterparty)
+        .await;
+    assert_eq!(
+        (s.tokens(&creator).await, s.tokens(&counterparty).await),
+        (START - BOND, START - BOND)
+    );
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/lock"),
+        json!({"party": "creator"}),
+        &s.creator,
+    )
+    .await;
+    let confirm = format!("/api/v2/challenges/{address}/confirm");
+    s.sign_and_send(
+        &confirm,
+        json!({"party": "creator", "outcome": "creator_wins"}),
+        &s.creator,
+    )
+    .await;
+    s.sign_and_send(
+        &confirm,
+        json!({"party": "counterparty", "outcome": "creator_wins"}),
+        &s.counterparty,
+    )
+    .await;
+    let completed = s.view(&address).await;
+    assert_eq!(
+        (&completed["status"], &completed["outcome"]),
+        (&json!("completed"), &json!("creator_wins"))
+    );
+
+    // The relayer settles: the winner gets its bond, 70% of the loser's and the remainder;
+    // the treasury 20%; the vault is closed.
+    let settled = s.relayer_step(&address, "settle", json!({})).await;
+    assert_eq!(
+        (
+            s.tokens(&creator).await,
+            s.tokens(&counterparty).await,
+            s.tokens(&s.treasury).await
+        ),
+        (START - BOND + 18_000_000, START - BOND, 2_000_000)
+    );
+    assert_eq!(s.view(&address).await["vault_closed"], json!(true));
+    // Settling again answers the recorded settlement and pays nobody twice.
+    let twice = s
+        .wire
+        .post(
+            &format!("/api/v2/challenges/{address}/settle"),
+            &json!({}),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (twice.status, &twice.body["signature"]),
+        (200, &settled["signature"]),
+        "the recorded settlement: {}",
+        twice.body
+    );
+    assert_eq!(s.tokens(&creator).await, START - BOND + 18_000_000);
+
+    // The indexer's rows: the challenge, its status path, and the slash.
+    backfill(&s.rpc, &s.t.db.pool).await;
+    let challenge = cix::challenge_pda(&creator, 1).0.to_bytes().to_vec();
+    let row: (String, i64) =
+        sqlx::query_as("SELECT mode, bond_amount FROM indexer_challenges WHERE challenge = $1")
+            .bind(&challenge)
+            .fetch_one(&s.t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("Fire".to_owned(), BOND as i64));
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM indexer_challenge_current WHERE challenge = $1")
+            .bind(&challenge)
+            .fetch_one(&s.t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "Completed");
+    let releases: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT to_creator, to_counterparty, to_treasury, slashed FROM indexer_bond_releases
+         WHERE challenge = $1",
+    )
+    .bind(&challenge)
+    .fetch_all(&s.t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(releases, vec![(18_000_000, 0, 2_000_000, BOND as i64)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_the_crank_expires_an_overdue_enforced_challenge_and_refunds_its_bond() {
+    let s = setup().await;
+    let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
+    let now = s.chain_now().await;
+    let accept_deadline = now + 3;
+    let body = json!({
+        "creator": creator.to_string(), "mode": "enforced",
+        "counterparty": counterparty.to_string(), "arbiter": s.arbiter.pubkey().to_string(),
+        "terms": "respond within 3 seconds", "bond_mint": s.mint.to_string(), "bond_amount": BOND,
+        "winner_share_bps": 5_000, "treasury_share_bps": 1_000,
+        "accept_deadline": accept_deadline, "response_deadline": accept_deadline + 2,
+        "nonce": 7,
+    });
+    s.sign_and_send("/api/v2/challenges", body, &s.creator)
+        .await;
+    let address = cix::challenge_pda(&creator, 7).0.to_string();
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/accept"),
+        json!({"counterparty": counterparty.to_string()}),
+        &s.counterparty,
+    )
+    .await;
+    s.relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/deposit"),
+        json!({"party": "creator"}),
+        &s.creator,
+    )
+    .await;
+    assert_eq!(s.tokens(&creator).await, START - BOND);
+
+    // Before the deadline an expiry is refused, typed.
+    let early = s
+        .wire
+        .post(
+            &format!("/api/v2/challenges/{address}/expire"),
+            &json!({}),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (
+            early.status,
+            early.code(),
+            &early.body["error"]["details"]["rule"]
+        ),
+        (409, "CHALLENGE_REFUSED", &json!("DeadlineNotReached"))
+    );
+
+    // The background crank expires it once the chain's clock passes the response deadline.
+    let challenges = s.t.state.challenges.clone().expect("challenges configured");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let crank = tokio::spawn(challenges.run_crank(Duration::from_millis(250), stop_rx));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if s.view(&address).await["status"] == "expired" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not expired in time"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop_tx.send(true);
+    crank.await.unwrap();
+    let expired = s.view(&address).await;
+    assert_eq!(expired["vault_closed"], json!(true));
+    assert_eq!(
+        (s.tokens(&creator).await, s.tokens(&counterparty).await),
+        (START, START)
+    );
+    assert!(s.chain_now().await > accept_deadline + 2);
+    // One record: the refused early attempt, then the crank's, which landed.
+    let sent: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT status, signature, signatures FROM chain_submissions WHERE key LIKE 'expire:%'",
+    )
+    .fetch_all(&s.t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(sent.len(), 1);
+    let (status, landed, signatures) = &sent[0];
+    assert_eq!((status.as_str(), signatures.len()), ("landed", 2));
+    assert_eq!(signatures.last(), Some(landed));
+}

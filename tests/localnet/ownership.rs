@@ -1,0 +1,447 @@
+//! The private proof of token ownership end to end, over real sockets: a wallet holding an
+//! SPL token registers through the relayer's HTTP API, the root is published on the localnet,
+//! `/prove` proves, `/verify-ownership` spends the nullifier on chain, and the indexer's
+//! backfill of the localnet yields exactly one verification row.
+
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use veil_circuits::identity;
+use veil_client::registry as ix;
+use veil_localnet::{Localnet, LocalnetConfig};
+use veil_poseidon::to_be_bytes;
+use veil_relayer::{auth::Scope, registry::registration_message};
+
+use super::{
+    backfill, send,
+    wire::{create_mint, fund_tokens, Wire},
+    SOL,
+};
+use crate::relayer::support::{TestApp, CHAIN_SEED};
+
+/// A wallet's identity: the secret from its signature over the identity message.
+struct Member {
+    wallet: Keypair,
+    secret: [u8; 32],
+    commitment: [u8; 32],
+}
+
+impl Member {
+    fn new(wallet: Keypair) -> Self {
+        let signature = wallet.sign_message(identity::IDENTITY_MESSAGE);
+        let secret = identity::secret_from_signature(signature.as_ref());
+        Self {
+            commitment: to_be_bytes(&identity::commitment(&secret)),
+            secret: to_be_bytes(&secret),
+            wallet,
+        }
+    }
+
+    /// The register body for `mint`, signed by the wallet.
+    fn registration(&self, mint: &Pubkey) -> Value {
+        let message = registration_message(mint, &self.commitment);
+        let signature = self.wallet.sign_message(message.as_bytes());
+        json!({
+            "wallet": self.wallet.pubkey().to_string(),
+            "mint": mint.to_string(),
+            "commitment": hex::encode(self.commitment),
+            "signature": signature.to_string(),
+        })
+    }
+}
+
+/// The relayer's chain key, which is the registry's admin and registrar here.
+fn relayer_key() -> Keypair {
+    let seed: [u8; 32] = hex::decode(CHAIN_SEED).unwrap().try_into().unwrap();
+    Keypair::new_from_array(seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_row_appears() {
+    let relayer = relayer_key();
+    let issuer = Keypair::new();
+    let holder = Member::new(Keypair::new());
+    let outsider = Member::new(Keypair::new());
+    let net = Localnet::start(LocalnetConfig {
+        slot_time: Duration::from_millis(50),
+        airdrop: vec![relayer.pubkey(), issuer.pubkey()],
+        airdrop_lamports: 10 * SOL,
+        ..LocalnetConfig::default()
+    })
+    .expect("localnet starts");
+    let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+        net.rpc_url().to_owned(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let init = ix::initialize(
+        &relayer.pubkey(),
+        &relayer.pubkey(),
+        &Pubkey::new_unique(),
+        None,
+    );
+    send(&rpc, &relayer, &[init], &[])
+        .await
+        .expect("initialize");
+    let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
+    let holding = fund_tokens(&rpc, &issuer, &mint, &holder.wallet.pubkey(), 1_000_000).await;
+
+    let url = net.rpc_url().to_owned();
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some(url);
+        c.anchor_interval_secs = 3_600;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Registry], 1_000).await;
+    let wire = Wire::serve(&t).await;
+
+    // Register: the chain shows the holding; the leaf is the first of the track.
+    let registered = wire
+        .post(
+            "/api/v2/registry/register",
+            &holder.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let track_id = veil_zk::track_id_for(&mint.to_bytes());
+    let leaf = identity::leaf(
+        &identity::commitment(&veil_poseidon::from_be_bytes(&holder.secret).unwrap()),
+        &veil_poseidon::from_be_bytes(&veil_zk::token_id_for(&mint.to_bytes())).unwrap(),
+        &veil_poseidon::from_be_bytes(&track_id).unwrap(),
+    );
+    assert_eq!(
+        registered.body,
+        json!({
+            "track_id": hex::encode(track_id),
+            "leaf_index": 0,
+            "leaf": hex::encode(to_be_bytes(&leaf)),
+            "created": true,
+            "token_account": holding.to_string(),
+            "amount": 1_000_000,
+        })
+    );
+    // The same registration again changes nothing.
+    let again = wire
+        .post(
+            "/api/v2/registry/register",
+            &holder.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!((again.status, &again.body["created"]), (200, &json!(false)));
+
+    // Refusals, each typed: no token, a forged signature, a second identity for the wallet.
+    let refused = wire
+        .post(
+            "/api/v2/registry/register",
+            &outsider.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            &refused.body["error"]["details"]["reason"]
+        ),
+        (422, "TOKEN_NOT_HELD", &json!("no_account"))
+    );
+    let mut forged = holder.registration(&mint);
+    forged["signature"] = json!(outsider
+        .wallet
+        .sign_message(registration_message(&mint, &holder.commitment).as_bytes())
+        .to_string());
+    let refused = wire.post("/api/v2/registry/register", &forged, &key).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "WALLET_SIGNATURE_INVALID")
+    );
+    let second = Member {
+        wallet: holder.wallet.insecure_clone(),
+        ..Member::new(Keypair::new())
+    };
+    let refused = wire
+        .post(
+            "/api/v2/registry/register",
+            &second.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            &refused.body["error"]["details"]
+        ),
+        (
+            409,
+            "REGISTRY_ALREADY_REGISTERED",
+            &json!({"reason": "wallet_registered", "leaf_index": 0})
+        )
+    );
+
+    // Not provable before the root is published.
+    let recipient = Pubkey::new_unique();
+    let prove_body = json!({
+        "secret": hex::encode(holder.secret),
+        "mint": mint.to_string(),
+        "action": "claim-access",
+        "recipient": recipient.to_string(),
+    });
+    let early = wire.post("/api/v2/prove", &prove_body, &key).await;
+    assert_eq!(
+        (early.status, early.code(), &early.body["error"]["details"]),
+        (
+            409,
+            "REGISTRY_NOT_PUBLISHED",
+            &json!({"leaf_index": 0, "published_leaves": 0})
+        )
+    );
+
+    // Publish: the track is created, and its root is the tree of the one leaf.
+    let published = wire
+        .post(
+            "/api/v2/registry/publish",
+            &json!({"mint": mint.to_string()}),
+            &t.admin,
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let tree = veil_merkle::Tree::from_leaves(20, vec![leaf]).unwrap();
+    let root = to_be_bytes(&tree.root());
+    assert_eq!(published.body["root"], json!(hex::encode(root)));
+    assert_eq!(
+        (&published.body["leaf_count"], &published.body["sent"]),
+        (&json!(1), &json!(true))
+    );
+    let data = rpc
+        .get_account_data(&ix::track_pda(&track_id).0)
+        .await
+        .expect("the track exists on chain");
+    let track = veil_client::decode::track(&data).expect("a Track");
+    assert_eq!(
+        (track.latest_root().expect("a root").root, track.leaf_count),
+        (root, 1)
+    );
+    // Nothing new: nothing sent, the same evidence.
+    let unchanged = wire
+        .post(
+            "/api/v2/registry/publish",
+            &json!({"mint": mint.to_string()}),
+            &t.admin,
+        )
+        .await;
+    assert_eq!(unchanged.body["sent"], json!(false));
+    assert_eq!(unchanged.body["signature"], published.body["signature"]);
+
+    // Prove: the public inputs are the published root, the holder's nullifier, the signal.
+    let proved = wire.post("/api/v2/prove", &prove_body, &key).await;
+    assert_eq!(proved.status, 200, "{}", proved.body);
+    let secret = veil_poseidon::from_be_bytes(&holder.secret).unwrap();
+    let nullifier = to_be_bytes(&identity::nullifier(
+        &secret,
+        &veil_poseidon::from_be_bytes(&track_id).unwrap(),
+        &veil_poseidon::Fr::from(0u64),
+    ));
+    let signal = veil_zk::signal_hash(b"claim-access", &recipient.to_bytes());
+    assert_eq!(
+        proved.body["public_inputs"],
+        json!({
+            "root": hex::encode(root),
+            "nullifier": hex::encode(nullifier),
+            "track_id": hex::encode(track_id),
+            "scope": hex::encode([0u8; 32]),
+            "signal_hash": hex::encode(signal),
+        })
+    );
+    let outsider_proof = wire
+        .post(
+            "/api/v2/prove",
+            &json!({
+                "secret": hex::encode(outsider.secret),
+                "mint": mint.to_string(),
+                "action": "claim-access",
+                "recipient": recipient.to_string(),
+            }),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (outsider_proof.status, outsider_proof.code()),
+        (404, "REGISTRY_NOT_A_MEMBER")
+    );
+
+    // A proof re-targeted at another signal is refused before anything is sent.
+    let mut tampered = proved.body.clone();
+    tampered["public_inputs"]["signal_hash"] = json!(hex::encode(veil_zk::signal_hash(
+        b"claim-access",
+        &Pubkey::new_unique().to_bytes()
+    )));
+    let refused = wire.post("/api/v2/verify-ownership", &tampered, &key).await;
+    assert_eq!((refused.status, refused.code()), (422, "PROOF_INVALID"));
+
+    // Verify: the nullifier is spent on chain, once.
+    let verified = wire
+        .post("/api/v2/verify-ownership", &proved.body, &key)
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let signature = verified.body["signature"].as_str().expect("a signature");
+    assert_eq!(verified.body["nullifier"], json!(hex::encode(nullifier)));
+    let record = rpc
+        .get_account(&ix::nullifier_pda(&track_id, &nullifier).0)
+        .await
+        .expect("the nullifier record exists");
+    assert_eq!(record.owner, ix::PROGRAM_ID);
+
+    // The same proof again: a typed conflict that says where it was spent; nothing is sent.
+    let replay = wire
+        .post("/api/v2/verify-ownership", &proved.body, &key)
+        .await;
+    assert_eq!(
+        (replay.status, replay.code()),
+        (409, "NULLIFIER_ALREADY_USED")
+    );
+    assert_eq!(
+        replay.body["error"]["details"],
+        json!({"signature": signature, "slot": verified.body["slot"]})
+    );
+    let sent: Vec<Vec<String>> = sqlx::query_scalar(
+        "SELECT signatures FROM chain_submissions WHERE key LIKE 'verify_ownership:%'",
+    )
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(sent, vec![vec![signature.to_owned()]]);
+
+    // The indexer's backfill of the chain: exactly one verification, with no wallet in it.
+    backfill(&rpc, &t.db.pool).await;
+    type Row = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT signature, track_id, nullifier, signal_hash FROM indexer_verifications",
+    )
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![(
+            signature.to_owned(),
+            track_id.to_vec(),
+            nullifier.to_vec(),
+            signal.to_vec()
+        )]
+    );
+    let metrics = wire.get("/metrics", &key).await;
+    for line in [
+        "prover_requests_total{result=\"proved\"} 1",
+        "tx_submitted_total{result=\"conflict\"} 1",
+        // create_track, publish_root, verify_ownership.
+        "tx_submitted_total{result=\"landed\"} 3",
+        "proof_generation_seconds_count 1",
+    ] {
+        assert!(metrics.text.contains(line), "{line} in\n{}", metrics.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prove_answers_429_with_retry_after_while_the_prover_is_full() {
+    // `/prove` reads the database only; the RPC URL is never called here.
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some("http://127.0.0.1:9".into());
+        c.anchor_interval_secs = 3_600;
+        c.prover_workers = 1;
+        c.prover_queue = 0;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Registry], 1_000).await;
+    let wire = Wire::serve(&t).await;
+    // One member under a published root, written as register and publish would.
+    let member = Member::new(Keypair::new());
+    let mint = Pubkey::new_unique();
+    let track_id = veil_zk::track_id_for(&mint.to_bytes());
+    let token_id = veil_zk::token_id_for(&mint.to_bytes());
+    let leaf = identity::leaf(
+        &veil_poseidon::from_be_bytes(&member.commitment).unwrap(),
+        &veil_poseidon::from_be_bytes(&token_id).unwrap(),
+        &veil_poseidon::from_be_bytes(&track_id).unwrap(),
+    );
+    use veil_relayer::registry::store;
+    store::register(
+        &t.db.pool,
+        &store::NewMember {
+            track_id: &track_id,
+            mint: &mint.to_string(),
+            commitment: &member.commitment,
+            token_id: &token_id,
+            leaf: &to_be_bytes(&leaf),
+            wallet: &member.wallet.pubkey().to_string(),
+            token_account: &Pubkey::new_unique().to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    let root = to_be_bytes(
+        &veil_merkle::Tree::from_leaves(20, vec![leaf])
+            .unwrap()
+            .root(),
+    );
+    store::published(
+        &t.db.pool,
+        &track_id,
+        &store::Published {
+            leaves: 1,
+            root,
+            slot: 1,
+            signature: "s".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let body = json!({
+        "secret": hex::encode(member.secret),
+        "mint": mint.to_string(),
+        "action": "claim-access",
+        "recipient": Pubkey::new_unique().to_string(),
+    });
+
+    // The one worker is taken (the key may still be loading: that request waits, admitted)…
+    let registry = t.state.registry.clone().expect("registry configured");
+    let first = {
+        let (wire_base, body, key) = (wire.base.clone(), body.clone(), key.clone());
+        let clock = t.clock.clone();
+        tokio::spawn(async move {
+            Wire::at(&wire_base, clock)
+                .post("/api/v2/prove", &body, &key)
+                .await
+        })
+    };
+    while registry.prover().in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // …so the next request is refused at once, with a typed 429 and Retry-After.
+    let busy = wire.post("/api/v2/prove", &body, &key).await;
+    assert_eq!(
+        (busy.status, busy.code(), &busy.body["error"]["details"]),
+        (429, "PROVER_BUSY", &json!({"capacity": 1}))
+    );
+    let retry: u64 = busy
+        .retry_after
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!(retry >= 1);
+    // The admitted request completes with the proof.
+    let proved = first.await.unwrap();
+    assert_eq!(proved.status, 200, "{}", proved.body);
+    assert_eq!(
+        proved.body["public_inputs"]["root"],
+        json!(hex::encode(root))
+    );
+    let metrics = wire.get("/metrics", &key).await;
+    assert!(metrics
+        .text
+        .contains("prover_requests_total{result=\"busy\"} 1"));
+}
