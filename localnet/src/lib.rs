@@ -32,6 +32,8 @@ use surfpool_types::{
     BlockProductionMode, RpcConfig, SimnetCommand, SimnetConfig, SimnetEvent, SurfpoolConfig,
 };
 
+pub mod geyser;
+
 veil_svm_bridge::native_program!(RegistryProgram, registry::entry);
 veil_svm_bridge::native_program!(ChallengeProgram, ::challenge::entry);
 
@@ -59,10 +61,12 @@ pub struct LocalnetConfig {
     pub airdrop: Vec<Pubkey>,
     /// Lamports each of them gets.
     pub airdrop_lamports: u64,
+    /// The Yellowstone gRPC port ([`geyser`]); 0 picks a free one, `None` serves none.
+    pub grpc_port: Option<u16>,
 }
 
 impl Default for LocalnetConfig {
-    /// `127.0.0.1`, free ports, 100 ms slots, nobody funded.
+    /// `127.0.0.1`, free ports, 100 ms slots, nobody funded, no gRPC endpoint.
     fn default() -> Self {
         Self {
             host: "127.0.0.1".to_owned(),
@@ -71,6 +75,7 @@ impl Default for LocalnetConfig {
             slot_time: Duration::from_millis(100),
             airdrop: Vec::new(),
             airdrop_lamports: 0,
+            grpc_port: None,
         }
     }
 }
@@ -105,6 +110,7 @@ pub enum LocalnetError {
 pub struct Localnet {
     rpc_url: String,
     ws_url: String,
+    grpc_url: Option<String>,
     commands: Sender<SimnetCommand>,
     thread: Option<JoinHandle<()>>,
 }
@@ -172,18 +178,53 @@ impl Localnet {
             },
             ..SurfpoolConfig::default()
         };
+        // surfpool hands its Geyser events to plugins, of which there are none here: the feed
+        // takes them instead, and the engine gets a channel that stays empty.
+        let feed = geyser::Feed::start(geyser_events).map_err(LocalnetError::Spawn)?;
+        let grpc = match config.grpc_port {
+            None => None,
+            Some(port) => {
+                let listener =
+                    TcpListener::bind((config.host.as_str(), port)).map_err(|source| {
+                        LocalnetError::Port {
+                            host: config.host.clone(),
+                            source,
+                        }
+                    })?;
+                listener
+                    .set_nonblocking(true)
+                    .map_err(LocalnetError::Spawn)?;
+                Some(listener)
+            }
+        };
+        let grpc_url = match &grpc {
+            Some(listener) => Some(format!(
+                "http://{}",
+                listener.local_addr().map_err(LocalnetError::Spawn)?
+            )),
+            None => None,
+        };
         let (commands, commands_rx) = unbounded();
         let svm = SurfnetSvmLocker::new(svm);
         let thread = {
             let commands = commands.clone();
             std::thread::Builder::new()
                 .name("veil-localnet".to_owned())
-                .spawn(move || run(svm, surfpool, commands, commands_rx, geyser_events))
+                .spawn(move || {
+                    run(
+                        svm,
+                        surfpool,
+                        commands,
+                        commands_rx,
+                        grpc.map(|l| (l, feed)),
+                    )
+                })
                 .map_err(LocalnetError::Spawn)?
         };
         let localnet = Self {
             rpc_url: format!("http://{}:{rpc_port}", config.host),
             ws_url: format!("ws://{}:{ws_port}", config.host),
+            grpc_url,
             commands,
             thread: Some(thread),
         };
@@ -205,6 +246,11 @@ impl Localnet {
     pub fn ws_url(&self) -> &str {
         &self.ws_url
     }
+
+    /// The Yellowstone gRPC endpoint (`http://host:port`), if one was asked for.
+    pub fn grpc_url(&self) -> Option<&str> {
+        self.grpc_url.as_deref()
+    }
 }
 
 impl Drop for Localnet {
@@ -222,7 +268,7 @@ fn run(
     config: SurfpoolConfig,
     commands: Sender<SimnetCommand>,
     commands_rx: Receiver<SimnetCommand>,
-    geyser_events: Receiver<surfpool_core::surfnet::GeyserEvent>,
+    grpc: Option<(TcpListener, std::sync::Arc<geyser::Feed>)>,
 ) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -236,12 +282,38 @@ fn run(
             return;
         }
     };
+    if let Some((listener, feed)) = grpc {
+        runtime.spawn(async move {
+            let incoming = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => tonic::transport::server::TcpIncoming::from(listener),
+                Err(error) => {
+                    tracing::error!(%error, "localnet gRPC listener");
+                    return;
+                }
+            };
+            let served = tonic::transport::Server::builder()
+                .add_service(
+                    yellowstone_grpc_proto::prelude::geyser_server::GeyserServer::new(
+                        geyser::Service::new(feed),
+                    )
+                    .max_decoding_message_size(64 << 20)
+                    .max_encoding_message_size(64 << 20),
+                )
+                .serve_with_incoming(incoming)
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "localnet gRPC endpoint stopped");
+            }
+        });
+    }
+    // Never sent to while the engine runs (the sender lives until it returns).
+    let (_no_plugins, no_events) = unbounded();
     let ran = runtime.block_on(start_local_surfnet_runloop(
         svm,
         config,
         commands,
         commands_rx,
-        geyser_events,
+        no_events,
     ));
     if let Err(error) = ran {
         tracing::error!(error = %error, "localnet stopped");

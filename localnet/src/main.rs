@@ -32,6 +32,9 @@ struct Args {
     #[arg(long, env = "LOCALNET_SLOT_MS", default_value_t = 400,
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     slot_ms: u64,
+    /// Yellowstone gRPC port (10000 is the Yellowstone plugin's default).
+    #[arg(long, env = "LOCALNET_GRPC_PORT", default_value_t = 10_000)]
+    grpc_port: u16,
     /// A wallet to fund at start (repeatable).
     #[arg(long = "airdrop", value_name = "PUBKEY")]
     airdrop: Vec<Pubkey>,
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         slot_time: Duration::from_millis(args.slot_ms),
         airdrop: args.airdrop.clone(),
         airdrop_lamports: lamports,
+        grpc_port: Some(args.grpc_port),
     }) {
         Ok(localnet) => localnet,
         Err(error) => {
@@ -68,6 +72,9 @@ fn main() -> ExitCode {
     println!("veil-localnet is up (offline; Ctrl-C stops it)");
     println!("  JSON-RPC  {}", localnet.rpc_url());
     println!("  PubSub    {}", localnet.ws_url());
+    if let Some(url) = localnet.grpc_url() {
+        println!("  Yellowstone gRPC  {url}");
+    }
     for (id, name) in PROGRAMS {
         println!("  program   {name:<9} {id}");
     }

@@ -10,8 +10,9 @@ use solana_signer::Signer;
 use tokio_util::sync::CancellationToken;
 use veil_indexer::{
     api::ApiState,
+    gaps::{run_live, LiveConfig},
+    grpc::{GrpcConfig, GrpcStats},
     metrics::IndexerMetrics,
-    persist::Persist,
     rpc::{RpcBackfill, RpcConfig, SlotRange},
     Counters, PgStore, RunConfig,
 };
@@ -46,6 +47,9 @@ pub struct UpArgs {
     /// The chain's JSON-RPC port (PubSub is the next one).
     #[arg(long, default_value_t = 8899)]
     pub rpc_port: u16,
+    /// The chain's Yellowstone gRPC port (the indexer's live source).
+    #[arg(long, default_value_t = 10_000)]
+    pub grpc_port: u16,
     /// Milliseconds per slot.
     #[arg(long, default_value_t = 200)]
     pub slot_ms: u64,
@@ -140,51 +144,43 @@ async fn setup_chain(rpc: &RpcClient, data: &DataDir) -> Result<Pubkey, UpError>
     Ok(mint)
 }
 
-/// The indexer, following the chain over JSON-RPC: every second, a backfill from its cursor to
-/// the chain's head (the localnet has no Yellowstone endpoint yet; writes are idempotent, so
-/// the overlap at the cursor's slot is harmless).
-async fn follow(rpc_url: String, store: PgStore, cancel: CancellationToken) {
-    let rpc = RpcClient::new_with_commitment(rpc_url.clone(), CommitmentConfig::confirmed());
+/// The indexer: an RPC backfill of everything before it started (the chain's setup), then
+/// live from the chain's Yellowstone gRPC endpoint from its cursor on, with the RPC backfill
+/// again for whatever the stream cannot replay; until `cancel`.
+async fn index(grpc_url: String, rpc_url: String, store: PgStore, cancel: CancellationToken) {
+    let rpc = RpcConfig {
+        max_requests_per_second: None,
+        ..RpcConfig::new(&rpc_url)
+    };
     let counters = Counters::default();
-    while !cancel.is_cancelled() {
-        let from = match store.cursor().await {
-            Ok(cursor) => cursor.map_or(0, |c| c.slot),
-            Err(error) => {
-                tracing::warn!(%error, "indexer cursor");
-                0
-            }
-        };
-        if let Ok(head) = rpc.get_slot().await {
-            if head > from {
-                let source = RpcBackfill::spawn(
-                    RpcConfig {
-                        max_requests_per_second: None,
-                        ..RpcConfig::new(&rpc_url)
-                    },
-                    SlotRange::new(from, head),
-                );
-                match source {
-                    Ok(mut source) => {
-                        if let Err(error) = veil_indexer::run(
-                            &mut source,
-                            &store,
-                            &counters,
-                            &cancel,
-                            RunConfig::default(),
-                        )
-                        .await
-                        {
-                            tracing::warn!(%error, "indexer round failed; retrying");
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "indexer backfill"),
-                }
-            }
+    let client = RpcClient::new_with_commitment(rpc_url.clone(), CommitmentConfig::confirmed());
+    let head = match client.get_slot().await {
+        Ok(head) => head,
+        Err(error) => {
+            tracing::error!(%error, "the indexer cannot read the chain's head");
+            return;
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
+    };
+    let backfilled = match RpcBackfill::spawn(rpc.clone(), SlotRange::new(0, head)) {
+        Ok(mut source) => veil_indexer::run(
+            &mut source,
+            &store,
+            &counters,
+            &cancel,
+            RunConfig::default(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = backfilled {
+        tracing::error!(%error, "the indexer's start backfill failed");
+        return;
+    }
+    let live = LiveConfig::new(GrpcConfig::new(grpc_url), rpc);
+    let stats = Arc::new(GrpcStats::default());
+    if let Err(error) = run_live(&store, &counters, &stats, &cancel, &live).await {
+        tracing::error!(%error, "the indexer stopped");
     }
 }
 
@@ -232,12 +228,18 @@ pub async fn up(
         slot_time: Duration::from_millis(args.slot_ms),
         airdrop,
         airdrop_lamports: 100 * SOL,
+        grpc_port: Some(args.grpc_port),
         ..LocalnetConfig::default()
     })?;
     let rpc =
         RpcClient::new_with_commitment(net.rpc_url().to_owned(), CommitmentConfig::confirmed());
     let mint = setup_chain(&rpc, data).await?;
-    println!("  chain       {}  (PubSub {})", net.rpc_url(), net.ws_url());
+    println!(
+        "  chain       {}  (PubSub {}, Yellowstone gRPC {})",
+        net.rpc_url(),
+        net.ws_url(),
+        net.grpc_url().unwrap_or("-")
+    );
 
     // drand: the recorded quicknet relay, so the stack runs offline. Its newest beacon is
     // accepted however old it is; a deployment points RELAYER_DRAND_URLS at the real relays.
@@ -292,7 +294,13 @@ pub async fn up(
         .await
         .map_err(services::ServiceError::from)?;
     let store = PgStore::new(pool.clone(), "veil-stack");
-    let indexer = tokio::spawn(follow(net.rpc_url().to_owned(), store, stop.clone()));
+    let grpc_url = net.grpc_url().unwrap_or_default().to_owned();
+    let indexer = tokio::spawn(index(
+        grpc_url.clone(),
+        net.rpc_url().to_owned(),
+        store,
+        stop.clone(),
+    ));
     let metrics = Arc::new(IndexerMetrics::new());
     let api_listener = tokio::net::TcpListener::bind(args.indexer)
         .await

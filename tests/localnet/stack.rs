@@ -24,6 +24,7 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         relayer: "127.0.0.1:0".parse().unwrap(),
         indexer: "127.0.0.1:0".parse().unwrap(),
         rpc_port: 0,
+        grpc_port: 0,
         slot_ms: 50,
         database: database.clone(),
         postgres: Some(pg_base()),
