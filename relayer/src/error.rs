@@ -302,6 +302,7 @@ impl From<crate::registry::RegistryError> for ApiError {
             }
             E::Prover(ProverError::Failed(cause)) => ApiError::internal("prove", cause),
             E::Database(error) => ApiError::from(crate::store::StoreError::from(error)),
+            E::Integrity(cause) => ApiError::internal("registry", cause),
         }
     }
 }

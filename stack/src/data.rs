@@ -52,6 +52,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
     }
 }
 
+/// Writes `bytes` to `path`, readable by its owner only (keys, the API key's secret).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).map_err(io(path))?;
+    file.write_all(bytes).map_err(io(path))
+}
+
 /// What `up` tells the demo client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -107,7 +120,7 @@ impl DataDir {
         }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
-        std::fs::write(path, hex::encode(bytes)).map_err(io(path))
+        write_private(path, hex::encode(bytes).as_bytes())
     }
 
     fn seed(path: &Path) -> Result<[u8; 32], DataError> {
@@ -146,7 +159,7 @@ impl DataDir {
             path: path.clone(),
             what: e.to_string(),
         })?;
-        std::fs::write(&path, json).map_err(io(&path))
+        write_private(&path, &json)
     }
 
     /// The running stack, as `up` recorded it.

@@ -371,6 +371,7 @@ async fn prove_answers_429_with_retry_after_while_the_prover_is_full() {
     use veil_relayer::registry::store;
     store::register(
         &t.db.pool,
+        1 << 20,
         &store::NewMember {
             track_id: &track_id,
             mint: &mint.to_string(),

@@ -141,6 +141,9 @@ pub enum RegistryError {
     /// PostgreSQL failed.
     #[error("registry store: {0}")]
     Database(#[from] sqlx::Error),
+    /// The stored state contradicts itself (a bug or a tampered database; logged).
+    #[error("registry integrity: {0}")]
+    Integrity(String),
 }
 
 impl From<ChainError> for RegistryError {
@@ -285,13 +288,9 @@ impl RegistryService {
             request.mint.to_string(),
             account.to_string(),
         );
-        if let Some(track) = store::track(&self.pool, &track_id).await? {
-            if track.leaf_count >= 1u64 << depth() {
-                return Err(RegistryError::TreeFull);
-            }
-        }
         let outcome = store::register(
             &self.pool,
+            1u64 << depth(),
             &NewMember {
                 track_id: &track_id,
                 mint: &mint,
@@ -310,6 +309,7 @@ impl RegistryService {
                 return Err(RegistryError::WalletAlreadyRegistered { leaf_index })
             }
             Registration::CommitmentTaken => return Err(RegistryError::CommitmentTaken),
+            Registration::Full => return Err(RegistryError::TreeFull),
         };
         Ok(Registered {
             track_id,
@@ -434,7 +434,7 @@ impl RegistryService {
         // Hashing 2^20 leaves takes seconds: off the async runtime.
         tokio::task::spawn_blocking(move || Tree::from_leaves(depth(), fields))
             .await
-            .map_err(|_| RegistryError::TreeFull)?
+            .map_err(|join| RegistryError::Integrity(format!("the tree build panicked: {join}")))?
             .map_err(|_| RegistryError::TreeFull)
     }
 
@@ -453,10 +453,10 @@ impl RegistryService {
         let root = to_be_bytes(&tree.root());
         if root != published.root {
             // The stored leaves no longer give the published root: never prove against it.
-            return Err(RegistryError::Database(sqlx::Error::Protocol(format!(
+            return Err(RegistryError::Integrity(format!(
                 "the stored leaves of track {} do not hash to its published root",
                 hex::encode(track_id)
-            ))));
+            )));
         }
         let entry = Arc::new(PublishedTree {
             leaves: published.leaves,

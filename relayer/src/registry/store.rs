@@ -41,15 +41,21 @@ pub enum Registration {
     },
     /// Another wallet registered this identity on this track.
     CommitmentTaken,
+    /// The track holds `capacity` leaves already.
+    Full,
 }
 
 fn index(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// Adds the member at the track's next index, once: the track row is locked, so indexes are
-/// dense and assigned in commit order.
-pub async fn register(pool: &PgPool, member: &NewMember<'_>) -> Result<Registration, sqlx::Error> {
+/// Adds the member at the track's next index, once, unless the track holds `capacity` leaves:
+/// the track row is locked, so indexes are dense and assigned in commit order.
+pub async fn register(
+    pool: &PgPool,
+    capacity: u64,
+    member: &NewMember<'_>,
+) -> Result<Registration, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Creates the track row, or locks it.
     let next: i64 = sqlx::query_scalar(
@@ -83,6 +89,9 @@ pub async fn register(pool: &PgPool, member: &NewMember<'_>) -> Result<Registrat
             _ => Registration::CommitmentTaken,
         };
         return Ok(outcome);
+    }
+    if index(next) >= capacity {
+        return Ok(Registration::Full);
     }
     sqlx::query(
         "INSERT INTO registry_members
