@@ -509,30 +509,53 @@ impl ChainClient {
             Err(ChainError::Failed(failure)) => return Err(ChainError::Failed(failure)),
             Err(error) => tracing::warn!(%signature, %error, "send failed; following"),
         }
+        match self.confirmed(&signature, expires).await? {
+            Some((slot, None)) => Ok(Landed {
+                signature: signature.to_string(),
+                slot,
+                by_this_call: true,
+            }),
+            Some((_, Some(error))) => {
+                Err(ChainError::Failed(self.failure(&signature, error).await))
+            }
+            None => Err(ChainError::NotLanded { key, builds: 0 }),
+        }
+    }
+
+    /// Polls `signature` until it is confirmed (its slot and error, if it failed) or can no
+    /// longer land (`None`): the chain's block height has passed `last_valid_block_height`
+    /// and one last look still does not find it, which closes the race with a landing between
+    /// the two reads. A signature the chain knows but has not confirmed is waited for, never
+    /// given up on.
+    async fn confirmed(
+        &self,
+        signature: &solana_signature::Signature,
+        last_valid_block_height: u64,
+    ) -> Result<Option<(u64, Option<TransactionError>)>, ChainError> {
         loop {
-            if let Some(status) = self.status(&signature).await? {
-                if status.satisfies_commitment(CommitmentConfig::confirmed()) {
-                    let landed = Landed {
-                        signature: signature.to_string(),
-                        slot: status.slot,
-                        by_this_call: true,
-                    };
-                    return match status.err {
-                        None => Ok(landed),
-                        Some(error) => {
-                            let logs = self.logs(&signature).await.unwrap_or_default();
-                            Err(ChainError::Failed(TxFailure::new(error, logs)))
-                        }
-                    };
+            match self.status(signature).await? {
+                Some(status) if status.satisfies_commitment(CommitmentConfig::confirmed()) => {
+                    return Ok(Some((status.slot, status.err)));
                 }
-            } else {
-                let height = self.block_height().await?;
-                if height > expires && self.status(&signature).await?.is_none() {
-                    return Err(ChainError::NotLanded { key, builds: 0 });
+                Some(_) => {}
+                None => {
+                    let height = self.block_height().await?;
+                    if height > last_valid_block_height && self.status(signature).await?.is_none() {
+                        return Ok(None);
+                    }
                 }
             }
             tokio::time::sleep(self.config.poll_interval).await;
         }
+    }
+
+    /// A landed transaction's failure, with its logs when the node still has them.
+    async fn failure(
+        &self,
+        signature: &solana_signature::Signature,
+        error: TransactionError,
+    ) -> TxFailure {
+        TxFailure::new(error, self.logs(signature).await.unwrap_or_default())
     }
 
     /// Follows `signature` until it lands (`Some`, recorded) or can no longer land (`None`).
@@ -546,32 +569,16 @@ impl ChainClient {
             Ok(parsed) => parsed,
             Err(_) => return Ok(None),
         };
-        loop {
-            match self.status(&parsed).await? {
-                Some(status) if status.satisfies_commitment(CommitmentConfig::confirmed()) => {
-                    return self
-                        .settle(key, signature, &parsed, status.slot, status.err)
-                        .await;
-                }
-                // Seen but not confirmed yet: never rebuild while the chain knows it.
-                Some(_) => {
-                    tokio::time::sleep(self.config.poll_interval).await;
-                    continue;
-                }
-                None => {}
-            }
-            let height = self.block_height().await?;
-            // Expired, it can never land; one last look closes the race with a landing
-            // between the two reads.
-            if height > last_valid_block_height && self.status(&parsed).await?.is_none() {
+        match self.confirmed(&parsed, last_valid_block_height).await? {
+            Some((slot, error)) => self.settle(key, signature, &parsed, slot, error).await,
+            None => {
                 tracing::info!(
                     key,
                     signature,
                     "blockhash expired before landing; rebuilding"
                 );
-                return Ok(None);
+                Ok(None)
             }
-            tokio::time::sleep(self.config.poll_interval).await;
         }
     }
 
@@ -606,8 +613,7 @@ impl ChainClient {
                 by_this_call: false,
             }));
         };
-        let logs = self.logs(parsed).await.unwrap_or_default();
-        let failure = TxFailure::new(error, logs);
+        let failure = self.failure(parsed, error).await;
         store::landed(&self.pool, key, signature, slot, Some(&failure.to_string())).await?;
         Err(ChainError::Failed(failure))
     }
