@@ -170,6 +170,9 @@ impl ProgramEvent {
                 ChallengeEvent::OutcomeConfirmed(_) => "OutcomeConfirmed",
                 ChallengeEvent::AttestationCreated(_) => "AttestationCreated",
                 ChallengeEvent::BondsReleased(_) => "BondsReleased",
+                ChallengeEvent::SurplusSwept(_) => "SurplusSwept",
+                ChallengeEvent::ChallengeAdminProposed(_) => "ChallengeAdminProposed",
+                ChallengeEvent::ChallengeAdminAccepted(_) => "ChallengeAdminAccepted",
             },
         }
     }
@@ -268,6 +271,20 @@ impl ProgramEvent {
                     "to_counterparty": e.payout.to_counterparty,
                     "to_treasury": e.payout.to_treasury,
                     "slashed": e.slashed,
+                }),
+                ChallengeEvent::SurplusSwept(e) => json!({
+                    "challenge": key(&e.challenge),
+                    "mint": key(&e.mint),
+                    "treasury": key(&e.treasury),
+                    "amount": e.amount,
+                }),
+                ChallengeEvent::ChallengeAdminProposed(e) => json!({
+                    "admin": key(&e.admin),
+                    "proposed": key(&e.proposed),
+                }),
+                ChallengeEvent::ChallengeAdminAccepted(e) => json!({
+                    "previous": key(&e.previous),
+                    "admin": key(&e.admin),
                 }),
             },
         }

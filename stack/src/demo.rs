@@ -276,6 +276,12 @@ impl Client {
         let alice = self.data.wallet("alice")?.pubkey().to_string();
         let bob = self.data.wallet("bob")?.pubkey().to_string();
         let arbiter = self.data.wallet("arbiter")?.pubkey().to_string();
+        // Every bonded challenge has a response deadline; the local chain's clock follows the
+        // wall clock, and a day is well inside the stack's response window (10 s .. 30 days).
+        let response_deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .saturating_add(86_400);
         let created = self
             .wallet_step(
                 "/api/v2/challenges",
@@ -284,6 +290,7 @@ impl Client {
                     "terms": "alice and bob: first to finish the demo wins",
                     "bond_mint": mint, "bond_amount": 10_000_000u64,
                     "winner_share_bps": 7_000, "treasury_share_bps": 2_000,
+                    "response_deadline": response_deadline,
                 }),
                 "alice",
             )

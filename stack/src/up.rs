@@ -124,6 +124,8 @@ async fn setup_chain(rpc: &RpcClient, data: &DataDir) -> Result<Pubkey, UpError>
                 max: 30 * 86_400,
             },
             max_treasury_bps: 3_000,
+            arbiter_window: 7 * 86_400,
+            bond_mints: Vec::new(),
         },
         None,
     );

@@ -1,10 +1,16 @@
-//! Property test: random instruction sequences over random parties, modes, bonds, outcomes and
-//! clock jumps never create or destroy tokens and never pay a non-party.
+//! Property test: random instruction sequences over random parties, modes, bonds, outcomes,
+//! clock jumps and outsiders' transfers into the vault never create or destroy tokens, never
+//! pay a non-party, and never leave tokens stuck.
 //!
 //! After every step: the mint's supply equals the tokens held by every account and vault;
-//! a stranger's balance never changes unless it became the counterparty of an open challenge;
-//! the treasury never loses; an open vault holds exactly
-//! `deposited − paid_out`; a closed vault means everything deposited went out.
+//! a stranger's balance changes only by what it sent into the vault, unless it became the
+//! counterparty of an open challenge; the treasury never loses; an open vault holds exactly
+//! `deposited − paid_out` plus what outsiders sent in; a closed vault means everything
+//! deposited went out.
+//!
+//! Then the parties stop acting: only a stranger cranks `expire` and `settle` while time
+//! passes. Every run must end with the vault closed and every token accounted for: no status
+//! that holds tokens may need the other party's cooperation to be left.
 //! Cases: `VEIL_PROPTEST_CASES` (default 1,000) and `VEIL_PROPTEST_SEED` (default fixed, so CI
 //! is reproducible); raise the first and vary the second for a soak.
 
@@ -42,6 +48,8 @@ enum Action {
     Expire,
     Cancel(Who),
     Advance(i64),
+    /// The stranger transfers tokens straight into the vault (griefing the escrow).
+    Gift(u64),
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -83,6 +91,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => who().prop_map(Action::Cancel),
         2 => prop_oneof![Just(600i64), Just(4_000), Just(100_000), Just(40 * 86_400)]
             .prop_map(Action::Advance),
+        1 => prop_oneof![Just(1u64), Just(1_000_000)].prop_map(Action::Gift),
     ]
 }
 
@@ -100,6 +109,8 @@ struct World {
     stranger: Keypair,
     stranger_tokens: Pubkey,
     vaults: Vec<Pubkey>,
+    /// What the stranger sent into the current challenge's vault.
+    gifted: u64,
 }
 
 impl World {
@@ -119,6 +130,7 @@ impl World {
             stranger,
             stranger_tokens,
             vaults: Vec::new(),
+            gifted: 0,
         }
     }
 
@@ -202,6 +214,30 @@ impl World {
                 self.f.advance(*s);
                 return;
             }
+            Action::Gift(amount) => {
+                let vault = cix::vault_pda(c).0;
+                if self
+                    .f
+                    .t
+                    .chain
+                    .account(&vault)
+                    .is_none_or(|a| a.data.is_empty())
+                {
+                    return;
+                }
+                let stranger = self.stranger.insecure_clone();
+                let from = self.stranger_tokens;
+                if self
+                    .f
+                    .t
+                    .chain
+                    .transfer(&stranger, &from, &vault, *amount)
+                    .is_ok()
+                {
+                    self.gifted += amount;
+                }
+                return;
+            }
         };
     }
 }
@@ -280,6 +316,7 @@ struct Coverage {
     disputed: u32,
     expired_with_bonds: u32,
     cancelled_with_refund: u32,
+    swept_surplus: u32,
 }
 
 #[test]
@@ -335,8 +372,18 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
                     return Ok(());
                 }
                 w.vaults.push(cix::vault_pda(&c).0);
+                w.gifted = 0;
 
-                for action in &actions {
+                // The parties stop acting: a stranger cranks while time passes.
+                let walk_away = [
+                    Action::Advance(40 * 86_400),
+                    Action::Expire,
+                    Action::Settle,
+                    Action::Advance(40 * 86_400),
+                    Action::Expire,
+                    Action::Settle,
+                ];
+                for action in actions.iter().chain(&walk_away) {
                     w.step(&c, action);
                     prop_assert_eq!(
                         w.held(),
@@ -349,7 +396,7 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
                     let state = w.f.state(&c);
                     if state.party_of(&w.stranger.pubkey()).is_none() {
                         prop_assert_eq!(
-                            w.f.t.chain.token_balance(&w.stranger_tokens),
+                            w.f.t.chain.token_balance(&w.stranger_tokens) + w.gifted,
                             stranger_before,
                             "a non-party was paid by {:?}",
                             action
@@ -361,7 +408,9 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
 
                     let state = w.f.state(&c);
                     match w.f.balances(&c).vault {
-                        Some(vault) => prop_assert_eq!(vault, state.deposited - state.paid_out),
+                        Some(vault) => {
+                            prop_assert_eq!(vault, state.deposited - state.paid_out + w.gifted)
+                        }
                         None if state.bond_amount > 0 => {
                             prop_assert!(state.vault_closed);
                             prop_assert_eq!(state.paid_out, state.deposited);
@@ -370,7 +419,23 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
                     }
                 }
 
+                // Nobody cooperated at the end, and still nothing is stuck.
                 let state = w.f.state(&c);
+                if state.bond_amount > 0 {
+                    prop_assert!(
+                        state.vault_closed && w.f.balances(&c).vault.is_none(),
+                        "tokens stuck in a {:?} challenge after {:?}",
+                        state.status,
+                        actions
+                    );
+                    prop_assert_eq!(state.paid_out, state.deposited);
+                }
+                prop_assert!(
+                    state.bond_amount == 0 || state.status.is_terminal(),
+                    "a bonded challenge still {:?} after everyone walked away",
+                    state.status
+                );
+                prop_assert_eq!(w.held(), supply);
                 let mut seen = coverage.borrow_mut();
                 let bonded_out = state.vault_closed && state.deposited > 0;
                 match state.status {
@@ -380,10 +445,15 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
                         }
                         _ => seen.settled_refund += 1,
                     },
-                    Status::Disputed => seen.disputed += 1,
                     Status::Expired if bonded_out => seen.expired_with_bonds += 1,
                     Status::Cancelled if bonded_out => seen.cancelled_with_refund += 1,
                     _ => {}
+                }
+                if state.arbiter_deadline != 0 {
+                    seen.disputed += 1;
+                }
+                if w.gifted > 0 && state.vault_closed {
+                    seen.swept_surplus += 1;
                 }
                 Ok(())
             },
@@ -409,6 +479,11 @@ fn random_instruction_sequences_conserve_tokens_and_pay_only_parties() {
         assert!(
             seen.cancelled_with_refund > 0,
             "no refunding cancellation reached: {seen:?}"
+        );
+        assert!(seen.disputed > 0, "no dispute reached: {seen:?}");
+        assert!(
+            seen.swept_surplus > 0,
+            "no surplus swept out of a vault: {seen:?}"
         );
     }
 }

@@ -7,7 +7,7 @@ use challenge::{
 use veil_client::{challenge as cix, decode::ChallengeEvent};
 use veil_harness::{
     assert::{assert_account_already_in_use, assert_anchor_error, assert_challenge_error},
-    challenge::{BOND, START_TIME},
+    challenge::{ARBITER_WINDOW, BOND, START_TIME},
     ChallengeFixture, Signer,
 };
 
@@ -185,4 +185,66 @@ fn create_challenge_twice_with_one_nonce_fails() {
     let args = f.args(Mode::Gatekeeper);
     f.create(args.clone()).1.unwrap();
     assert_account_already_in_use(f.create(args).1);
+}
+
+#[test]
+fn create_challenge_bonded_without_a_response_deadline_fails() {
+    // Audit item 3: no bond may be escrowed without a way out that needs nobody.
+    let mut f = ChallengeFixture::new();
+    let mut fire = f.args(Mode::Fire);
+    fire.response_deadline = 0;
+    assert_challenge_error(f.create(fire).1, ChallengeError::ResponseDeadlineRequired);
+
+    let mut fire_with_accept_deadline = f.args(Mode::Fire);
+    fire_with_accept_deadline.accept_deadline = START_TIME + 100;
+    assert_challenge_error(
+        f.create(fire_with_accept_deadline).1,
+        ChallengeError::InvalidModeParameters,
+    );
+
+    let mut fire_too_far = f.args(Mode::Fire);
+    fire_too_far.response_deadline = START_TIME + 31 * 86_400;
+    assert_challenge_error(
+        f.create(fire_too_far).1,
+        ChallengeError::DeadlineOutOfBounds,
+    );
+}
+
+#[test]
+fn create_challenge_copies_the_arbiter_window_from_the_config() {
+    let mut f = ChallengeFixture::new();
+    let c = f.created(Mode::Fire);
+    let state = f.state(&c);
+    assert_eq!(state.arbiter_window, ARBITER_WINDOW);
+    assert_eq!(state.arbiter_deadline, 0);
+}
+
+#[test]
+fn create_challenge_with_a_freezable_mint_fails_unless_the_admin_listed_it() {
+    // Audit item 6: whoever holds a mint's freeze authority can freeze the vault.
+    let mut f = ChallengeFixture::new();
+    let authority = f.mint_authority.insecure_clone();
+    let freezable = f.t.chain.create_mint_with(
+        &authority,
+        &authority.pubkey(),
+        Some(&authority.pubkey()),
+        6,
+    );
+    let creator = f.creator.insecure_clone();
+    let args = f.args(Mode::Fire);
+    assert_challenge_error(
+        f.create_with_mint(&creator, args, Some(freezable)).1,
+        ChallengeError::UnsupportedBondMint,
+    );
+
+    let admin = f.admin.insecure_clone();
+    let mut listed = f.config_args();
+    listed.bond_mints = vec![freezable];
+    f.t.chain
+        .send(&admin, &[cix::update_config(&admin.pubkey(), listed)], &[])
+        .expect("list the mint");
+    let args = f.args(Mode::Fire);
+    let (c, result) = f.create_with_mint(&creator, args, Some(freezable));
+    result.expect("a listed freezable mint is allowed");
+    assert_eq!(f.state(&c).bond_mint, freezable);
 }

@@ -83,6 +83,8 @@ async fn setup() -> Setup {
             accept_window: Window { min: 1, max: 3_600 },
             response_window: Window { min: 1, max: 3_600 },
             max_treasury_bps: 3_000,
+            arbiter_window: 3_600,
+            bond_mints: Vec::new(),
         },
         None,
     );
@@ -192,12 +194,15 @@ impl Setup {
 async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_indexer_rows_appear() {
     let s = setup().await;
     let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
-    // The creator signs create; the counterparty accepts.
+    // The creator signs create; the counterparty accepts. A bonded challenge has a response
+    // deadline (within the test config's hour).
+    let response_deadline = s.chain_now().await + 3_000;
     let body = json!({
         "creator": creator.to_string(), "mode": "fire",
         "counterparty": counterparty.to_string(), "arbiter": s.arbiter.pubkey().to_string(),
         "terms": "first to 10 wins", "bond_mint": s.mint.to_string(), "bond_amount": BOND,
         "winner_share_bps": 7_000, "treasury_share_bps": 2_000, "nonce": 1,
+        "response_deadline": response_deadline,
     });
     let (address, _) = s
         .sign_and_send("/api/v2/challenges", body, &s.creator)

@@ -39,20 +39,29 @@ fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instructi
     crate::anchor_ix::build(PROGRAM_ID, accounts, data)
 }
 
+/// The token accounts an escrow release may pay into.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EscrowTokens {
+    /// The creator's token account of the bond mint.
+    pub creator: Option<Pubkey>,
+    /// The counterparty's token account of the bond mint.
+    pub counterparty: Option<Pubkey>,
+    /// The treasury's token account of the bond mint (for a slash's share, and for any
+    /// surplus someone sent into the vault, which is swept there when it closes).
+    pub treasury: Option<Pubkey>,
+}
+
 /// The escrow accounts for `challenge`: none for an unbonded challenge or once its vault is
-/// closed; otherwise its mint and vault, the creator (rent receiver), and the parties' token
-/// accounts of the bond mint.
-pub fn escrow(
-    challenge: &Challenge,
-    creator_tokens: Option<Pubkey>,
-    counterparty_tokens: Option<Pubkey>,
-) -> accounts::Escrow {
+/// closed; otherwise its mint and vault, the creator (rent receiver), and the token accounts
+/// of the bond mint in `tokens`.
+pub fn escrow(challenge: &Challenge, tokens: EscrowTokens) -> accounts::Escrow {
     if challenge.bond_amount == 0 || challenge.vault_closed {
         return accounts::Escrow {
             mint: None,
             vault: None,
             creator_tokens: None,
             counterparty_tokens: None,
+            treasury_tokens: None,
             creator: None,
             token_program: None,
         };
@@ -60,8 +69,9 @@ pub fn escrow(
     accounts::Escrow {
         mint: Some(challenge.bond_mint),
         vault: Some(challenge.vault),
-        creator_tokens,
-        counterparty_tokens,
+        creator_tokens: tokens.creator,
+        counterparty_tokens: tokens.counterparty,
+        treasury_tokens: tokens.treasury,
         creator: Some(challenge.creator),
         token_program: Some(TOKEN_PROGRAM_ID),
     }
@@ -90,6 +100,34 @@ pub fn update_config(admin: &Pubkey, args: ConfigArgs) -> Instruction {
             config: config_pda().0,
         },
         instruction::UpdateConfig { args },
+    )
+}
+
+/// `propose_admin`.
+pub fn propose_admin(admin: &Pubkey, proposed: &Pubkey) -> Instruction {
+    build(
+        accounts::ProposeAdmin {
+            admin: *admin,
+            config: config_pda().0,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        instruction::ProposeAdmin {
+            proposed: *proposed,
+        },
+    )
+}
+
+/// `accept_admin`.
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAdmin {
+            new_admin: *new_admin,
+            config: config_pda().0,
+            event_authority: event_authority(),
+            program: PROGRAM_ID,
+        },
+        instruction::AcceptAdmin {},
     )
 }
 
@@ -226,20 +264,13 @@ pub fn resolve(arbiter: &Pubkey, challenge: &Pubkey, outcome: Outcome) -> Instru
     )
 }
 
-/// `settle`.
-pub fn settle(
-    cranker: &Pubkey,
-    challenge: &Pubkey,
-    escrow: accounts::Escrow,
-    treasury_tokens: &Pubkey,
-) -> Instruction {
+/// `settle`. The escrow's treasury token account receives the treasury's share.
+pub fn settle(cranker: &Pubkey, challenge: &Pubkey, escrow: accounts::Escrow) -> Instruction {
     build(
         accounts::Settle {
             cranker: *cranker,
-            config: config_pda().0,
             challenge: *challenge,
             escrow,
-            treasury_tokens: *treasury_tokens,
             event_authority: event_authority(),
             program: PROGRAM_ID,
         },

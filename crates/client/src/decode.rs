@@ -77,8 +77,9 @@ program_events!(
 );
 
 use challenge::events::{
-    AttestationCreated, BondDeposited, BondsReleased, ChallengeCreated, OutcomeConfirmed,
-    StatusChanged, VerificationAttested,
+    AttestationCreated, BondDeposited, BondsReleased, ChallengeAdminAccepted,
+    ChallengeAdminProposed, ChallengeCreated, OutcomeConfirmed, StatusChanged, SurplusSwept,
+    VerificationAttested,
 };
 
 program_events!(
@@ -91,6 +92,9 @@ program_events!(
         OutcomeConfirmed,
         AttestationCreated,
         BondsReleased,
+        SurplusSwept,
+        ChallengeAdminProposed,
+        ChallengeAdminAccepted,
     }
 );
 

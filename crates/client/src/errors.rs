@@ -95,6 +95,12 @@ program_errors!(
         TokenAccountMismatch,
         ArithmeticOverflow,
         InvariantViolated,
+        ArbiterDeadlinePassed,
+        ResponseDeadlineRequired,
+        InvalidBondMintList,
+        NoPendingAdmin,
+        NotPendingAdmin,
+        AdminUnchanged,
     ]
 );
 

@@ -11,6 +11,9 @@ use solana_transaction_error::TransactionError;
 use veil_client::decode::{self, DecodeError, RegistryEvent};
 use veil_svm_bridge::BuiltinFunctionRegisterer;
 
+/// The upgradeable BPF loader (loader v3).
+pub const LOADER_V3: Pubkey = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
+
 /// One instruction executed by CPI, resolved to its program and data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvokedInstruction {
@@ -81,6 +84,55 @@ impl TestChain {
         for (id, registerer) in programs {
             svm.add_builtin(*id, *registerer);
         }
+        Self { svm }
+    }
+
+    /// A chain whose one program `program_id` is deployed as under the upgradeable loader:
+    /// its program account is owned by `BPFLoaderUpgradeab1e…` and names a ProgramData account
+    /// that records `upgrade_authority` (`None`: made immutable).
+    ///
+    /// There is no SBF build here, so no ELF can sit in the ProgramData account. The runtime
+    /// dispatches an instruction of a loader-owned program to its owner's builtin entry, so
+    /// the host-compiled program is registered *as the upgradeable loader's entry* on this
+    /// chain: the accounts, owners and data the program reads are those of a real upgradeable
+    /// deployment, and the loader "executes" exactly this one program. Nothing else on such a
+    /// chain may use the upgradeable loader (litesvm's bundled SPL programs use loader v2).
+    pub fn upgradeable(
+        program_id: Pubkey,
+        registerer: BuiltinFunctionRegisterer,
+        upgrade_authority: Option<Pubkey>,
+    ) -> Self {
+        let mut svm = LiteSVM::new();
+        svm.add_builtin(LOADER_V3, registerer);
+        let (programdata, _) = Pubkey::find_program_address(&[program_id.as_ref()], &LOADER_V3);
+        // UpgradeableLoaderState in its bincode layout: a u32 tag (2 = Program, 3 =
+        // ProgramData), then the fields.
+        let mut program_state = 2u32.to_le_bytes().to_vec();
+        program_state.extend_from_slice(programdata.as_ref());
+        let mut programdata_state = 3u32.to_le_bytes().to_vec();
+        programdata_state.extend_from_slice(&0u64.to_le_bytes());
+        match upgrade_authority {
+            Some(authority) => {
+                programdata_state.push(1);
+                programdata_state.extend_from_slice(authority.as_ref());
+            }
+            None => programdata_state.extend_from_slice(&[0; 33]),
+        }
+        // The program account first: while its ProgramData does not exist yet, litesvm caches
+        // it as a closed program instead of trying to load an ELF.
+        let account = |data: Vec<u8>, executable: bool| Account {
+            lamports: svm.minimum_balance_for_rent_exemption(data.len()),
+            data,
+            owner: LOADER_V3,
+            executable,
+            rent_epoch: 0,
+        };
+        let program = account(program_state, true);
+        let programdata_account = account(programdata_state, false);
+        svm.set_account(program_id, program)
+            .expect("program account");
+        svm.set_account(programdata, programdata_account)
+            .expect("programdata account");
         Self { svm }
     }
 

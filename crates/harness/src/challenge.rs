@@ -24,6 +24,8 @@ pub const STARTING_TOKENS: u64 = 1_000_000_000;
 pub const ACCEPT_AFTER: i64 = 3_600;
 /// Default response window: one day after the accept deadline.
 pub const RESPOND_AFTER: i64 = 86_400;
+/// Default arbiter window: two days from the moment a dispute arises.
+pub const ARBITER_WINDOW: i64 = 2 * 86_400;
 /// The fixture's clock at start.
 pub const START_TIME: i64 = 1_800_000_000;
 
@@ -142,12 +144,14 @@ impl ChallengeFixture {
                 max: 30 * 86_400,
             },
             max_treasury_bps: 3_000,
+            arbiter_window: ARBITER_WINDOW,
+            bond_mints: Vec::new(),
         }
     }
 
     /// Arguments of a typical challenge of `mode`, with a fresh nonce: named counterparty;
-    /// bonded (with the arbiter, 70% winner / 20% treasury) in Fire and Enforced; deadlines in
-    /// Enforced.
+    /// bonded (with the arbiter, 70% winner / 20% treasury) in Fire and Enforced; both
+    /// deadlines in Enforced, the response deadline in Fire (the same instant).
     pub fn args(&mut self, mode: Mode) -> CreateChallengeArgs {
         let nonce = self.next_nonce;
         self.next_nonce += 1;
@@ -168,7 +172,7 @@ impl ChallengeFixture {
             } else {
                 0
             },
-            response_deadline: if mode == Mode::Enforced {
+            response_deadline: if bonded {
                 now + ACCEPT_AFTER + RESPOND_AFTER
             } else {
                 0
@@ -206,10 +210,18 @@ impl ChallengeFixture {
 
     /// The escrow accounts of `challenge` with the fixture's token accounts.
     pub fn escrow(&self, challenge: &Pubkey) -> Escrow {
+        self.escrow_into(challenge, &self.treasury_tokens)
+    }
+
+    /// The escrow accounts of `challenge`, paying the treasury into `treasury_tokens`.
+    pub fn escrow_into(&self, challenge: &Pubkey, treasury_tokens: &Pubkey) -> Escrow {
         cix::escrow(
             &self.state(challenge),
-            Some(self.creator_tokens),
-            Some(self.counterparty_tokens),
+            cix::EscrowTokens {
+                creator: Some(self.creator_tokens),
+                counterparty: Some(self.counterparty_tokens),
+                treasury: Some(*treasury_tokens),
+            },
         )
     }
 
@@ -309,8 +321,7 @@ impl ChallengeFixture {
         let ix = cix::settle(
             &cranker.pubkey(),
             challenge,
-            self.escrow(challenge),
-            treasury_tokens,
+            self.escrow_into(challenge, treasury_tokens),
         );
         self.t.chain.send(cranker, &[ix], &[])
     }
@@ -333,6 +344,21 @@ impl ChallengeFixture {
     pub fn cancel(&mut self, challenge: &Pubkey, signer: &Keypair) -> TxResult {
         let ix = cix::cancel(&signer.pubkey(), challenge, self.escrow(challenge));
         self.t.chain.send(signer, &[ix], &[])
+    }
+
+    /// An outsider (not a party) transfers `amount` bond tokens into `challenge`'s vault,
+    /// which any token holder can do: the griefing the escrow must survive.
+    pub fn gift_to_vault(&mut self, challenge: &Pubkey, amount: u64) -> TxResult {
+        let outsider = self.t.wallet();
+        let mint = self.mint;
+        let authority = self.mint_authority.insecure_clone();
+        let from = self
+            .t
+            .chain
+            .create_token_account(&outsider, &mint, &outsider.pubkey());
+        self.t.chain.mint_to(&authority, &mint, &from, amount)?;
+        let vault = cix::vault_pda(challenge).0;
+        self.t.chain.transfer(&outsider, &from, &vault, amount)
     }
 
     /// `set_paused` by the admin.

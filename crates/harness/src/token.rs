@@ -13,8 +13,21 @@ use solana_signer::Signer;
 use crate::chain::{TestChain, TxResult};
 
 impl TestChain {
-    /// Creates a mint with `decimals`, whose mint authority is `authority`.
+    /// Creates a mint with `decimals`, whose mint authority is `authority`, and that nobody
+    /// can freeze.
     pub fn create_mint(&mut self, payer: &Keypair, authority: &Pubkey, decimals: u8) -> Pubkey {
+        self.create_mint_with(payer, authority, None, decimals)
+    }
+
+    /// Creates a mint with `decimals`, whose mint authority is `authority` and whose freeze
+    /// authority is `freeze_authority`.
+    pub fn create_mint_with(
+        &mut self,
+        payer: &Keypair,
+        authority: &Pubkey,
+        freeze_authority: Option<&Pubkey>,
+        decimals: u8,
+    ) -> Pubkey {
         let mint = Keypair::new();
         let len = spl_token::state::Mint::LEN;
         let ixs = [
@@ -25,8 +38,14 @@ impl TestChain {
                 len as u64,
                 &spl_token::ID,
             ),
-            token_ix::initialize_mint2(&spl_token::ID, &mint.pubkey(), authority, None, decimals)
-                .expect("valid initialize_mint2"),
+            token_ix::initialize_mint2(
+                &spl_token::ID,
+                &mint.pubkey(),
+                authority,
+                freeze_authority,
+                decimals,
+            )
+            .expect("valid initialize_mint2"),
         ];
         self.send(payer, &ixs, &[&mint]).expect("create mint");
         mint.pubkey()
@@ -68,6 +87,20 @@ impl TestChain {
         let ix = token_ix::mint_to(&spl_token::ID, mint, to, &authority.pubkey(), &[], amount)
             .expect("valid mint_to");
         self.send(authority, &[ix], &[])
+    }
+
+    /// Transfers `amount` from `from` (owned by `owner`) to `to`: a plain SPL transfer, which
+    /// anyone holding the mint can make into any token account.
+    pub fn transfer(
+        &mut self,
+        owner: &Keypair,
+        from: &Pubkey,
+        to: &Pubkey,
+        amount: u64,
+    ) -> TxResult {
+        let ix = token_ix::transfer(&spl_token::ID, from, to, &owner.pubkey(), &[], amount)
+            .expect("valid transfer");
+        self.send(owner, &[ix], &[])
     }
 
     /// The token balance of `account`.

@@ -7,7 +7,7 @@ use anchor_lang::prelude::*;
 #[derive(PartialEq, Eq)]
 pub enum ChallengeError {
     /// 6000
-    #[msg("the challenge program is paused: only refunds (cancel, expire) run")]
+    #[msg("the challenge program is paused: only exits (cancel, expire, settle) run")]
     Paused,
     /// 6001
     #[msg("only the admin may do this")]
@@ -55,7 +55,7 @@ pub enum ChallengeError {
     #[msg("the deadlines are outside the configured bounds")]
     DeadlineOutOfBounds,
     /// 6016
-    #[msg("the bond mint must be an SPL token mint with 6 decimals")]
+    #[msg("the bond mint must be an SPL token mint with 6 decimals, and either have no freeze authority or be on the config's bond mint list")]
     UnsupportedBondMint,
     /// 6017
     #[msg("the challenge is not in the status this instruction requires")]
@@ -73,7 +73,7 @@ pub enum ChallengeError {
     #[msg("no deadline of this challenge has passed yet")]
     DeadlineNotReached,
     /// 6022
-    #[msg("only Enforced challenges expire")]
+    #[msg("this challenge has no deadline that has passed in its status, so it cannot expire")]
     NotEnforced,
     /// 6023
     #[msg("this party has already been attested")]
@@ -108,4 +108,22 @@ pub enum ChallengeError {
     /// 6033
     #[msg("an account invariant does not hold")]
     InvariantViolated,
+    /// 6034
+    #[msg("the arbiter's deadline for this dispute has passed: anyone may expire it with refunds")]
+    ArbiterDeadlinePassed,
+    /// 6035
+    #[msg("a bonded challenge needs a response deadline")]
+    ResponseDeadlineRequired,
+    /// 6036
+    #[msg("the bond mint list may hold at most 8 mints and no default key")]
+    InvalidBondMintList,
+    /// 6037
+    #[msg("there is no pending admin to accept")]
+    NoPendingAdmin,
+    /// 6038
+    #[msg("only the proposed admin may accept the admin role")]
+    NotPendingAdmin,
+    /// 6039
+    #[msg("the proposed admin is already the admin")]
+    AdminUnchanged,
 }

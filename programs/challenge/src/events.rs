@@ -99,3 +99,38 @@ pub struct BondsReleased {
     /// Tokens slashed from the loser (the treasury's share plus the winner's gain).
     pub slashed: u64,
 }
+
+/// Tokens that someone sent into a vault outside the challenge's bookkeeping were swept to the
+/// treasury when the vault closed.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurplusSwept {
+    /// The challenge whose vault held them.
+    pub challenge: Pubkey,
+    /// Bond mint.
+    pub mint: Pubkey,
+    /// The treasury (owner of the receiving token account).
+    pub treasury: Pubkey,
+    /// Tokens swept.
+    pub amount: u64,
+}
+
+/// The admin proposed a successor (first step of the rotation).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeAdminProposed {
+    /// The current admin.
+    pub admin: Pubkey,
+    /// The proposed successor.
+    pub proposed: Pubkey,
+}
+
+/// The proposed admin accepted the role.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeAdminAccepted {
+    /// The admin before.
+    pub previous: Pubkey,
+    /// The admin now.
+    pub admin: Pubkey,
+}

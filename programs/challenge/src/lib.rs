@@ -6,7 +6,9 @@
 //! bonds, nothing paid twice, shares within the whole). Every status change emits
 //! `StatusChanged` with `emit_cpi!`; completion emits `AttestationCreated`.
 //!
-//! While paused, nothing is created or advanced, but `cancel` and `expire` still refund.
+//! While paused, nothing is created or advanced, but the exits still run: `cancel`, `expire`
+//! and `settle` only return tokens to their owners. No status that holds tokens lacks a way
+//! out that needs no cooperation from the other party (see `docs/challenge.md`).
 //!
 //! This file is the table of contents: one line of preconditions per instruction, and one
 //! call into its handler in `instructions/`.
@@ -42,6 +44,18 @@ pub mod challenge {
         AdminConfig::update(ctx, args)
     }
 
+    /// Proposes a new admin (two-step rotation). Signer: admin.
+    #[access_control(ctx.accounts.validate())]
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
+        ProposeAdmin::handle(ctx, proposed)
+    }
+
+    /// Accepts the admin role. Signer: the proposed admin.
+    #[access_control(ctx.accounts.validate())]
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        AcceptAdmin::handle(ctx)
+    }
+
     /// Sets or clears the pause flag. Signer: admin.
     #[access_control(ctx.accounts.validate())]
     pub fn set_paused(ctx: Context<AdminConfig>, paused: bool) -> Result<()> {
@@ -49,7 +63,9 @@ pub mod challenge {
     }
 
     /// Opens a challenge (and its vault when bonded). Signer: creator. Not paused; parameters
-    /// fit the mode; shares and deadlines within the config; a 6-decimal bond mint.
+    /// fit the mode; shares and deadlines within the config (every bonded challenge has a
+    /// response deadline); a 6-decimal bond mint that nobody can freeze or that the admin
+    /// listed.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn create_challenge(
         ctx: Context<CreateChallenge>,
@@ -58,7 +74,8 @@ pub mod challenge {
         CreateChallenge::handle(ctx, args)
     }
 
-    /// Joins as counterparty. Not paused; AWAITING_COUNTERPARTY; before the accept deadline.
+    /// Joins as counterparty. Not paused; AWAITING_COUNTERPARTY; before the accept and response
+    /// deadlines.
     #[access_control(ctx.accounts.validate())]
     pub fn accept(ctx: Context<Accept>) -> Result<()> {
         Accept::handle(ctx)
@@ -94,25 +111,28 @@ pub mod challenge {
         ConfirmOutcome::handle(ctx, outcome)
     }
 
-    /// Decides a dispute. Signer: arbiter. DISPUTED.
+    /// Decides a dispute. Signer: arbiter. DISPUTED; before the arbiter's deadline.
     #[access_control(ctx.accounts.validate())]
     pub fn resolve(ctx: Context<Resolve>, outcome: Outcome) -> Result<()> {
         Resolve::handle(ctx, outcome)
     }
 
-    /// Pays out a completed bonded challenge and closes its vault. Anyone; once.
+    /// Pays out a completed bonded challenge, sweeps any surplus to the treasury and closes
+    /// its vault. Anyone; once; runs while paused.
     #[access_control(ctx.accounts.validate())]
     pub fn settle(ctx: Context<Settle>) -> Result<()> {
         Settle::handle(ctx)
     }
 
-    /// Refunds and ends an Enforced challenge past its deadline. Anyone; runs while paused.
+    /// After the deadline of the current stage: refunds and ends, or completes with the only
+    /// confirmation given. Anyone; runs while paused.
     #[access_control(ctx.accounts.validate())]
     pub fn expire(ctx: Context<Expire>) -> Result<()> {
         Expire::handle(ctx)
     }
 
-    /// Withdraws an unaccepted challenge. Signer: creator; runs while paused.
+    /// Withdraws with refunds. Signer: the creator before acceptance, either party until the
+    /// intent locks; runs while paused.
     #[access_control(ctx.accounts.validate())]
     pub fn cancel(ctx: Context<Cancel>) -> Result<()> {
         Cancel::handle(ctx)

@@ -158,7 +158,8 @@ pub struct CreateBody {
     /// Enforced: Unix time by which the counterparty must accept.
     #[serde(default)]
     pub accept_deadline: i64,
-    /// Enforced: Unix time by which the outcome must be confirmed.
+    /// Unix time by which the outcome must be confirmed: required in Enforced and whenever
+    /// bonded (Fire: within the configured response window from now).
     #[serde(default)]
     pub response_deadline: i64,
     /// Picks the address with the creator; random when absent.
@@ -273,8 +274,13 @@ pub struct ChallengeView {
     pub creator: String,
     /// The counterparty, once known.
     pub counterparty: Option<String>,
-    /// The arbiter.
+    /// The arbiter, chosen by the creator alone: it decides disputes and so who is slashed.
+    /// A counterparty should accept only an arbiter it trusts (`docs/security.md`).
     pub arbiter: Option<String>,
+    /// Seconds the arbiter has to decide a dispute, from the moment it arises.
+    pub arbiter_window: i64,
+    /// Unix time by which the arbiter must decide the current dispute (0 before one).
+    pub arbiter_deadline: i64,
     /// `solo`, `gatekeeper`, `fire`, `enforced`.
     pub mode: String,
     /// `draft`, `awaiting_counterparty`, `accepted`, `intent_locked`, `disputed`,
@@ -286,9 +292,10 @@ pub struct ChallengeView {
     pub bond_mint: Option<String>,
     /// Each party's bond.
     pub bond_amount: u64,
-    /// Enforced deadlines (Unix time; 0 otherwise).
+    /// Unix time by which the counterparty must accept (Enforced; 0 otherwise).
     pub accept_deadline: i64,
-    /// See `accept_deadline`.
+    /// Unix time by which the outcome must be confirmed (Enforced and bonded; 0 otherwise).
+    /// After it, a single confirmation stands and none refunds.
     pub response_deadline: i64,
     /// The creator's progress.
     pub creator_state: PartyView,
@@ -310,6 +317,8 @@ fn view(address: &Pubkey, c: &Challenge) -> ChallengeView {
         creator: c.creator.to_string(),
         counterparty: c.counterparty.map(|p| p.to_string()),
         arbiter: c.arbiter.map(|p| p.to_string()),
+        arbiter_window: c.arbiter_window,
+        arbiter_deadline: c.arbiter_deadline,
         mode: mode_name(c.mode).into(),
         status: status_name(c.status).into(),
         terms_hash: hex::encode(c.terms_hash),

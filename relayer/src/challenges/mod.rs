@@ -16,8 +16,11 @@
 //!   SHA-256 is what goes on chain;
 //! - **settle** (`settle:<challenge>`), creating the treasury's token account if needed;
 //! - **expire** (`expire:<challenge>`), also run by the background [crank](ChallengeService::crank),
-//!   which expires every Enforced challenge whose current deadline has passed by the chain's
-//!   clock.
+//!   which expires every challenge whose current deadline has passed by the chain's clock
+//!   (refunds, or completion with the single confirmation given; `docs/challenge.md`).
+//!
+//! Every release the relayer sends also creates the treasury's associated token account if
+//! needed, because a vault someone sent surplus tokens into sweeps them there as it closes.
 
 pub mod store;
 
@@ -30,7 +33,7 @@ use anchor_spl::associated_token::{
 use base64::Engine;
 use challenge::{
     error::ChallengeError as ProgramError,
-    state::{Challenge, Mode, Outcome, Party, Status},
+    state::{Challenge, Outcome, Party},
     AttestVerificationArgs, CreateChallengeArgs,
 };
 use rand::RngCore;
@@ -166,26 +169,35 @@ fn party_tokens(challenge: &Challenge, party: Option<Pubkey>) -> Option<Pubkey> 
     party.map(|wallet| get_associated_token_address(&wallet, &challenge.bond_mint))
 }
 
-/// The escrow accounts of `challenge`, with each party's associated token account.
+/// The escrow accounts of `challenge`, with each party's and the treasury's associated token
+/// account.
 fn escrow(challenge: &Challenge) -> challenge::accounts::Escrow {
     cix::escrow(
         challenge,
-        party_tokens(challenge, Some(challenge.creator)),
-        party_tokens(challenge, challenge.counterparty),
+        cix::EscrowTokens {
+            creator: party_tokens(challenge, Some(challenge.creator)),
+            counterparty: party_tokens(challenge, challenge.counterparty),
+            treasury: party_tokens(challenge, Some(challenge.treasury)),
+        },
     )
 }
 
-/// Whether an Enforced `challenge` may be expired at chain time `now`.
+/// Creates the treasury's associated token account of `challenge`'s bond mint if it does not
+/// exist, paid by `payer` (an escrow release may pay into it). `None` when unbonded.
+fn treasury_account_ix(payer: &Pubkey, challenge: &Challenge) -> Option<Instruction> {
+    (challenge.bond_amount > 0).then(|| {
+        ata_ix::create_associated_token_account_idempotent(
+            payer,
+            &challenge.treasury,
+            &challenge.bond_mint,
+            &anchor_spl::token::ID,
+        )
+    })
+}
+
+/// Whether `challenge` may be expired at chain time `now`: the program's own rule.
 pub fn is_overdue(challenge: &Challenge, now: i64) -> bool {
-    if challenge.mode != Mode::Enforced {
-        return false;
-    }
-    let deadline = match challenge.status {
-        Status::AwaitingCounterparty => challenge.accept_deadline,
-        Status::Accepted | Status::IntentLocked | Status::Disputed => challenge.response_deadline,
-        _ => return false,
-    };
-    now > deadline
+    challenge.expiry(now).is_ok()
 }
 
 impl ChallengeService {
@@ -399,8 +411,9 @@ impl ChallengeService {
         };
         // The record is written first; a retry after a crash attests what it holds.
         let prepared = store::prepare(&self.pool, &record).await?;
-        let ix = cix::attest_verification(
-            &self.chain.payer(),
+        let payer = self.chain.payer();
+        let attest = cix::attest_verification(
+            &payer,
             address,
             AttestVerificationArgs {
                 party,
@@ -410,7 +423,12 @@ impl ChallengeService {
             },
             escrow(&challenge),
         );
-        let landed = self.submit(&key, &[ix]).await?;
+        // A failed check refunds through the escrow, which may sweep surplus to the treasury.
+        let ixs: Vec<Instruction> = treasury_account_ix(&payer, &challenge)
+            .into_iter()
+            .chain([attest])
+            .collect();
+        let landed = self.submit(&key, &ixs).await?;
         store::landed(&self.pool, &key, &landed).await?;
         Ok(Attested {
             passed: prepared.wallet_ok && prepared.funds_ok,
@@ -422,41 +440,24 @@ impl ChallengeService {
     /// Settles a completed bonded challenge, once (the relayer cranks it).
     pub async fn settle(&self, address: &Pubkey) -> Result<Landed, ChallengeApiError> {
         let challenge = self.get(address).await?;
-        let config = self.config().await?;
-        let treasury_tokens = get_associated_token_address(&config.treasury, &challenge.bond_mint);
-        let ixs = [
-            ata_ix::create_associated_token_account_idempotent(
-                &self.chain.payer(),
-                &config.treasury,
-                &challenge.bond_mint,
-                &anchor_spl::token::ID,
-            ),
-            cix::settle(
-                &self.chain.payer(),
-                address,
-                escrow(&challenge),
-                &treasury_tokens,
-            ),
-        ];
+        let payer = self.chain.payer();
+        let ixs: Vec<Instruction> = treasury_account_ix(&payer, &challenge)
+            .into_iter()
+            .chain([cix::settle(&payer, address, escrow(&challenge))])
+            .collect();
         self.submit(&format!("settle:{address}"), &ixs).await
     }
 
-    /// Expires an overdue Enforced challenge, refunding every bond, once.
+    /// Expires a challenge whose deadline has passed, once: refunds, or completion with the
+    /// only confirmation given.
     pub async fn expire(&self, address: &Pubkey) -> Result<Landed, ChallengeApiError> {
         let challenge = self.get(address).await?;
-        let ix = cix::expire(&self.chain.payer(), address, escrow(&challenge));
-        self.submit(&format!("expire:{address}"), &[ix]).await
-    }
-
-    async fn config(&self) -> Result<challenge::state::Config, ChallengeApiError> {
-        let address = cix::config_pda().0;
-        let account = self
-            .chain
-            .account(&address)
-            .await?
-            .ok_or(ChallengeApiError::NotFound(address))?;
-        veil_client::decode::account(&account.data)
-            .map_err(|_| ChallengeApiError::NotFound(address))
+        let payer = self.chain.payer();
+        let ixs: Vec<Instruction> = treasury_account_ix(&payer, &challenge)
+            .into_iter()
+            .chain([cix::expire(&payer, address, escrow(&challenge))])
+            .collect();
+        self.submit(&format!("expire:{address}"), &ixs).await
     }
 
     /// Sends a wallet-signed transaction and waits until it lands.
@@ -474,7 +475,7 @@ impl ChallengeService {
         Ok(self.chain.forward(&tx).await?)
     }
 
-    /// One crank round: expires every overdue Enforced challenge; the addresses expired.
+    /// One crank round: expires every overdue challenge; the addresses expired.
     pub async fn crank(&self) -> Result<Vec<(Pubkey, Landed)>, ChallengeApiError> {
         let now = self.chain.unix_time().await?;
         let accounts = self

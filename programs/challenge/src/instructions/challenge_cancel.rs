@@ -1,4 +1,5 @@
-//! `cancel`: the creator withdraws a challenge nobody accepted. Runs while paused.
+//! `cancel`: the creator withdraws a challenge nobody accepted, or either party backs out
+//! before the intent locks, with every bond refunded. Runs while paused.
 
 use anchor_lang::prelude::*;
 
@@ -8,7 +9,7 @@ use crate::{error::ChallengeError, state::*};
 #[event_cpi]
 #[derive(Accounts)]
 pub struct Cancel<'info> {
-    /// The creator.
+    /// The creator, or after acceptance either party.
     pub creator: Signer<'info>,
     /// The challenge.
     #[account(mut)]
@@ -18,27 +19,31 @@ pub struct Cancel<'info> {
 }
 
 impl Cancel<'_> {
-    /// The creator, before acceptance (DRAFT or AWAITING_COUNTERPARTY).
+    /// Before acceptance (DRAFT or AWAITING_COUNTERPARTY), the creator; from acceptance until
+    /// the intent locks (ACCEPTED), either party: a party whose counterpart never deposits,
+    /// or never gets verified, must not need that counterpart to get its own bond back.
     pub fn validate(&self) -> Result<()> {
         let c = &self.challenge;
-        require_keys_eq!(self.creator.key(), c.creator, ChallengeError::NotCreator);
-        require!(
-            matches!(c.status, Status::Draft | Status::AwaitingCounterparty),
-            ChallengeError::InvalidStatus
-        );
+        let signer = self.creator.key();
+        match c.status {
+            Status::Draft | Status::AwaitingCounterparty => {
+                require_keys_eq!(signer, c.creator, ChallengeError::NotCreator)
+            }
+            Status::Accepted => {
+                c.require_party(&signer)?;
+            }
+            _ => return err!(ChallengeError::InvalidStatus),
+        }
         self.escrow.validate(c)
     }
 
-    /// Refunds (no bond can be in yet), closes the vault, and moves to CANCELLED.
+    /// Refunds every deposited bond, closes the vault, and moves to CANCELLED.
     pub fn handle(ctx: Context<Self>) -> Result<()> {
-        let (released, changed) = ctx
+        let released = ctx
             .accounts
             .escrow
             .refund_and_end(&mut ctx.accounts.challenge, Status::Cancelled)?;
-        if let Some(released) = released {
-            emit_cpi!(released);
-        }
-        emit_cpi!(changed);
+        crate::emit_released!(ctx, released);
         Ok(())
     }
 }

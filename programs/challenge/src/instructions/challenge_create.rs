@@ -30,7 +30,8 @@ pub struct CreateChallengeArgs {
     pub treasury_share_bps: u16,
     /// Unix time by which the counterparty must accept (Enforced; else 0).
     pub accept_deadline: i64,
-    /// Unix time by which the outcome must be confirmed (Enforced; else 0).
+    /// Unix time by which the outcome must be confirmed: required in Enforced and whenever
+    /// bonded (Fire); 0 for an unbonded Gatekeeper challenge.
     pub response_deadline: i64,
 }
 
@@ -73,7 +74,8 @@ pub struct CreateChallenge<'info> {
 }
 
 impl CreateChallenge<'_> {
-    /// Not paused; the parameters fit the mode; shares and deadlines are within the config.
+    /// Not paused; the parameters fit the mode; shares and deadlines are within the config; a
+    /// bond mint nobody can freeze, or one the admin allowed.
     pub fn validate(&self, args: &CreateChallengeArgs) -> Result<()> {
         self.config.require_not_paused()?;
         let creator = self.creator.key();
@@ -99,7 +101,10 @@ impl CreateChallenge<'_> {
                 .as_ref()
                 .ok_or(ChallengeError::UnsupportedBondMint)?;
             require!(
-                mint.decimals == BOND_DECIMALS,
+                mint.decimals == BOND_DECIMALS
+                    && self
+                        .config
+                        .allows_bond_mint(&mint.key(), mint.freeze_authority.into()),
                 ChallengeError::UnsupportedBondMint
             );
         } else {
@@ -124,8 +129,12 @@ impl CreateChallenge<'_> {
             ChallengeError::InvalidShares
         );
 
+        // Deadlines. Enforced: both, each within its configured window. Fire (bonded, not
+        // Enforced): no accept deadline (the creator may cancel until acceptance), and a
+        // response deadline within the response window from now, so that no bond can be
+        // escrowed without a way out. Unbonded Gatekeeper: none.
+        let now = Clock::get()?.unix_timestamp;
         if args.mode == Mode::Enforced {
-            let now = Clock::get()?.unix_timestamp;
             let accept_span = args
                 .accept_deadline
                 .checked_sub(now)
@@ -137,6 +146,23 @@ impl CreateChallenge<'_> {
             require!(
                 self.config.accept_window.contains(accept_span)
                     && self.config.response_window.contains(response_span),
+                ChallengeError::DeadlineOutOfBounds
+            );
+        } else if bonded {
+            require!(
+                args.accept_deadline == 0,
+                ChallengeError::InvalidModeParameters
+            );
+            require!(
+                args.response_deadline != 0,
+                ChallengeError::ResponseDeadlineRequired
+            );
+            let response_span = args
+                .response_deadline
+                .checked_sub(now)
+                .ok_or(ChallengeError::ArithmeticOverflow)?;
+            require!(
+                self.config.response_window.contains(response_span),
                 ChallengeError::DeadlineOutOfBounds
             );
         } else {
@@ -182,6 +208,8 @@ impl CreateChallenge<'_> {
             treasury: ctx.accounts.config.treasury,
             accept_deadline: args.accept_deadline,
             response_deadline: args.response_deadline,
+            arbiter_window: ctx.accounts.config.arbiter_window,
+            arbiter_deadline: 0,
             creator_state: PartyState::default(),
             counterparty_state: PartyState::default(),
             outcome: None,

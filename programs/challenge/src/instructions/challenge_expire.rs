@@ -1,10 +1,11 @@
-//! `expire`: after an Enforced deadline, anyone refunds every bond and ends the challenge.
-//! Runs while paused: users can always get their bonds back.
+//! `expire`: after a deadline, anyone ends the challenge by its rules (see
+//! [`Challenge::expiry`]): refunds, or completion with the only confirmation given. Runs while
+//! paused: users can always get their bonds out.
 
 use anchor_lang::prelude::*;
 
 use super::escrow::*;
-use crate::{error::ChallengeError, state::*};
+use crate::state::*;
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -19,31 +20,37 @@ pub struct Expire<'info> {
 }
 
 impl Expire<'_> {
-    /// Enforced; the deadline of the current stage has passed: the accept deadline while
-    /// awaiting the counterparty, the response deadline after acceptance.
+    /// The deadline of the current stage has passed: the accept deadline while awaiting the
+    /// counterparty (the response deadline when there is no accept deadline), the response
+    /// deadline after acceptance, the arbiter's deadline in a dispute.
     pub fn validate(&self) -> Result<()> {
         let c = &self.challenge;
-        require!(c.is_enforced(), ChallengeError::NotEnforced);
-        let now = Clock::get()?.unix_timestamp;
-        let deadline = match c.status {
-            Status::AwaitingCounterparty => c.accept_deadline,
-            Status::Accepted | Status::IntentLocked | Status::Disputed => c.response_deadline,
-            _ => return err!(ChallengeError::InvalidStatus),
-        };
-        require!(now > deadline, ChallengeError::DeadlineNotReached);
+        c.expiry(Clock::get()?.unix_timestamp)?;
         self.escrow.validate(c)
     }
 
-    /// Refunds every deposited bond, closes the vault, and moves to EXPIRED.
+    /// Refunds every deposited bond, closes the vault and moves to EXPIRED; or, when exactly
+    /// one party confirmed an outcome before the response deadline, completes with it (then
+    /// `settle` pays out as for any completed challenge).
     pub fn handle(ctx: Context<Self>) -> Result<()> {
-        let (released, changed) = ctx
-            .accounts
-            .escrow
-            .refund_and_end(&mut ctx.accounts.challenge, Status::Expired)?;
-        if let Some(released) = released {
-            emit_cpi!(released);
+        let key = ctx.accounts.challenge.key();
+        let now = Clock::get()?.unix_timestamp;
+        match ctx.accounts.challenge.expiry(now)? {
+            Expiry::Refund => {
+                let released = ctx
+                    .accounts
+                    .escrow
+                    .refund_and_end(&mut ctx.accounts.challenge, Status::Expired)?;
+                crate::emit_released!(ctx, released);
+            }
+            Expiry::Complete(outcome) => {
+                let challenge = &mut ctx.accounts.challenge;
+                let (changed, attestation) = challenge.complete(key, outcome)?;
+                challenge.invariant(None)?;
+                emit_cpi!(changed);
+                emit_cpi!(attestation);
+            }
         }
-        emit_cpi!(changed);
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! `settle`: pays out a completed bonded challenge and closes its vault. Anyone may crank it:
-//! every destination is fixed by the challenge.
+//! every destination is fixed by the challenge. Runs while paused: a pause must not hold back
+//! what the winners are owed.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::TokenAccount;
 
 use super::escrow::*;
 use crate::{error::ChallengeError, events::BondsReleased, state::*};
@@ -12,30 +12,22 @@ use crate::{error::ChallengeError, events::BondsReleased, state::*};
 pub struct Settle<'info> {
     /// Whoever cranks the settlement.
     pub cranker: Signer<'info>,
-    /// The config.
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
-    pub config: Account<'info, Config>,
     /// The challenge.
     #[account(mut)]
     pub challenge: Account<'info, Challenge>,
-    /// Escrow.
+    /// Escrow (its treasury token account receives the treasury's share and any surplus).
     pub escrow: Escrow<'info>,
-    /// The treasury's token account of the bond mint.
-    #[account(mut)]
-    pub treasury_tokens: Account<'info, TokenAccount>,
 }
 
 impl Settle<'_> {
-    /// Not paused; bonded; COMPLETED; not settled; the escrow and treasury accounts belong to
-    /// the challenge.
+    /// Bonded; COMPLETED; not settled; the escrow accounts belong to the challenge. (Not
+    /// gated by the pause: it only pays out what the outcome already decided.)
     pub fn validate(&self) -> Result<()> {
-        self.config.require_not_paused()?;
         let c = &self.challenge;
         require!(c.is_bonded(), ChallengeError::NotBonded);
         c.require_status(Status::Completed)?;
         require!(!c.vault_closed, ChallengeError::AlreadySettled);
-        self.escrow.validate(c)?;
-        require_token_account(Some(&self.treasury_tokens), c, &c.treasury)
+        self.escrow.validate(c)
     }
 
     /// Pays the winner, the treasury or both parties, then closes the vault.
@@ -54,19 +46,23 @@ impl Settle<'_> {
             Outcome::Draw | Outcome::NoContest => 0,
             _ => c.bond_amount,
         };
-        ctx.accounts.escrow.release(
-            &mut ctx.accounts.challenge,
-            payout,
-            Some(&ctx.accounts.treasury_tokens),
-        )?;
+        let surplus = ctx
+            .accounts
+            .escrow
+            .release(&mut ctx.accounts.challenge, payout)?;
         let challenge = &ctx.accounts.challenge;
         challenge.invariant(None)?;
-        emit_cpi!(BondsReleased {
-            challenge: key,
-            mint: challenge.bond_mint,
-            payout,
-            slashed,
-        });
+        let released = Released {
+            released: Some(BondsReleased {
+                challenge: key,
+                mint: challenge.bond_mint,
+                payout,
+                slashed,
+            }),
+            swept: swept(key, challenge, surplus),
+            changed: None,
+        };
+        crate::emit_released!(ctx, released);
         Ok(())
     }
 }

@@ -17,6 +17,10 @@ pub struct ConfigArgs {
     pub response_window: Window,
     /// Largest treasury share, in basis points.
     pub max_treasury_bps: u16,
+    /// Seconds the arbiter has to decide a dispute (copied into each new challenge).
+    pub arbiter_window: i64,
+    /// Bond mints allowed despite a freeze authority (at most `MAX_BOND_MINTS`).
+    pub bond_mints: Vec<Pubkey>,
 }
 
 impl ConfigArgs {
@@ -27,6 +31,8 @@ impl ConfigArgs {
         config.accept_window = self.accept_window;
         config.response_window = self.response_window;
         config.max_treasury_bps = self.max_treasury_bps;
+        config.arbiter_window = self.arbiter_window;
+        config.bond_mints.clone_from(&self.bond_mints);
     }
 }
 
@@ -47,7 +53,9 @@ pub struct Initialize<'info> {
 }
 
 impl Initialize<'_> {
-    /// Only the upgrade authority may initialize a deployed program.
+    /// Only the upgrade authority may initialize a deployed program (see
+    /// `veil_anchor_common::may_initialize`: `program` is checked to be this program's own
+    /// account, not merely any account).
     pub fn validate(&self) -> Result<()> {
         require!(
             veil_anchor_common::may_initialize(
@@ -65,6 +73,7 @@ impl Initialize<'_> {
     pub fn handle(ctx: Context<Self>, args: ConfigArgs) -> Result<()> {
         let config = &mut ctx.accounts.config;
         config.admin = ctx.accounts.admin.key();
+        config.pending_admin = None;
         config.paused = false;
         config.bump = ctx.bumps.config;
         args.apply(config);

@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use super::ConfigArgs;
-use crate::{error::ChallengeError, state::*};
+use crate::state::*;
 
 #[derive(Accounts)]
 pub struct AdminConfig<'info> {
@@ -17,12 +17,7 @@ pub struct AdminConfig<'info> {
 impl AdminConfig<'_> {
     /// The signer is the admin.
     pub fn validate(&self) -> Result<()> {
-        require_keys_eq!(
-            self.admin.key(),
-            self.config.admin,
-            ChallengeError::NotAdmin
-        );
-        Ok(())
+        self.config.require_admin(&self.admin.key())
     }
 
     /// Replaces the parameters. Existing challenges keep the treasury and shares they were

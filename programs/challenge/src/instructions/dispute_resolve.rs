@@ -18,7 +18,8 @@ pub struct Resolve<'info> {
 }
 
 impl Resolve<'_> {
-    /// Not paused; the arbiter shall resolve only a DISPUTED challenge.
+    /// Not paused; the arbiter shall resolve only a DISPUTED challenge, and only before its
+    /// deadline (after it, the dispute expires with refunds).
     pub fn validate(&self) -> Result<()> {
         self.config.require_not_paused()?;
         let c = &self.challenge;
@@ -26,7 +27,8 @@ impl Resolve<'_> {
             c.arbiter == Some(self.arbiter.key()),
             ChallengeError::NotArbiter
         );
-        c.require_status(Status::Disputed)
+        c.require_status(Status::Disputed)?;
+        c.require_before_arbiter_deadline()
     }
 
     /// Records the outcome and completes the challenge.

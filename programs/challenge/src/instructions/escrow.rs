@@ -1,12 +1,13 @@
 //! The bond vault's accounts, checked in one place, and the releases out of it: transfers
-//! signed by the challenge PDA, then closing the vault with its rent back to the creator.
+//! signed by the challenge PDA, a sweep of any unsolicited surplus to the treasury, then
+//! closing the vault with its rent back to the creator.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, CloseAccount, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::{
     error::ChallengeError,
-    events::{BondsReleased, StatusChanged},
+    events::{BondsReleased, StatusChanged, SurplusSwept},
     state::{Challenge, Payout, Status, CHALLENGE_SEED},
 };
 
@@ -26,6 +27,11 @@ pub struct Escrow<'info> {
     /// The counterparty's token account of the bond mint.
     #[account(mut)]
     pub counterparty_tokens: Option<Account<'info, TokenAccount>>,
+    /// The treasury's token account of the bond mint: receives the treasury's share of a
+    /// slashed bond and any surplus someone sent into the vault. Required only when either is
+    /// non-zero.
+    #[account(mut)]
+    pub treasury_tokens: Option<Account<'info, TokenAccount>>,
     /// The creator, who receives the vault's rent when it closes.
     /// CHECK: must equal `challenge.creator` (checked in `Escrow::validate`).
     #[account(mut)]
@@ -68,18 +74,21 @@ impl<'info> Escrow<'info> {
                 .ok_or(ChallengeError::InvariantViolated)?;
             require_token_account(self.counterparty_tokens.as_ref(), challenge, &counterparty)?;
         }
+        if let Some(treasury_tokens) = self.treasury_tokens.as_ref() {
+            require_token_account(Some(treasury_tokens), challenge, &challenge.treasury)?;
+        }
         Ok(())
     }
 
-    /// Pays `payout` out of the vault and closes it. A no-op for unbonded challenges.
+    /// Pays `payout` out of the vault, sweeps any surplus to the treasury, and closes the
+    /// vault. Returns the surplus swept (0 for unbonded challenges, a no-op).
     pub fn release(
         &mut self,
         challenge: &mut Account<'info, Challenge>,
         payout: Payout,
-        treasury_tokens: Option<&Account<'info, TokenAccount>>,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         if !challenge.is_bonded() || challenge.vault_closed {
-            return Ok(());
+            return Ok(0);
         }
         let (Some(vault), Some(mint), Some(token_program), Some(creator)) = (
             self.vault.as_mut(),
@@ -98,18 +107,19 @@ impl<'info> Escrow<'info> {
         let destinations = [
             (payout.to_creator, self.creator_tokens.as_ref()),
             (payout.to_counterparty, self.counterparty_tokens.as_ref()),
-            (payout.to_treasury, treasury_tokens),
+            (payout.to_treasury, self.treasury_tokens.as_ref()),
         ];
-        for (amount, to) in destinations {
+        let vault_info = vault.to_account_info();
+        let transfer = |amount: u64, to: Option<&Account<'info, TokenAccount>>| -> Result<()> {
             if amount == 0 {
-                continue;
+                return Ok(());
             }
             let to = to.ok_or(ChallengeError::TokenAccountMismatch)?;
             token::transfer_checked(
                 CpiContext::new_with_signer(
                     token_program.key(),
                     TransferChecked {
-                        from: vault.to_account_info(),
+                        from: vault_info.clone(),
                         mint: mint.to_account_info(),
                         to: to.to_account_info(),
                         authority: authority.clone(),
@@ -118,16 +128,21 @@ impl<'info> Escrow<'info> {
                 ),
                 amount,
                 mint.decimals,
-            )?;
+            )
+        };
+        for (amount, to) in destinations {
+            transfer(amount, to)?;
         }
         challenge.record_payout(payout.total()?)?;
 
-        // Tokens are conserved: the vault holds exactly what remains escrowed (nothing).
+        // Every escrowed token is out; whatever remains was sent in by someone outside the
+        // challenge's bookkeeping. It belongs to no party: it goes to the treasury, so that the
+        // vault can close (an account must be empty to close).
         vault.reload()?;
-        require!(
-            vault.amount == challenge.escrowed()?,
-            ChallengeError::InvariantViolated
-        );
+        let escrowed = challenge.escrowed()?;
+        require!(escrowed == 0, ChallengeError::InvariantViolated);
+        let surplus = vault.amount;
+        transfer(surplus, self.treasury_tokens.as_ref())?;
         token::close_account(CpiContext::new_with_signer(
             token_program.key(),
             CloseAccount {
@@ -138,32 +153,73 @@ impl<'info> Escrow<'info> {
             &[seeds],
         ))?;
         challenge.vault_closed = true;
-        Ok(())
+        Ok(surplus)
     }
 }
 
 impl<'info> Escrow<'info> {
     /// Refunds every deposited bond, closes the vault and ends the challenge in `status`
-    /// (CANCELLED or EXPIRED). Returns the events to emit: the release, when anything was
-    /// paid, and the status change.
+    /// (CANCELLED or EXPIRED). Returns the events to emit, in order.
     pub fn refund_and_end(
         &mut self,
         challenge: &mut Account<'info, Challenge>,
         status: Status,
-    ) -> Result<(Option<BondsReleased>, StatusChanged)> {
+    ) -> Result<Released> {
         let key = challenge.key();
         let payout = refund(challenge);
-        self.release(challenge, payout, None)?;
+        let surplus = self.release(challenge, payout)?;
         let changed = challenge.change_status(key, status)?;
         challenge.invariant(None)?;
-        let released = (payout.total()? > 0).then_some(BondsReleased {
-            challenge: key,
-            mint: challenge.bond_mint,
-            payout,
-            slashed: 0,
-        });
-        Ok((released, changed))
+        Ok(Released {
+            released: (payout.total()? > 0).then_some(BondsReleased {
+                challenge: key,
+                mint: challenge.bond_mint,
+                payout,
+                slashed: 0,
+            }),
+            swept: swept(key, challenge, surplus),
+            changed: Some(changed),
+        })
     }
+}
+
+/// Emits the events of a [`Released`] with `emit_cpi!` through `$ctx`, in order.
+#[macro_export]
+macro_rules! emit_released {
+    ($ctx:ident, $released:expr) => {{
+        let ctx = &$ctx;
+        let released: $crate::instructions::escrow::Released = $released;
+        if let Some(event) = released.released {
+            emit_cpi!(event);
+        }
+        if let Some(event) = released.swept {
+            emit_cpi!(event);
+        }
+        if let Some(event) = released.changed {
+            emit_cpi!(event);
+        }
+    }};
+}
+
+/// The events of a release, in the order they are emitted.
+pub struct Released {
+    /// Tokens paid to parties or the treasury, when any.
+    pub released: Option<BondsReleased>,
+    /// Surplus swept to the treasury, when any.
+    pub swept: Option<SurplusSwept>,
+    /// The status change, when the release ended the challenge.
+    pub changed: Option<StatusChanged>,
+}
+
+/// The sweep event of `surplus` tokens out of the vault of `challenge` (at `key`), if there
+/// were any.
+pub fn swept(key: Pubkey, challenge: &Challenge, surplus: u64) -> Option<SurplusSwept> {
+    (surplus > 0).then(|| SurplusSwept {
+        challenge: key,
+        mint: challenge.bond_mint,
+        treasury: challenge.treasury,
+        amount: surplus,
+    })
 }
 
 /// `account` is `owner`'s token account of the challenge's bond mint.

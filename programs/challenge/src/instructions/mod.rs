@@ -1,5 +1,7 @@
 //! One file per instruction: its args, accounts, `validate()` and handler.
 
+pub mod admin_accept;
+pub mod admin_propose;
 pub mod bond_deposit;
 pub mod challenge_accept;
 pub mod challenge_cancel;
@@ -14,6 +16,8 @@ pub mod intent_lock;
 pub mod outcome_confirm;
 pub mod verification_attest;
 
+pub use admin_accept::*;
+pub use admin_propose::*;
 pub use bond_deposit::*;
 pub use challenge_accept::*;
 pub use challenge_cancel::*;

@@ -1,5 +1,7 @@
 //! `confirm_outcome`: each party declares the outcome. Matching declarations complete the
-//! challenge; different ones dispute it. In Solo the creator's declaration completes it.
+//! challenge; different ones dispute it, and the arbiter's window opens then. In Solo the
+//! creator's declaration completes it. A party that stays silent past the response deadline
+//! lets the other's declaration stand (`expire`).
 
 use anchor_lang::prelude::*;
 
@@ -56,6 +58,7 @@ impl ConfirmOutcome<'_> {
             ) {
                 (Some(a), Some(b)) if a == b => Some(a),
                 (Some(_), Some(_)) => {
+                    challenge.open_dispute(Clock::get()?.unix_timestamp)?;
                     let event = challenge.change_status(key, Status::Disputed)?;
                     challenge.invariant(None)?;
                     emit_cpi!(event);

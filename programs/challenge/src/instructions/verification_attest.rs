@@ -70,14 +70,11 @@ impl AttestVerification<'_> {
         if passed {
             return ctx.accounts.challenge.invariant(None);
         }
-        let (released, changed) = ctx
+        let released = ctx
             .accounts
             .escrow
             .refund_and_end(&mut ctx.accounts.challenge, Status::Cancelled)?;
-        if let Some(released) = released {
-            emit_cpi!(released);
-        }
-        emit_cpi!(changed);
+        crate::emit_released!(ctx, released);
         Ok(())
     }
 }

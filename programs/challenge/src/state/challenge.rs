@@ -36,9 +36,10 @@ pub enum Status {
     Disputed,
     /// The outcome is final.
     Completed,
-    /// Cancelled by the creator before acceptance, or by a failed verification.
+    /// Cancelled by the creator before acceptance, by either party before the intent locks,
+    /// or by a failed verification.
     Cancelled,
-    /// An Enforced deadline passed; every bond was refunded.
+    /// A deadline passed with nothing to decide by; every bond was refunded.
     Expired,
 }
 
@@ -84,6 +85,15 @@ pub enum Outcome {
     Draw,
     /// The challenge did not take place: both bonds are refunded.
     NoContest,
+}
+
+/// What `expire` does to a challenge whose deadline has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// Refund every bond and end in EXPIRED.
+    Refund,
+    /// The only confirmation stands: complete with this outcome (then `settle` pays out).
+    Complete(Outcome),
 }
 
 /// Which side of a challenge.
@@ -140,8 +150,14 @@ pub struct Challenge {
     pub treasury: Pubkey,
     /// Unix time by which the counterparty must accept (0 when not Enforced).
     pub accept_deadline: i64,
-    /// Unix time by which the outcome must be confirmed (0 when not Enforced).
+    /// Unix time by which the intent must lock and the outcome be confirmed; every bonded
+    /// challenge has one (0 only when unbonded and not Enforced). After it, a single
+    /// confirmation stands, and a challenge with none is expired with refunds.
     pub response_deadline: i64,
+    /// Seconds the arbiter has to decide a dispute, fixed at creation from the config.
+    pub arbiter_window: i64,
+    /// Unix time by which the arbiter must decide (set when the dispute arises; 0 before).
+    pub arbiter_deadline: i64,
     /// The creator's progress.
     pub creator_state: PartyState,
     /// The counterparty's progress.
@@ -164,11 +180,6 @@ impl Challenge {
     /// Whether bonds are escrowed.
     pub fn is_bonded(&self) -> bool {
         self.bond_amount > 0
-    }
-
-    /// Whether deadlines apply.
-    pub fn is_enforced(&self) -> bool {
-        self.mode == Mode::Enforced
     }
 
     /// The party `key` is, if any.
@@ -251,26 +262,77 @@ impl Challenge {
         ))
     }
 
-    /// Before the accept deadline (always, unless Enforced).
+    /// Before the accept deadline (when there is one) and the response deadline (when there is
+    /// one): nobody may join a challenge whose time is up.
     pub fn require_before_accept_deadline(&self) -> Result<()> {
-        if self.is_enforced() {
+        if self.accept_deadline != 0 {
             require!(
                 Clock::get()?.unix_timestamp <= self.accept_deadline,
                 ChallengeError::AcceptDeadlinePassed
             );
         }
-        Ok(())
+        self.require_before_response_deadline()
     }
 
-    /// Before the response deadline (always, unless Enforced).
+    /// Before the response deadline (always, when there is none).
     pub fn require_before_response_deadline(&self) -> Result<()> {
-        if self.is_enforced() {
+        if self.response_deadline != 0 {
             require!(
                 Clock::get()?.unix_timestamp <= self.response_deadline,
                 ChallengeError::ResponseDeadlinePassed
             );
         }
         Ok(())
+    }
+
+    /// Before the arbiter's deadline of the current dispute.
+    pub fn require_before_arbiter_deadline(&self) -> Result<()> {
+        require!(
+            Clock::get()?.unix_timestamp <= self.arbiter_deadline,
+            ChallengeError::ArbiterDeadlinePassed
+        );
+        Ok(())
+    }
+
+    /// Starts a dispute at `now`: the arbiter gets its full window from this moment, however
+    /// close to the response deadline the second confirmation came.
+    pub fn open_dispute(&mut self, now: i64) -> Result<()> {
+        self.arbiter_deadline = now
+            .checked_add(self.arbiter_window)
+            .ok_or(ChallengeError::ArithmeticOverflow)?;
+        Ok(())
+    }
+
+    /// What `expire` does at `now`, or why it may not:
+    /// - awaiting a counterparty, after the accept deadline (or, without one, the response
+    ///   deadline): refund;
+    /// - accepted, after the response deadline: refund;
+    /// - intent locked, after the response deadline: a single confirmation stands, none
+    ///   refunds;
+    /// - disputed, after the arbiter's deadline: refund.
+    pub fn expiry(&self, now: i64) -> Result<Expiry> {
+        let deadline = match self.status {
+            Status::AwaitingCounterparty if self.accept_deadline != 0 => self.accept_deadline,
+            Status::AwaitingCounterparty | Status::Accepted | Status::IntentLocked => {
+                self.response_deadline
+            }
+            Status::Disputed => self.arbiter_deadline,
+            _ => return err!(ChallengeError::InvalidStatus),
+        };
+        require!(deadline != 0, ChallengeError::NotEnforced);
+        require!(now > deadline, ChallengeError::DeadlineNotReached);
+        if self.status != Status::IntentLocked {
+            return Ok(Expiry::Refund);
+        }
+        Ok(
+            match (
+                self.creator_state.confirmed,
+                self.counterparty_state.confirmed,
+            ) {
+                (Some(outcome), None) | (None, Some(outcome)) => Expiry::Complete(outcome),
+                _ => Expiry::Refund,
+            },
+        )
     }
 
     /// Records `amount` entering the vault.
@@ -300,6 +362,10 @@ impl Challenge {
 
     /// Holds after every instruction that writes the challenge. `vault_balance` is the vault's
     /// token balance after the instruction's transfers, when the vault is open.
+    ///
+    /// The vault may hold *more* than is escrowed: anyone can transfer into a token account,
+    /// and an equality would let one unsolicited base unit freeze every exit. The surplus is
+    /// swept to the treasury when the vault closes.
     pub fn invariant(&self, vault_balance: Option<u64>) -> Result<()> {
         // Shares never exceed the whole.
         let shares = self
@@ -308,11 +374,21 @@ impl Challenge {
             .ok_or(ChallengeError::InvalidShares)?;
         require!(shares <= BPS, ChallengeError::InvalidShares);
 
-        // Tokens are conserved: the vault holds exactly what came in minus what went out.
+        // Tokens are conserved: the vault holds at least what came in minus what went out.
         let escrowed = self.escrowed()?;
         if let Some(balance) = vault_balance {
-            require!(balance == escrowed, ChallengeError::InvariantViolated);
+            require!(balance >= escrowed, ChallengeError::InvariantViolated);
         }
+        // Every bonded challenge has a way out that needs nobody's cooperation: a response
+        // deadline, and an arbiter deadline once disputed.
+        require!(
+            !self.is_bonded() || self.response_deadline != 0,
+            ChallengeError::InvariantViolated
+        );
+        require!(
+            self.status != Status::Disputed || self.arbiter_deadline != 0,
+            ChallengeError::InvariantViolated
+        );
 
         // Deposits are whole bonds, at most one per party.
         let bonds = [self.creator_state, self.counterparty_state]

@@ -10,6 +10,9 @@ pub const BPS: u16 = 10_000;
 /// Decimals a bond mint must have (USDC-like stable bonds).
 pub const BOND_DECIMALS: u8 = 6;
 
+/// Most bond mints the admin may allow despite a freeze authority.
+pub const MAX_BOND_MINTS: usize = 8;
+
 /// Inclusive bounds, in seconds.
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -32,6 +35,8 @@ impl Window {
 pub struct Config {
     /// Manages the config and the pause flag.
     pub admin: Pubkey,
+    /// Proposed by the admin; becomes the admin when it accepts (two-step rotation).
+    pub pending_admin: Option<Pubkey>,
     /// Attests wallet and funds verification for Gatekeeper, Fire and Enforced challenges.
     pub gatekeeper: Pubkey,
     /// Owner of the token accounts that receive the treasury's share of slashed bonds.
@@ -42,17 +47,37 @@ pub struct Config {
     pub response_window: Window,
     /// Largest treasury share a challenge may set, in basis points.
     pub max_treasury_bps: u16,
-    /// While set, no challenge may be created or advanced; refunds (cancel, expire) still run.
+    /// Seconds the arbiter has to decide a dispute, from the moment it arises; copied into
+    /// each challenge at creation. After it, anyone may expire the dispute with refunds.
+    pub arbiter_window: i64,
+    /// Bond mints allowed although they have a freeze authority (for example USDC). A mint
+    /// with no freeze authority is always allowed; any other must be listed here, because
+    /// whoever holds the freeze authority can freeze the vault and every bond in it.
+    #[max_len(MAX_BOND_MINTS)]
+    pub bond_mints: Vec<Pubkey>,
+    /// While set, nothing is created or advanced; exits that only return tokens to their
+    /// owners (cancel, expire, settle) still run.
     pub paused: bool,
     /// Canonical bump.
     pub bump: u8,
 }
 
 impl Config {
-    /// The rule every instruction that is not a refund enforces first.
+    /// The rule every instruction that is not an exit enforces first.
     pub fn require_not_paused(&self) -> Result<()> {
         require!(!self.paused, ChallengeError::Paused);
         Ok(())
+    }
+
+    /// `signer` must be the admin.
+    pub fn require_admin(&self, signer: &Pubkey) -> Result<()> {
+        require_keys_eq!(*signer, self.admin, ChallengeError::NotAdmin);
+        Ok(())
+    }
+
+    /// Whether bonds may be escrowed in `mint`: nobody can freeze it, or the admin listed it.
+    pub fn allows_bond_mint(&self, key: &Pubkey, freeze_authority: Option<Pubkey>) -> bool {
+        freeze_authority.is_none() || self.bond_mints.contains(key)
     }
 
     /// Holds after every instruction that writes the config.
@@ -76,6 +101,19 @@ impl Config {
             ChallengeError::InvalidDeadlineBounds
         );
         require!(self.max_treasury_bps <= BPS, ChallengeError::InvalidShares);
+        require!(
+            self.arbiter_window > 0,
+            ChallengeError::InvalidDeadlineBounds
+        );
+        require!(
+            self.bond_mints.len() <= MAX_BOND_MINTS
+                && !self.bond_mints.contains(&Pubkey::default()),
+            ChallengeError::InvalidBondMintList
+        );
+        require!(
+            self.pending_admin != Some(self.admin),
+            ChallengeError::AdminUnchanged
+        );
         Ok(())
     }
 }
