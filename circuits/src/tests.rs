@@ -209,7 +209,7 @@ fn keygen_is_deterministic_and_the_committed_vk_module_is_current() {
     let committed = include_str!("../../crates/zk/src/vk.rs");
     assert!(
         module == committed,
-        "crates/zk/src/vk.rs is stale: run `cargo run -p veil-circuits --bin keygen`"
+        "crates/zk/src/vk.rs is stale: run `cargo run -p veil-circuits --features dev-keys --bin keygen`"
     );
 }
 

@@ -1,8 +1,8 @@
 //! Generates the ownership circuit's development keys.
 //!
 //! ```text
-//! cargo run -p veil-circuits --bin keygen                  # write crates/zk/src/vk.rs and the proving key
-//! cargo run -p veil-circuits --bin keygen -- --check       # fail if crates/zk/src/vk.rs is stale
+//! cargo run -p veil-circuits --features dev-keys --bin keygen                  # write crates/zk/src/vk.rs and the proving key
+//! cargo run -p veil-circuits --features dev-keys --bin keygen -- --check       # fail if crates/zk/src/vk.rs is stale
 //! ```
 //!
 //! Keys from a public seed are for development only; see docs/ceremony.md.

@@ -1,6 +1,6 @@
 //! Proving benchmark for the depth-20 ownership circuit.
 //!
-//! `cargo run -p veil-circuits --bin prove-bench [-- <single-proofs> <batch-size>]` prints the
+//! `cargo run -p veil-circuits --features dev-keys --bin prove-bench [-- <single-proofs> <batch-size>]` prints the
 //! median and spread of single proofs (one proof parallelized over every core) and the
 //! throughput of a batch (one single-threaded prover per core). Includes witness synthesis and
 //! the prover's pairing self-check.

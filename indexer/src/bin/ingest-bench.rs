@@ -12,7 +12,7 @@
 //! transaction of a batch after its commit.
 //!
 //! ```sh
-//! cargo run --profile perf -p veil-indexer --bin ingest-bench -- --txs 100000 --batch-sizes 256,1024,4096
+//! cargo run --profile perf -p veil-indexer --features dev-keys --bin ingest-bench -- --txs 100000 --batch-sizes 256,1024,4096
 //! ```
 
 use std::{

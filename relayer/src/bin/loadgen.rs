@@ -8,7 +8,7 @@
 //! client would sign it.
 //!
 //! ```sh
-//! cargo run --profile perf -p veil-relayer --bin veil-loadgen -- --connections 64 --seconds 10
+//! cargo run --profile perf -p veil-relayer --features dev-keys --bin veil-loadgen -- --connections 64 --seconds 10
 //! ```
 
 use std::{
