@@ -52,6 +52,20 @@ pub enum ProgramEvent {
     Registry(RegistryEvent),
     /// From the challenge program.
     Challenge(ChallengeEvent),
+    /// An event CPI of ours that did not decode: it goes to the dead-letter table with its
+    /// raw bytes, and never stops the pipeline.
+    Undecodable(DeadEvent),
+}
+
+/// An event the indexer could not decode or project, kept whole for later replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadEvent {
+    /// `registry` or `challenge`.
+    pub program: &'static str,
+    /// The event CPI's data after Anchor's event tag (discriminator and payload).
+    pub data: Vec<u8>,
+    /// Why it could not be decoded.
+    pub reason: String,
 }
 
 /// An event with the key and the position that make it unique and orderable.
@@ -75,7 +89,8 @@ pub struct DecodedEvent {
 }
 
 /// Decodes the events of `tx`. A failed transaction yields none (and is counted); an event
-/// CPI that does not decode is counted, logged and skipped.
+/// CPI that does not decode is counted, logged and yielded as [`ProgramEvent::Undecodable`]
+/// for the dead-letter table.
 pub fn decode(tx: &TxUpdate, counters: &Counters) -> Vec<DecodedEvent> {
     if tx.failed {
         Counters::add(&counters.failed_skipped, 1);
@@ -116,14 +131,35 @@ pub fn decode(tx: &TxUpdate, counters: &Counters) -> Vec<DecodedEvent> {
                         event_index,
                         program = %cpi.program_id,
                         %error,
-                        "undecodable event CPI skipped"
+                        "undecodable event CPI dead-lettered"
                     );
+                    out.push(DecodedEvent {
+                        signature: tx.signature.clone(),
+                        slot: tx.slot,
+                        tx_index: tx.index_in_slot,
+                        block_time: tx.block_time,
+                        ix_index: ix_index as u32,
+                        event_index,
+                        event: ProgramEvent::Undecodable(DeadEvent {
+                            program: if cpi.program_id == registry {
+                                "registry"
+                            } else {
+                                "challenge"
+                            },
+                            data: cpi.data[EVENT_IX_TAG_LE.len()..].to_vec(),
+                            reason: format!("undecodable: {error}"),
+                        }),
+                    });
                 }
             }
             event_index += 1;
         }
     }
-    Counters::add(&counters.events, out.len() as u64);
+    let decoded = out
+        .iter()
+        .filter(|e| !matches!(e.event, ProgramEvent::Undecodable(_)))
+        .count();
+    Counters::add(&counters.events, decoded as u64);
     out
 }
 
@@ -145,6 +181,7 @@ impl ProgramEvent {
         match self {
             Self::Registry(_) => "registry",
             Self::Challenge(_) => "challenge",
+            Self::Undecodable(dead) => dead.program,
         }
     }
 
@@ -174,6 +211,7 @@ impl ProgramEvent {
                 ChallengeEvent::ChallengeAdminProposed(_) => "ChallengeAdminProposed",
                 ChallengeEvent::ChallengeAdminAccepted(_) => "ChallengeAdminAccepted",
             },
+            Self::Undecodable(_) => "Undecodable",
         }
     }
 
@@ -287,6 +325,10 @@ impl ProgramEvent {
                     "admin": key(&e.admin),
                 }),
             },
+            Self::Undecodable(dead) => json!({
+                "data": hex::encode(&dead.data),
+                "reason": dead.reason,
+            }),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Prometheus metrics of the indexer (SPEC §8): `indexer_lag_slots`,
-//! `indexer_events_total{kind}`, `indexer_decode_errors_total` and
+//! `indexer_events_total{kind}`, `indexer_decode_errors_total`, `indexer_dead_letters_total` and
 //! `indexer_reconnects_total`; and the gap handling's `indexer_gaps_total`,
 //! `indexer_backfills_total` and `indexer_backfilled_slots_total`. One [`IndexerMetrics`] per application, with its own
 //! registry, so tests never share counters.
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::{
-    decode::{Counters, DecodedEvent},
+    decode::{Counters, DecodedEvent, ProgramEvent},
     persist::{Batch, Cursor, Persist, PersistError},
 };
 
@@ -36,6 +36,9 @@ pub struct IndexerMetrics {
     pub events_total: IntCounterVec,
     /// `indexer_decode_errors_total`: event CPIs of our programs that did not decode.
     pub decode_errors_total: IntCounter,
+    /// `indexer_dead_letters_total`: events written to `indexer_dead_letters` instead of
+    /// their tables (undecodable ones; an unprojectable one is logged there too).
+    pub dead_letters_total: IntCounter,
     /// `indexer_reconnects_total`: reconnects of the streaming source.
     pub reconnects_total: IntCounter,
     /// `indexer_gaps_total`: skipped blocks seen in the live stream.
@@ -78,6 +81,10 @@ impl IndexerMetrics {
             decode_errors_total: reg!(IntCounter::new(
                 "indexer_decode_errors_total",
                 "Event CPIs of our programs that did not decode"
+            )),
+            dead_letters_total: reg!(IntCounter::new(
+                "indexer_dead_letters_total",
+                "Events written to the dead-letter table instead of their tables"
             )),
             reconnects_total: reg!(IntCounter::new(
                 "indexer_reconnects_total",
@@ -131,6 +138,10 @@ impl IndexerMetrics {
     /// Counts written events by kind.
     pub fn observe_events(&self, events: &[DecodedEvent]) {
         for event in events {
+            if matches!(event.event, ProgramEvent::Undecodable(_)) {
+                self.dead_letters_total.inc();
+                continue;
+            }
             self.events_total
                 .with_label_values(&[event.event.kind()])
                 .inc();

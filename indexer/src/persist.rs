@@ -117,6 +117,7 @@ pub const EVENT_TABLES: &[&str] = &[
     "indexer_challenges",
     "indexer_challenge_status",
     "indexer_bond_releases",
+    "indexer_dead_letters",
 ];
 
 impl PgStore {
@@ -146,6 +147,12 @@ fn big(field: &'static str, value: u64) -> Result<i64, PersistError> {
     i64::try_from(value).map_err(|_| PersistError::OutOfRange { field, value })
 }
 
+/// A token amount for a `NUMERIC(20,0)` column: every `u64` fits, so an amount anyone can
+/// choose (a bond of `u64::MAX` with a self-made mint) can never fail a batch.
+fn amount(value: u64) -> String {
+    value.to_string()
+}
+
 /// The key and position columns every table shares.
 #[derive(Default)]
 struct Keys {
@@ -158,15 +165,15 @@ struct Keys {
 }
 
 impl Keys {
-    fn push(&mut self, e: &DecodedEvent) -> Result<(), PersistError> {
+    /// Pushes `e`'s keys; `slot` is its slot, already converted.
+    fn push(&mut self, e: &DecodedEvent, slot: i64) {
         self.signature.push(e.signature.clone());
         // Instruction and event indexes are bounded by the transaction size.
         self.ix_index.push(e.ix_index as i32);
         self.event_index.push(e.event_index as i32);
-        self.slot.push(big("slot", e.slot)?);
+        self.slot.push(slot);
         self.tx_index.push(i64::from(e.tx_index));
         self.block_time.push(e.block_time);
-        Ok(())
     }
 
     fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
@@ -200,14 +207,17 @@ struct VerificationCols(Keys, Bytes, Bytes, Bytes, Bytes, Bytes);
 struct BatchCols(Keys, Bytes, Bytes, Vec<i64>, Vec<i64>);
 /// `indexer_challenges`: challenge, creator, mode, terms_hash, bond_mint, bond_amount.
 #[derive(Default)]
-struct ChallengeCols(Keys, Bytes, Bytes, Vec<String>, Bytes, Bytes, Vec<i64>);
+struct ChallengeCols(Keys, Bytes, Bytes, Vec<String>, Bytes, Bytes, Vec<String>);
 /// `indexer_challenge_status`: challenge, from_status, to_status, at.
 #[derive(Default)]
 struct StatusCols(Keys, Bytes, Vec<Option<String>>, Vec<String>, Vec<i64>);
 /// `indexer_bond_releases`: challenge, mint, to_creator, to_counterparty, to_treasury,
 /// slashed.
 #[derive(Default)]
-struct ReleaseCols(Keys, Bytes, Bytes, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>);
+struct ReleaseCols(Keys, Bytes, Bytes, Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+/// `indexer_dead_letters`: program, kind, raw, reason.
+#[derive(Default)]
+struct DeadCols(Keys, Vec<&'static str>, Vec<&'static str>, Bytes, Vec<String>);
 
 /// A batch projected into the columns of every table.
 #[derive(Default)]
@@ -220,81 +230,121 @@ struct Rows {
     challenges: ChallengeCols,
     status: StatusCols,
     releases: ReleaseCols,
+    dead: DeadCols,
 }
 
 impl Rows {
+    /// Projects `events` into rows. No event's content can fail the batch: an event that does
+    /// not decode, or whose values do not fit its columns, becomes a dead-letter row (its
+    /// bytes and the reason) and the events around it are written as usual.
     fn project(events: &[DecodedEvent]) -> Result<Self, PersistError> {
         let mut r = Self::default();
         for e in events {
-            r.events.0.push(e)?;
-            r.events.1.push(e.event.program());
-            r.events.2.push(e.event.kind());
-            r.events.3.push(e.event.to_json().to_string());
-            match &e.event {
-                ProgramEvent::Registry(RegistryEvent::TrackCreated(t)) => {
-                    r.tracks.0.push(e)?;
-                    r.tracks.1.push(i16::from(t.depth));
-                    r.tracks.2.push(big("epoch_seconds", t.epoch_seconds)?);
-                    r.tracks.3.push(t.track_id.to_vec());
-                }
-                ProgramEvent::Registry(RegistryEvent::MerkleRootUpdated(m)) => {
-                    r.roots.0.push(e)?;
-                    r.roots.1.push(m.track_id.to_vec());
-                    r.roots.2.push(m.root.to_vec());
-                    r.roots.3.push(big("leaf_count", m.leaf_count)?);
-                    r.roots.4.push(big("root_index", m.root_index)?);
-                }
-                ProgramEvent::Registry(RegistryEvent::OwnershipVerified(v)) => {
-                    r.verifications.0.push(e)?;
-                    r.verifications.1.push(v.track_id.to_vec());
-                    r.verifications.2.push(v.scope.to_vec());
-                    r.verifications.3.push(v.nullifier.to_vec());
-                    r.verifications.4.push(v.root.to_vec());
-                    r.verifications.5.push(v.signal_hash.to_vec());
-                }
-                ProgramEvent::Registry(RegistryEvent::IdBatchAnchored(b)) => {
-                    r.batches.0.push(e)?;
-                    r.batches.1.push(b.namespace.to_vec());
-                    r.batches.2.push(b.batch_root.to_vec());
-                    r.batches.3.push(big("first_seq", b.first_seq)?);
-                    r.batches.4.push(i64::from(b.count));
-                }
-                ProgramEvent::Challenge(ChallengeEvent::ChallengeCreated(c)) => {
-                    r.challenges.0.push(e)?;
-                    r.challenges.1.push(c.challenge.to_bytes().to_vec());
-                    r.challenges.2.push(c.creator.to_bytes().to_vec());
-                    r.challenges.3.push(format!("{:?}", c.mode));
-                    r.challenges.4.push(c.terms_hash.to_vec());
-                    r.challenges.5.push(c.bond_mint.to_bytes().to_vec());
-                    r.challenges.6.push(big("bond_amount", c.bond_amount)?);
-                }
-                ProgramEvent::Challenge(ChallengeEvent::StatusChanged(StatusChanged {
-                    challenge,
-                    from,
-                    to,
-                    at,
-                })) => {
-                    r.status.0.push(e)?;
-                    r.status.1.push(challenge.to_bytes().to_vec());
-                    r.status.2.push(from.map(|s| format!("{s:?}")));
-                    r.status.3.push(format!("{to:?}"));
-                    r.status.4.push(*at);
-                }
-                ProgramEvent::Challenge(ChallengeEvent::BondsReleased(b)) => {
-                    r.releases.0.push(e)?;
-                    r.releases.1.push(b.challenge.to_bytes().to_vec());
-                    r.releases.2.push(b.mint.to_bytes().to_vec());
-                    r.releases.3.push(big("to_creator", b.payout.to_creator)?);
-                    r.releases
-                        .4
-                        .push(big("to_counterparty", b.payout.to_counterparty)?);
-                    r.releases.5.push(big("to_treasury", b.payout.to_treasury)?);
-                    r.releases.6.push(big("slashed", b.slashed)?);
-                }
-                _ => {}
+            // The slot comes from the chain, not from an event: it always fits.
+            let slot = big("slot", e.slot)?;
+            if let ProgramEvent::Undecodable(dead) = &e.event {
+                r.dead_letter(e, slot, dead.data.clone(), dead.reason.clone());
+                continue;
+            }
+            if let Err(error) = r.push_event(e, slot) {
+                tracing::warn!(
+                    signature = %e.signature,
+                    ix_index = e.ix_index,
+                    event_index = e.event_index,
+                    %error,
+                    "unprojectable event dead-lettered"
+                );
+                let raw = e.event.to_json().to_string().into_bytes();
+                r.dead_letter(e, slot, raw, format!("unprojectable: {error}"));
             }
         }
         Ok(r)
+    }
+
+    /// `e` as a dead letter: `raw` is the event's data (or its JSON when it decoded).
+    fn dead_letter(&mut self, e: &DecodedEvent, slot: i64, raw: Vec<u8>, reason: String) {
+        self.dead.0.push(e, slot);
+        self.dead.1.push(e.event.program());
+        self.dead.2.push(e.event.kind());
+        self.dead.3.push(raw);
+        self.dead.4.push(reason);
+    }
+
+    /// Pushes one decoded event into its tables. Every fallible conversion of an arm comes
+    /// before its first push, so a failure leaves no partial row behind.
+    fn push_event(&mut self, e: &DecodedEvent, slot: i64) -> Result<(), PersistError> {
+        let r = self;
+        match &e.event {
+            ProgramEvent::Registry(RegistryEvent::TrackCreated(t)) => {
+                let epoch_seconds = big("epoch_seconds", t.epoch_seconds)?;
+                r.tracks.0.push(e, slot);
+                r.tracks.1.push(i16::from(t.depth));
+                r.tracks.2.push(epoch_seconds);
+                r.tracks.3.push(t.track_id.to_vec());
+            }
+            ProgramEvent::Registry(RegistryEvent::MerkleRootUpdated(m)) => {
+                let leaf_count = big("leaf_count", m.leaf_count)?;
+                let root_index = big("root_index", m.root_index)?;
+                r.roots.0.push(e, slot);
+                r.roots.1.push(m.track_id.to_vec());
+                r.roots.2.push(m.root.to_vec());
+                r.roots.3.push(leaf_count);
+                r.roots.4.push(root_index);
+            }
+            ProgramEvent::Registry(RegistryEvent::OwnershipVerified(v)) => {
+                r.verifications.0.push(e, slot);
+                r.verifications.1.push(v.track_id.to_vec());
+                r.verifications.2.push(v.scope.to_vec());
+                r.verifications.3.push(v.nullifier.to_vec());
+                r.verifications.4.push(v.root.to_vec());
+                r.verifications.5.push(v.signal_hash.to_vec());
+            }
+            ProgramEvent::Registry(RegistryEvent::IdBatchAnchored(b)) => {
+                let first_seq = big("first_seq", b.first_seq)?;
+                r.batches.0.push(e, slot);
+                r.batches.1.push(b.namespace.to_vec());
+                r.batches.2.push(b.batch_root.to_vec());
+                r.batches.3.push(first_seq);
+                r.batches.4.push(i64::from(b.count));
+            }
+            ProgramEvent::Challenge(ChallengeEvent::ChallengeCreated(c)) => {
+                r.challenges.0.push(e, slot);
+                r.challenges.1.push(c.challenge.to_bytes().to_vec());
+                r.challenges.2.push(c.creator.to_bytes().to_vec());
+                r.challenges.3.push(format!("{:?}", c.mode));
+                r.challenges.4.push(c.terms_hash.to_vec());
+                r.challenges.5.push(c.bond_mint.to_bytes().to_vec());
+                r.challenges.6.push(amount(c.bond_amount));
+            }
+            ProgramEvent::Challenge(ChallengeEvent::StatusChanged(StatusChanged {
+                challenge,
+                from,
+                to,
+                at,
+            })) => {
+                r.status.0.push(e, slot);
+                r.status.1.push(challenge.to_bytes().to_vec());
+                r.status.2.push(from.map(|s| format!("{s:?}")));
+                r.status.3.push(format!("{to:?}"));
+                r.status.4.push(*at);
+            }
+            ProgramEvent::Challenge(ChallengeEvent::BondsReleased(b)) => {
+                r.releases.0.push(e, slot);
+                r.releases.1.push(b.challenge.to_bytes().to_vec());
+                r.releases.2.push(b.mint.to_bytes().to_vec());
+                r.releases.3.push(amount(b.payout.to_creator));
+                r.releases.4.push(amount(b.payout.to_counterparty));
+                r.releases.5.push(amount(b.payout.to_treasury));
+                r.releases.6.push(amount(b.slashed));
+            }
+            _ => {}
+        }
+        // Infallible from here: the raw feed row.
+        r.events.0.push(e, slot);
+        r.events.1.push(e.event.program());
+        r.events.2.push(e.event.kind());
+        r.events.3.push(e.event.to_json().to_string());
+        Ok(())
     }
 
     /// Binds every column of every table, in the order of [`TABLES`].
@@ -327,13 +377,16 @@ impl Rows {
         let st = &self.status;
         let q = st.0.bind(q).bind(&st.1).bind(&st.2).bind(&st.3).bind(&st.4);
         let r = &self.releases;
-        r.0.bind(q)
-            .bind(&r.1)
-            .bind(&r.2)
-            .bind(&r.3)
-            .bind(&r.4)
-            .bind(&r.5)
-            .bind(&r.6)
+        let q =
+            r.0.bind(q)
+                .bind(&r.1)
+                .bind(&r.2)
+                .bind(&r.3)
+                .bind(&r.4)
+                .bind(&r.5)
+                .bind(&r.6);
+        let d = &self.dead;
+        d.0.bind(q).bind(&d.1).bind(&d.2).bind(&d.3).bind(&d.4)
     }
 }
 
@@ -393,7 +446,7 @@ const TABLES: &[TableSpec] = &[
             ("mode", "text"),
             ("terms_hash", "bytea"),
             ("bond_mint", "bytea"),
-            ("bond_amount", "int8"),
+            ("bond_amount", "numeric"),
         ],
     },
     TableSpec {
@@ -410,10 +463,19 @@ const TABLES: &[TableSpec] = &[
         cols: &[
             ("challenge", "bytea"),
             ("mint", "bytea"),
-            ("to_creator", "int8"),
-            ("to_counterparty", "int8"),
-            ("to_treasury", "int8"),
-            ("slashed", "int8"),
+            ("to_creator", "numeric"),
+            ("to_counterparty", "numeric"),
+            ("to_treasury", "numeric"),
+            ("slashed", "numeric"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_dead_letters",
+        cols: &[
+            ("program", "text"),
+            ("kind", "text"),
+            ("raw", "bytea"),
+            ("reason", "text"),
         ],
     },
 ];

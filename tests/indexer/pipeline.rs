@@ -1,5 +1,5 @@
 //! The pipeline end to end: rows equal the emitted events, replays and restarts change
-//! nothing, dead slots are rolled back, undecodable data is counted and skipped.
+//! nothing, dead slots are rolled back, undecodable data is counted and dead-lettered.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -188,7 +188,8 @@ async fn indexer_rows_equal_the_emitted_events_in_every_table() {
     assert_eq!(modes, ["Fire", "Fire", "Fire"]);
     // Payouts conserve the two bonds; the loser was slashed.
     let releases: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT to_creator, to_counterparty, to_treasury, slashed FROM indexer_bond_releases",
+        "SELECT to_creator::int8, to_counterparty::int8, to_treasury::int8, slashed::int8 \
+         FROM indexer_bond_releases",
     )
     .fetch_all(&db.pool)
     .await
@@ -489,7 +490,7 @@ async fn indexer_dead_slot_removes_its_rows_and_rewinds_the_cursor() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn indexer_undecodable_data_is_counted_and_does_not_stop_the_pipeline() {
+async fn indexer_undecodable_data_is_dead_lettered_and_does_not_stop_the_pipeline() {
     let mut rec = Recorder::new();
     rec.registry(6, 2).challenges(1);
     let mut txs = rec.updates();
@@ -560,6 +561,26 @@ async fn indexer_undecodable_data_is_counted_and_does_not_stop_the_pipeline() {
     assert_eq!((*ix, *ev, kind.as_str()), (0, 1, "MerkleRootUpdated"));
     assert!(!got.keys().any(|(sig, _, _)| sig == &failed.signature));
     assert!(!got.keys().any(|(sig, _, _)| sig == &other.signature));
+
+    // Both undecodable events are kept whole in the dead-letter table, with their keys, their
+    // bytes after the event tag and the reason (audit finding 8).
+    let dead: Vec<(String, i32, i32, String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT signature, ix_index, event_index, program, raw, reason FROM indexer_dead_letters \
+         ORDER BY event_index",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert_eq!(
+        (&dead[0].0, dead[0].1, dead[0].2, dead[0].3.as_str(), &dead[0].4),
+        (&garbled.signature, 0, 0, "registry", &vec![0xff; 5])
+    );
+    assert!(dead[0].5.starts_with("undecodable:"), "{}", dead[0].5);
+    assert_eq!(
+        (&dead[1].0, dead[1].1, dead[1].2, dead[1].3.as_str(), &dead[1].4),
+        (&garbled.signature, 0, 2, "challenge", &vec![0xee; 40])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

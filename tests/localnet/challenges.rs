@@ -338,7 +338,7 @@ async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_index
     backfill(&s.rpc, &s.t.db.pool).await;
     let challenge = cix::challenge_pda(&creator, 1).0.to_bytes().to_vec();
     let row: (String, i64) =
-        sqlx::query_as("SELECT mode, bond_amount FROM indexer_challenges WHERE challenge = $1")
+        sqlx::query_as("SELECT mode, bond_amount::int8 FROM indexer_challenges WHERE challenge = $1")
             .bind(&challenge)
             .fetch_one(&s.t.db.pool)
             .await
@@ -352,8 +352,8 @@ async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_index
             .unwrap();
     assert_eq!(status, "Completed");
     let releases: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT to_creator, to_counterparty, to_treasury, slashed FROM indexer_bond_releases
-         WHERE challenge = $1",
+        "SELECT to_creator::int8, to_counterparty::int8, to_treasury::int8, slashed::int8
+         FROM indexer_bond_releases WHERE challenge = $1",
     )
     .bind(&challenge)
     .fetch_all(&s.t.db.pool)
@@ -449,4 +449,52 @@ async fn localnet_the_crank_expires_an_overdue_enforced_challenge_and_refunds_it
     let (status, landed, signatures) = &sent[0];
     assert_eq!((status.as_str(), signatures.len()), ("landed", 2));
     assert_eq!(signatures.last(), Some(landed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_bond_of_u64_max_is_indexed_with_its_exact_amount() {
+    // Audit finding 8: a bond above i64::MAX used to fail the indexer's batch on every restart.
+    let s = setup().await;
+    let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
+    let response_deadline = s.chain_now().await + 3_000;
+    let body = json!({
+        "creator": creator.to_string(), "mode": "fire",
+        "counterparty": counterparty.to_string(), "arbiter": s.arbiter.pubkey().to_string(),
+        "terms": "an absurd bond", "bond_mint": s.mint.to_string(), "bond_amount": u64::MAX,
+        "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": 11,
+        "response_deadline": response_deadline,
+    });
+    let (address, _) = s
+        .sign_and_send("/api/v2/challenges", body, &s.creator)
+        .await;
+    // An event after it, in a later transaction: it must be indexed too.
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/accept"),
+        json!({ "counterparty": counterparty.to_string() }),
+        &s.counterparty,
+    )
+    .await;
+
+    backfill(&s.rpc, &s.t.db.pool).await;
+    let challenge = cix::challenge_pda(&creator, 11).0.to_bytes().to_vec();
+    let amount: String = sqlx::query_scalar(
+        "SELECT bond_amount::text FROM indexer_challenges WHERE challenge = $1",
+    )
+    .bind(&challenge)
+    .fetch_one(&s.t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(amount, u64::MAX.to_string());
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM indexer_challenge_current WHERE challenge = $1")
+            .bind(&challenge)
+            .fetch_one(&s.t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "Accepted");
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM indexer_dead_letters")
+        .fetch_one(&s.t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0);
 }
