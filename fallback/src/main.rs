@@ -7,7 +7,9 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use veil_fallback::{
     app,
-    config::{Cli, Command, ConfigError, KeygenArgs, ServeArgs, ServeConfig, SECRET_KEY_ENV},
+    config::{
+        Cli, Command, ConfigError, KeygenArgs, ServeArgs, ServeConfig, SECRET_KEY_ENV, TOKEN_ENV,
+    },
     key::{FallbackKey, KeyError},
     store::StoreError,
     FallbackService, FallbackState,
@@ -59,14 +61,22 @@ fn keygen(args: &KeygenArgs) -> Result<(), MainError> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), MainError> {
-    let config = ServeConfig::from_args(args, std::env::var(SECRET_KEY_ENV).ok())?;
+    let config = ServeConfig::from_args(
+        args,
+        std::env::var(SECRET_KEY_ENV).ok(),
+        std::env::var(TOKEN_ENV).ok(),
+    )?;
     let key = config.key.load()?;
     let public_key = key.public_key_hex();
     let service = FallbackService::open(&config.db, key)?;
     let mut state = FallbackState::new(service);
     let guarded = config.token.is_some();
-    if let Some(token) = config.token {
-        state = state.with_token(token);
+    match config.token {
+        Some(token) => state = state.with_token(token),
+        None => tracing::warn!(
+            listen = %config.listen,
+            "serving WITHOUT a bearer token (--insecure-no-token): local use only"
+        ),
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -214,10 +214,24 @@ struct StatusCols(Keys, Bytes, Vec<Option<String>>, Vec<String>, Vec<i64>);
 /// `indexer_bond_releases`: challenge, mint, to_creator, to_counterparty, to_treasury,
 /// slashed.
 #[derive(Default)]
-struct ReleaseCols(Keys, Bytes, Bytes, Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+struct ReleaseCols(
+    Keys,
+    Bytes,
+    Bytes,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+);
 /// `indexer_dead_letters`: program, kind, raw, reason.
 #[derive(Default)]
-struct DeadCols(Keys, Vec<&'static str>, Vec<&'static str>, Bytes, Vec<String>);
+struct DeadCols(
+    Keys,
+    Vec<&'static str>,
+    Vec<&'static str>,
+    Bytes,
+    Vec<String>,
+);
 
 /// A batch projected into the columns of every table.
 #[derive(Default)]

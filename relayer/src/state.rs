@@ -47,6 +47,10 @@ pub enum StartupError {
     /// The VRF key could not be registered.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fallback URL is configured, but its bearer token is unusable: sending none would
+    /// make every fallback request fail (or, against an unguarded fallback, hide the problem).
+    #[error("RELAYER_FALLBACK_URL is set, but the `fallback_token` secret is {0}")]
+    FallbackToken(&'static str),
     /// The pinned fallback key is not a 32-byte Ed25519 key in hex.
     #[error("RELAYER_FALLBACK_PUBLIC_KEY is not a 32-byte Ed25519 public key in hex")]
     FallbackKey,
@@ -146,11 +150,7 @@ impl AppState {
         let fallback = match &config.fallback_url {
             Some(url) => Some(FallbackClient::new(
                 url,
-                secrets
-                    .get(SecretName::FallbackToken)
-                    .ok()
-                    .and_then(|t| String::from_utf8(t.expose().to_vec()).ok())
-                    .map(|t| t.trim().to_owned()),
+                Some(fallback_token(secrets)?),
                 config.drand_timeout(),
                 config.breaker(),
                 &metrics,
@@ -259,4 +259,25 @@ impl AppState {
             auth,
         })))
     }
+}
+
+/// The fallback minter's shortest token (`veil_fallback::config::MIN_TOKEN_LEN`; the two
+/// services share no code by design, so the number is repeated here).
+const FALLBACK_MIN_TOKEN_LEN: usize = 32;
+
+/// The fallback minter's bearer token: required whenever a fallback URL is set (audit finding
+/// 13). A missing or unreadable secret stops the relayer at start instead of silently sending
+/// no token; so does one shorter than the fallback's own minimum.
+fn fallback_token(secrets: &dyn SecretProvider) -> Result<String, StartupError> {
+    let secret = secrets.get(SecretName::FallbackToken)?;
+    let token = std::str::from_utf8(secret.expose())
+        .map_err(|_| StartupError::FallbackToken("not UTF-8"))?
+        .trim()
+        .to_owned();
+    if token.len() < FALLBACK_MIN_TOKEN_LEN {
+        return Err(StartupError::FallbackToken(
+            "shorter than the fallback minter's 32-character minimum",
+        ));
+    }
+    Ok(token)
 }

@@ -573,12 +573,24 @@ async fn indexer_undecodable_data_is_dead_lettered_and_does_not_stop_the_pipelin
     .unwrap();
     assert_eq!(dead.len(), 2, "{dead:?}");
     assert_eq!(
-        (&dead[0].0, dead[0].1, dead[0].2, dead[0].3.as_str(), &dead[0].4),
+        (
+            &dead[0].0,
+            dead[0].1,
+            dead[0].2,
+            dead[0].3.as_str(),
+            &dead[0].4
+        ),
         (&garbled.signature, 0, 0, "registry", &vec![0xff; 5])
     );
     assert!(dead[0].5.starts_with("undecodable:"), "{}", dead[0].5);
     assert_eq!(
-        (&dead[1].0, dead[1].1, dead[1].2, dead[1].3.as_str(), &dead[1].4),
+        (
+            &dead[1].0,
+            dead[1].1,
+            dead[1].2,
+            dead[1].3.as_str(),
+            &dead[1].4
+        ),
         (&garbled.signature, 0, 2, "challenge", &vec![0xee; 40])
     );
 }

@@ -36,6 +36,8 @@ const BOND: u64 = 10_000_000;
 struct Setup {
     _net: Localnet,
     rpc: RpcClient,
+    /// The challenge program's admin (pauses it).
+    admin: Keypair,
     t: TestApp,
     wire: Wire,
     key: CreatedKey,
@@ -106,6 +108,7 @@ async fn setup() -> Setup {
     Setup {
         _net: net,
         rpc,
+        admin,
         t,
         wire,
         key,
@@ -337,12 +340,13 @@ async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_index
     // The indexer's rows: the challenge, its status path, and the slash.
     backfill(&s.rpc, &s.t.db.pool).await;
     let challenge = cix::challenge_pda(&creator, 1).0.to_bytes().to_vec();
-    let row: (String, i64) =
-        sqlx::query_as("SELECT mode, bond_amount::int8 FROM indexer_challenges WHERE challenge = $1")
-            .bind(&challenge)
-            .fetch_one(&s.t.db.pool)
-            .await
-            .unwrap();
+    let row: (String, i64) = sqlx::query_as(
+        "SELECT mode, bond_amount::int8 FROM indexer_challenges WHERE challenge = $1",
+    )
+    .bind(&challenge)
+    .fetch_one(&s.t.db.pool)
+    .await
+    .unwrap();
     assert_eq!(row, ("Fire".to_owned(), BOND as i64));
     let status: String =
         sqlx::query_scalar("SELECT status FROM indexer_challenge_current WHERE challenge = $1")
@@ -477,13 +481,12 @@ async fn localnet_a_bond_of_u64_max_is_indexed_with_its_exact_amount() {
 
     backfill(&s.rpc, &s.t.db.pool).await;
     let challenge = cix::challenge_pda(&creator, 11).0.to_bytes().to_vec();
-    let amount: String = sqlx::query_scalar(
-        "SELECT bond_amount::text FROM indexer_challenges WHERE challenge = $1",
-    )
-    .bind(&challenge)
-    .fetch_one(&s.t.db.pool)
-    .await
-    .unwrap();
+    let amount: String =
+        sqlx::query_scalar("SELECT bond_amount::text FROM indexer_challenges WHERE challenge = $1")
+            .bind(&challenge)
+            .fetch_one(&s.t.db.pool)
+            .await
+            .unwrap();
     assert_eq!(amount, u64::MAX.to_string());
     let status: String =
         sqlx::query_scalar("SELECT status FROM indexer_challenge_current WHERE challenge = $1")
@@ -497,4 +500,165 @@ async fn localnet_a_bond_of_u64_max_is_indexed_with_its_exact_amount() {
         .await
         .unwrap();
     assert_eq!(dead, 0);
+}
+
+impl Setup {
+    /// Creates a Fire challenge (nonce `nonce`) through the API and has the counterparty
+    /// accept it; its address.
+    async fn accepted_fire(&self, nonce: u64) -> String {
+        let response_deadline = self.chain_now().await + 3_000;
+        let body = json!({
+            "creator": self.creator.pubkey().to_string(), "mode": "fire",
+            "counterparty": self.counterparty.pubkey().to_string(),
+            "arbiter": self.arbiter.pubkey().to_string(),
+            "terms": "attest me", "bond_mint": self.mint.to_string(), "bond_amount": BOND,
+            "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": nonce,
+            "response_deadline": response_deadline,
+        });
+        let (address, _) = self
+            .sign_and_send("/api/v2/challenges", body, &self.creator)
+            .await;
+        self.sign_and_send(
+            &format!("/api/v2/challenges/{address}/accept"),
+            json!({ "counterparty": self.counterparty.pubkey().to_string() }),
+            &self.counterparty,
+        )
+        .await;
+        address
+    }
+
+    async fn attest_answer(&self, address: &str, party: &str) -> super::wire::Answer {
+        self.wire
+            .post(
+                &format!("/api/v2/challenges/{address}/attest"),
+                &json!({ "party": party }),
+                &self.key,
+            )
+            .await
+    }
+
+    async fn attestation_rows(&self, address: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM challenge_attestations WHERE challenge = $1")
+            .bind(address)
+            .fetch_one(&self.t.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_attest_before_acceptance_is_refused_and_stores_nothing() {
+    // Audit finding 10: attesting the creator right after creation, before it held the bond,
+    // stored funds_ok=false, which every later attestation reused to cancel the challenge.
+    let s = setup().await;
+    let response_deadline = s.chain_now().await + 3_000;
+    let body = json!({
+        "creator": s.creator.pubkey().to_string(), "mode": "fire",
+        "counterparty": s.counterparty.pubkey().to_string(),
+        "arbiter": s.arbiter.pubkey().to_string(),
+        "terms": "too early", "bond_mint": s.mint.to_string(), "bond_amount": BOND,
+        "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": 31,
+        "response_deadline": response_deadline,
+    });
+    let (address, _) = s
+        .sign_and_send("/api/v2/challenges", body, &s.creator)
+        .await;
+    let early = s.attest_answer(&address, "creator").await;
+    assert_eq!(
+        (
+            early.status,
+            early.code(),
+            &early.body["error"]["details"]["rule"]
+        ),
+        (409, "CHALLENGE_REFUSED", &json!("InvalidStatus")),
+        "{}",
+        early.body
+    );
+    assert_eq!(s.attestation_rows(&address).await, 0);
+
+    // After acceptance the attestation is judged on what holds now, and passes.
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/accept"),
+        json!({ "counterparty": s.counterparty.pubkey().to_string() }),
+        &s.counterparty,
+    )
+    .await;
+    let attested = s
+        .relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    assert_eq!(attested["passed"], json!(true));
+    assert_eq!(s.view(&address).await["status"], "accepted");
+    // Attesting a verified party again returns the landed record, nothing new is sent.
+    let again = s
+        .relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    assert_eq!(again["signature"], attested["signature"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_refused_attestation_is_not_kept() {
+    let s = setup().await;
+    let address = s.accepted_fire(32).await;
+    // The program refuses while paused: the record written before sending must go.
+    let pause = cix::set_paused(&s.admin.pubkey(), true);
+    send(&s.rpc, &s.admin, &[pause], &[]).await.expect("pause");
+    let refused = s.attest_answer(&address, "counterparty").await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            &refused.body["error"]["details"]["rule"]
+        ),
+        (409, "CHALLENGE_REFUSED", &json!("Paused")),
+        "{}",
+        refused.body
+    );
+    assert_eq!(s.attestation_rows(&address).await, 0);
+    let unpause = cix::set_paused(&s.admin.pubkey(), false);
+    send(&s.rpc, &s.admin, &[unpause], &[])
+        .await
+        .expect("unpause");
+    let attested = s
+        .relayer_step(&address, "attest", json!({"party": "counterparty"}))
+        .await;
+    assert_eq!(attested["passed"], json!(true));
+    assert_eq!(s.attestation_rows(&address).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_deposited_bond_counts_as_funds() {
+    // Audit finding 10: only the wallet balance was read, so a party that had already
+    // deposited its bond (and kept less than a bond besides) was judged unfunded and the
+    // challenge cancelled.
+    let s = setup().await;
+    let address = s.accepted_fire(33).await;
+    // The creator keeps exactly one bond, then deposits it: its wallet is empty.
+    let from = get_associated_token_address(&s.creator.pubkey(), &s.mint);
+    let to = get_associated_token_address(&s.counterparty.pubkey(), &s.mint);
+    let away = anchor_spl::token::spl_token::instruction::transfer(
+        &anchor_spl::token::ID,
+        &from,
+        &to,
+        &s.creator.pubkey(),
+        &[],
+        START - BOND,
+    )
+    .unwrap();
+    send(&s.rpc, &s.creator, &[away], &[])
+        .await
+        .expect("transfer");
+    s.sign_and_send(
+        &format!("/api/v2/challenges/{address}/deposit"),
+        json!({ "party": "creator" }),
+        &s.creator,
+    )
+    .await;
+    assert_eq!(s.tokens(&s.creator.pubkey()).await, 0);
+    let attested = s
+        .relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    assert_eq!(attested["passed"], json!(true), "{attested}");
+    let view = s.view(&address).await;
+    assert_eq!(view["status"], "accepted");
+    assert_eq!(view["creator_state"]["verified"], json!(true));
 }

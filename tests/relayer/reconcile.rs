@@ -8,10 +8,19 @@ use std::{collections::HashSet, time::Duration};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use veil_chittyid::provisional::ProvisionalRecord;
-use veil_fallback::{FallbackKey, FallbackService, FallbackState};
-use veil_relayer::drand_relay::RelayMode;
+use veil_fallback::{BearerToken, FallbackKey, FallbackService, FallbackState};
+use veil_relayer::{
+    clock::OffsetClock,
+    config::Config,
+    drand_relay::RelayMode,
+    secrets::{SecretError, SecretName, StaticSecrets},
+    state::StartupError,
+    AppState,
+};
 
-use super::support::{code, TestApp};
+use super::support::{
+    code, recorded_now, redis_prefix, redis_url, secrets, TestApp, TestDb, FALLBACK_TOKEN,
+};
 
 const HASH: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
@@ -167,6 +176,7 @@ async fn reconcile_refuses_records_not_signed_by_the_pinned_key() {
     let rogue = spawn_fallback_with_key([5; 32]).await;
     let record = reqwest::Client::new()
         .post(format!("{}/api/v2/fallback/request", rogue.url))
+        .bearer_auth(FALLBACK_TOKEN)
         .json(&json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "01"}))
         .send()
         .await
@@ -177,6 +187,7 @@ async fn reconcile_refuses_records_not_signed_by_the_pinned_key() {
     // And a genuine record whose content hash was altered after signing.
     let genuine = reqwest::Client::new()
         .post(format!("{}/api/v2/fallback/request", fallback.url))
+        .bearer_auth(FALLBACK_TOKEN)
         .json(&json!({"namespace": "CHI", "entity_type": "I", "content_hash": HASH, "request_nonce": "02"}))
         .send()
         .await
@@ -209,7 +220,8 @@ async fn spawn_fallback_with_key(seed: [u8; 32]) -> Fallback {
     let key = FallbackKey::from_bytes(&seed);
     let public_key = key.public_key_hex();
     let service = FallbackService::open(dir.join("fallback.redb"), key).expect("open store");
-    let router = veil_fallback::app(FallbackState::new(service));
+    let token = BearerToken::new(FALLBACK_TOKEN).expect("usable token");
+    let router = veil_fallback::app(FallbackState::new(service).with_token(token));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
@@ -255,4 +267,55 @@ async fn fallback_outage_opens_its_breaker_and_mints_answer_503() {
         .metrics
         .render()
         .contains("circuit_breaker_state{dependency=\"fallback\"} 2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayer_with_a_fallback_url_refuses_to_start_without_a_usable_token() {
+    // Audit finding 13: an unreadable `fallback_token` secret used to be dropped silently and
+    // the relayer sent no token at all.
+    let db = TestDb::new().await;
+    let config = || {
+        let mut config = Config::defaults();
+        config.db.database_url = db.url.clone();
+        config.db.db_max_connections = 2;
+        config.redis_url = redis_url();
+        config.redis_prefix = redis_prefix();
+        config.fallback_url = Some("http://127.0.0.1:9".into());
+        config
+    };
+    let clock = || std::sync::Arc::new(OffsetClock::starting_at(recorded_now()));
+    let without = StaticSecrets::default()
+        .with(SecretName::VrfKey, super::support::VRF_SECRET)
+        .with(
+            SecretName::HmacMaster,
+            "1111111111111111111111111111111111111111111111111111111111111111",
+        )
+        .with(
+            SecretName::ApiKeyPepper,
+            "2222222222222222222222222222222222222222222222222222222222222222",
+        );
+    let missing = AppState::build(config(), &without, clock()).await;
+    assert!(
+        matches!(
+            missing,
+            Err(StartupError::Secret(SecretError::Missing {
+                name: "fallback_token",
+                ..
+            }))
+        ),
+        "{:?}",
+        missing.err()
+    );
+    let short = without.clone().with(SecretName::FallbackToken, "too-short");
+    let refused = AppState::build(config(), &short, clock()).await;
+    assert!(
+        matches!(refused, Err(StartupError::FallbackToken(_))),
+        "{:?}",
+        refused.err()
+    );
+    // With the token, it starts.
+    AppState::build(config(), &secrets(), clock())
+        .await
+        .expect("starts with a usable fallback token");
+    assert_eq!(FALLBACK_TOKEN.len(), 32);
 }

@@ -179,7 +179,12 @@ pub fn secrets() -> StaticSecrets {
             "2222222222222222222222222222222222222222222222222222222222222222",
         )
         .with(SecretName::ChainKey, CHAIN_SEED)
+        .with(SecretName::FallbackToken, FALLBACK_TOKEN)
 }
+
+/// The fallback minter's bearer token in every test relayer's secrets (32 characters, the
+/// fallback's minimum).
+pub const FALLBACK_TOKEN: &str = "fallback-token-for-tests-0123456";
 
 /// The chain key (an Ed25519 seed, hex) of every test relayer; used when `rpc_url` is set.
 pub const CHAIN_SEED: &str = "3333333333333333333333333333333333333333333333333333333333333333";

@@ -33,7 +33,7 @@ use anchor_spl::associated_token::{
 use base64::Engine;
 use challenge::{
     error::ChallengeError as ProgramError,
-    state::{Challenge, Outcome, Party},
+    state::{Challenge, Outcome, Party, Status},
     AttestVerificationArgs, CreateChallengeArgs,
 };
 use rand::RngCore;
@@ -363,10 +363,26 @@ impl ChallengeService {
             return Ok(stored);
         }
         let challenge = self.get(address).await?;
+        // Nothing is checked or stored before the program would take the attestation: a
+        // result recorded while the challenge still awaits its counterparty (the creator may
+        // not hold the bond yet) used to be reused, and cancel, the legitimate attestation
+        // after acceptance (audit finding 10).
+        if challenge.status != Status::Accepted {
+            return Err(ChallengeApiError::Refused(ProgramError::InvalidStatus));
+        }
+        if challenge.party(party).verified {
+            return Err(ChallengeApiError::Refused(ProgramError::AlreadyVerified));
+        }
         let wallet = Self::wallet_of(&challenge, party)?;
         // The wallet is the one that signed this challenge's create or accept on chain.
         let wallet_ok = true;
-        let balance = if challenge.bond_amount > 0 {
+        // A bond the party already deposited is funds it committed: it counts.
+        let deposited = if challenge.party(party).bond_deposited {
+            challenge.bond_amount
+        } else {
+            0
+        };
+        let held = if challenge.bond_amount > 0 {
             let tokens = get_associated_token_address(&wallet, &challenge.bond_mint);
             match self.chain.account(&tokens).await? {
                 Some(account) => {
@@ -381,6 +397,7 @@ impl ChallengeService {
         } else {
             self.chain.account(&wallet).await?.map_or(0, |a| a.lamports)
         };
+        let balance = held.saturating_add(deposited);
         let funds_ok = balance >= challenge.bond_amount.max(1);
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
@@ -428,7 +445,18 @@ impl ChallengeService {
             .into_iter()
             .chain([attest])
             .collect();
-        let landed = self.submit(&key, &ixs).await?;
+        let landed = match self.submit(&key, &ixs).await {
+            Ok(landed) => landed,
+            Err(error) => {
+                // A result is kept only once the chain took it: after a refusal the next call
+                // checks afresh. (One in flight or of unknown fate stays, so that a retry
+                // attests exactly what may already be on chain.)
+                if matches!(error, ChallengeApiError::Refused(_)) {
+                    store::forget_unlanded(&self.pool, &key).await?;
+                }
+                return Err(error);
+            }
+        };
         store::landed(&self.pool, &key, &landed).await?;
         Ok(Attested {
             passed: prepared.wallet_ok && prepared.funds_ok,

@@ -72,6 +72,16 @@ pub async fn prepare(pool: &PgPool, record: &NewAttestation<'_>) -> Result<Prepa
     })
 }
 
+/// Removes the record under `key` unless it landed: the chain refused it, so it must not
+/// decide the next attestation.
+pub async fn forget_unlanded(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM challenge_attestations WHERE key = $1 AND signature IS NULL")
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Records where the attestation landed.
 pub async fn landed(pool: &PgPool, key: &str, landed: &Landed) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE challenge_attestations SET signature = $2, slot = $3 WHERE key = $1")

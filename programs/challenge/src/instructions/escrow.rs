@@ -214,7 +214,7 @@ pub struct Released {
 /// The sweep event of `surplus` tokens out of the vault of `challenge` (at `key`), if there
 /// were any.
 pub fn swept(key: Pubkey, challenge: &Challenge, surplus: u64) -> Option<SurplusSwept> {
-    (surplus > 0).then(|| SurplusSwept {
+    (surplus > 0).then_some(SurplusSwept {
         challenge: key,
         mint: challenge.bond_mint,
         treasury: challenge.treasury,
