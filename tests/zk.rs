@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use registry::{state::ROOT_HISTORY_SIZE, VerifyOwnershipArgs};
 use veil_circuits::{identity, keys, OwnershipWitness, Prover, DEFAULT_DEPTH};
 use veil_client::registry::verify_ownership_args;
-use veil_harness::{RegistryFixture, TestBuilder};
+use veil_harness::{builder::FRESHNESS_SLOTS, RegistryFixture, TestBuilder};
 use veil_merkle::Tree;
 use veil_poseidon::{from_be_bytes, to_be_bytes, Fr};
 
@@ -52,13 +52,31 @@ impl ZkTrack {
 
     /// Same, on an existing chain and a chosen track id.
     pub fn with_track_id(
-        mut t: RegistryFixture,
+        t: RegistryFixture,
         track_id: [u8; 32],
         members: u64,
         epoch_seconds: u64,
     ) -> Self {
-        t.create_track(track_id, DEFAULT_DEPTH as u8, epoch_seconds)
-            .expect("create track");
+        Self::with_freshness(t, track_id, members, epoch_seconds, FRESHNESS_SLOTS)
+    }
+
+    /// Same, with roots usable for proofs `freshness_slots` after their snapshot.
+    pub fn with_freshness(
+        mut t: RegistryFixture,
+        track_id: [u8; 32],
+        members: u64,
+        epoch_seconds: u64,
+        freshness_slots: u64,
+    ) -> Self {
+        let admin = t.admin.insecure_clone();
+        t.create_track_with(
+            &admin,
+            track_id,
+            DEFAULT_DEPTH as u8,
+            epoch_seconds,
+            freshness_slots,
+        )
+        .expect("create track");
         let track = from_be_bytes(&track_id).expect("canonical track id");
         let members: Vec<Member> = (0..members)
             .map(|i| Member {

@@ -242,6 +242,7 @@ impl ProgramEvent {
                     "track_id": hex32(&e.track_id),
                     "depth": e.depth,
                     "epoch_seconds": e.epoch_seconds,
+                    "freshness_slots": e.freshness_slots,
                 }),
                 RegistryEvent::MerkleRootUpdated(e) => json!({
                     "track_id": hex32(&e.track_id),
@@ -249,6 +250,7 @@ impl ProgramEvent {
                     "leaf_count": e.leaf_count,
                     "root_index": e.root_index,
                     "slot": e.slot,
+                    "snapshot_slot": e.snapshot_slot,
                 }),
                 RegistryEvent::IdBatchAnchored(e) => json!({
                     "namespace": hex32(&e.namespace),

@@ -137,6 +137,12 @@ pub struct Config {
     #[arg(long, env = "RELAYER_CRANK_INTERVAL_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub crank_interval_secs: u64,
+    /// Slots a published root's holdings snapshot stays usable for proofs, set on each track
+    /// the relayer creates: ownership means "held at a slot within the last W". A root whose
+    /// holders have not changed is republished (a refresh) once half of it has passed.
+    #[arg(long, env = "RELAYER_ROOT_FRESHNESS_SLOTS", default_value_t = 9_000,
+          value_parser = clap::value_parser!(u64).range(2..))]
+    pub root_freshness_slots: u64,
     /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
     /// compiled into the registry program. Without it the relayer generates the public
     /// development key at start (seconds; insecure by construction, docs/ceremony.md).

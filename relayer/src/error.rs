@@ -121,6 +121,10 @@ veil_api_codes::error_codes! {
         NullifierAlreadyUsed = ("NULLIFIER_ALREADY_USED", CONFLICT),
         /// The proof's root is not among the track's recent roots on chain; prove again.
         RootNotRecent = ("ROOT_NOT_RECENT", CONFLICT),
+        /// The proof's root has a holdings snapshot older than the track's freshness window; publish a fresh root and prove again.
+        RootTooOld = ("ROOT_TOO_OLD", CONFLICT),
+        /// The latest published snapshot did not find this member holding the token (`details`: `leaf_index`, `snapshot_slot`).
+        RegistryNotHeldAtSnapshot = ("REGISTRY_NOT_HELD_AT_SNAPSHOT", CONFLICT),
         /// Every prover worker is busy and the queue is full; see `Retry-After`.
         ProverBusy = ("PROVER_BUSY", TOO_MANY_REQUESTS),
         /// The proving key could not be loaded (logged); no proof can be made.
@@ -282,6 +286,12 @@ impl From<crate::registry::RegistryError> for ApiError {
                 })
             }
             E::RootNotRecent => ApiError::new(ErrorCode::RootNotRecent, message),
+            E::RootTooOld => ApiError::new(ErrorCode::RootTooOld, message),
+            E::NotHeldAtSnapshot {
+                leaf_index,
+                snapshot_slot,
+            } => ApiError::new(ErrorCode::RegistryNotHeldAtSnapshot, message)
+                .with_details(json!({ "leaf_index": leaf_index, "snapshot_slot": snapshot_slot })),
             E::Chain(error) => error.into(),
             E::Prover(ProverError::Busy {
                 capacity,

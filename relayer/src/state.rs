@@ -224,6 +224,7 @@ impl AppState {
                     chain.clone(),
                     prover,
                     metrics.clone(),
+                    config.root_freshness_slots,
                 ));
                 let challenges = Arc::new(ChallengeService::new(
                     pool.clone(),

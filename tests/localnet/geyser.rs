@@ -57,7 +57,13 @@ async fn localnet_yellowstone_stream_replays_and_streams_the_rows_the_rpc_backfi
     send(
         &rpc,
         &admin,
-        &[ix::create_track(&admin.pubkey(), TRACK, 20, 0)],
+        &[ix::create_track(
+            &admin.pubkey(),
+            TRACK,
+            20,
+            0,
+            veil_harness::builder::FRESHNESS_SLOTS,
+        )],
         &[],
     )
     .await
@@ -91,11 +97,11 @@ async fn localnet_yellowstone_stream_replays_and_streams_the_rows_the_rpc_backfi
     });
     // While the stream is live: three roots, a refused one in between (no row).
     for i in 1..=3u64 {
-        let publish = ix::publish_root(&admin.pubkey(), TRACK, scalar(900 + i), i);
+        let publish = ix::publish_root(&admin.pubkey(), TRACK, scalar(900 + i), i, 0);
         send(&rpc, &admin, &[publish], &[])
             .await
             .expect("publish_root");
-        let stale = ix::publish_root(&admin.pubkey(), TRACK, scalar(950 + i), 0);
+        let stale = ix::publish_root(&admin.pubkey(), TRACK, scalar(950 + i), 0, 0);
         send(&rpc, &admin, &[stale], &[])
             .await
             .expect_err("a decreasing leaf count is refused");

@@ -145,7 +145,13 @@ async fn localnet_runs_the_programs_behind_json_rpc_and_the_backfill_reads_them(
     let denied = send(
         &rpc,
         &stranger,
-        &[ix::create_track(&stranger.pubkey(), TRACK, 20, 0)],
+        &[ix::create_track(
+            &stranger.pubkey(),
+            TRACK,
+            20,
+            0,
+            veil_harness::builder::FRESHNESS_SLOTS,
+        )],
         &[],
     )
     .await
@@ -164,14 +170,20 @@ async fn localnet_runs_the_programs_behind_json_rpc_and_the_backfill_reads_them(
     let created = send(
         &rpc,
         &admin,
-        &[ix::create_track(&admin.pubkey(), TRACK, 20, 0)],
+        &[ix::create_track(
+            &admin.pubkey(),
+            TRACK,
+            20,
+            0,
+            veil_harness::builder::FRESHNESS_SLOTS,
+        )],
         &[],
     )
     .await
     .expect("create_track");
     let roots: Vec<[u8; 32]> = (1..=3).map(|i| scalar(500 + i)).collect();
     for (i, root) in roots.iter().enumerate() {
-        let publish = ix::publish_root(&registrar.pubkey(), TRACK, *root, i as u64 + 1);
+        let publish = ix::publish_root(&registrar.pubkey(), TRACK, *root, i as u64 + 1, 0);
         send(&rpc, &registrar, &[publish], &[])
             .await
             .expect("publish_root");

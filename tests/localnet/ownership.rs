@@ -397,7 +397,9 @@ async fn prove_answers_429_with_retry_after_while_the_prover_is_full() {
             root,
             slot: 1,
             signature: "s".into(),
+            snapshot_slot: 1,
         },
+        &[true],
     )
     .await
     .unwrap();
@@ -445,4 +447,146 @@ async fn prove_answers_429_with_retry_after_while_the_prover_is_full() {
     assert!(metrics
         .text
         .contains("prover_requests_total{result=\"busy\"} 1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_sold_token_stops_proving_within_the_freshness_window() {
+    // Audit finding 7: ownership was a registration-time snapshot. W1 registers, proves, then
+    // sends its token to W2, which registers; the next publication finds only W2 holding.
+    let relayer = relayer_key();
+    let issuer = Keypair::new();
+    let first = Member::new(Keypair::new());
+    let second = Member::new(Keypair::new());
+    let net = Localnet::start(LocalnetConfig {
+        slot_time: Duration::from_millis(50),
+        airdrop: vec![relayer.pubkey(), issuer.pubkey(), first.wallet.pubkey()],
+        airdrop_lamports: 10 * SOL,
+        ..LocalnetConfig::default()
+    })
+    .expect("localnet starts");
+    let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+        net.rpc_url().to_owned(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let init = ix::initialize(
+        &relayer.pubkey(),
+        &relayer.pubkey(),
+        &Pubkey::new_unique(),
+        None,
+    );
+    send(&rpc, &relayer, &[init], &[])
+        .await
+        .expect("initialize");
+    let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
+    let from = fund_tokens(&rpc, &issuer, &mint, &first.wallet.pubkey(), 1).await;
+    // W2's account exists, empty, so that it can receive the token.
+    let to = fund_tokens(&rpc, &issuer, &mint, &second.wallet.pubkey(), 0).await;
+
+    // A window of 200 slots (10 s at 50 ms): room for a loaded machine to prove and verify
+    // inside it, short enough to wait out.
+    const WINDOW: u64 = 200;
+    let url = net.rpc_url().to_owned();
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some(url);
+        c.anchor_interval_secs = 3_600;
+        c.root_freshness_slots = WINDOW;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Registry], 1_000).await;
+    let wire = Wire::serve(&t).await;
+    let publish = || async {
+        let published = wire
+            .post(
+                "/api/v2/registry/publish",
+                &json!({"mint": mint.to_string()}),
+                &t.admin,
+            )
+            .await;
+        assert_eq!(published.status, 200, "{}", published.body);
+        published.body
+    };
+    let prove = |member: &Member| {
+        json!({
+            "secret": hex::encode(member.secret),
+            "mint": mint.to_string(),
+            "action": "claim-access",
+            "recipient": Pubkey::new_unique().to_string(),
+        })
+    };
+
+    let registered = wire
+        .post(
+            "/api/v2/registry/register",
+            &first.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let before = publish().await;
+    assert_eq!(before["holders"], json!(1));
+    let old_proof = wire.post("/api/v2/prove", &prove(&first), &key).await;
+    assert_eq!(old_proof.status, 200, "{}", old_proof.body);
+
+    // W1 sells: the token moves to W2, which registers.
+    let transfer = anchor_spl::token::spl_token::instruction::transfer(
+        &anchor_spl::token::ID,
+        &from,
+        &to,
+        &first.wallet.pubkey(),
+        &[],
+        1,
+    )
+    .unwrap();
+    send(&rpc, &first.wallet, &[transfer], &[])
+        .await
+        .expect("transfer");
+    let registered = wire
+        .post(
+            "/api/v2/registry/register",
+            &second.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let after = publish().await;
+    assert_eq!(
+        (&after["leaf_count"], &after["holders"], &after["sent"]),
+        (&json!(2), &json!(1), &json!(true))
+    );
+    assert!(after["snapshot_slot"].as_u64() > before["snapshot_slot"].as_u64());
+
+    // W1 can no longer prove; W2 proves and verifies.
+    let refused = wire.post("/api/v2/prove", &prove(&first), &key).await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.code(),
+            &refused.body["error"]["details"]["leaf_index"]
+        ),
+        (409, "REGISTRY_NOT_HELD_AT_SNAPSHOT", &json!(0)),
+        "{}",
+        refused.body
+    );
+    let new_proof = wire.post("/api/v2/prove", &prove(&second), &key).await;
+    assert_eq!(new_proof.status, 200, "{}", new_proof.body);
+    let verified = wire
+        .post("/api/v2/verify-ownership", &new_proof.body, &key)
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+
+    // W1's old proof, against the root that still had it, is refused once that root's
+    // snapshot is outside the window.
+    let old_snapshot = before["snapshot_slot"].as_u64().unwrap();
+    while rpc.get_slot().await.unwrap() <= old_snapshot + WINDOW + 1 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stale = wire
+        .post("/api/v2/verify-ownership", &old_proof.body, &key)
+        .await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (409, "ROOT_TOO_OLD"),
+        "{}",
+        stale.body
+    );
 }

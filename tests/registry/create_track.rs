@@ -32,6 +32,10 @@ fn create_track_success_initializes_an_empty_track() {
     assert_eq!(track.bump, bump);
     assert_eq!(track.leaf_count, 0);
     assert_eq!(track.root_count, 0);
+    assert_eq!(
+        track.freshness_slots,
+        veil_harness::builder::FRESHNESS_SLOTS
+    );
     assert_eq!(track.scope_rule(), ScopeRule::OncePerTrack);
     assert!(track.latest_root().is_none());
     assert_eq!(
@@ -40,6 +44,7 @@ fn create_track_success_initializes_an_empty_track() {
             track_id: TRACK,
             depth: DEFAULT_TREE_DEPTH,
             epoch_seconds: 0,
+            freshness_slots: veil_harness::builder::FRESHNESS_SLOTS,
         })]
     );
 }
@@ -107,7 +112,13 @@ fn create_track_twice_fails_because_it_exists() {
 fn create_track_at_a_foreign_address_fails_the_seeds_check() {
     let mut t = TestBuilder::new().build();
     let admin = t.admin.insecure_clone();
-    let mut bad = ix::create_track(&admin.pubkey(), TRACK, 20, 0);
+    let mut bad = ix::create_track(
+        &admin.pubkey(),
+        TRACK,
+        20,
+        0,
+        veil_harness::builder::FRESHNESS_SLOTS,
+    );
     // Point the track account at the PDA of another id.
     let mut other = TRACK;
     other[0] = 1;
@@ -116,4 +127,15 @@ fn create_track_at_a_foreign_address_fails_the_seeds_check() {
         t.chain.send(&admin, &[bad], &[]),
         AnchorErrorCode::ConstraintSeeds,
     );
+}
+
+#[test]
+fn create_track_without_a_freshness_window_fails() {
+    let mut t = TestBuilder::new().build();
+    let admin = t.admin.insecure_clone();
+    assert_registry_error(
+        t.create_track_with(&admin, TRACK, 20, 0, 0),
+        RegistryError::InvalidFreshnessWindow,
+    );
+    assert!(t.track(&TRACK).is_none());
 }

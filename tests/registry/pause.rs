@@ -48,11 +48,17 @@ fn pause_blocks_every_instruction_but_unpause() {
         (&admin, ix::pause(&admin.pubkey())),
         (
             &admin,
-            ix::create_track(&admin.pubkey(), other_track, 20, 0),
+            ix::create_track(
+                &admin.pubkey(),
+                other_track,
+                20,
+                0,
+                veil_harness::builder::FRESHNESS_SLOTS,
+            ),
         ),
         (
             &registrar,
-            ix::publish_root(&registrar.pubkey(), TRACK, scalar(1), 1),
+            ix::publish_root(&registrar.pubkey(), TRACK, scalar(1), 1, 0),
         ),
         (
             &registrar,

@@ -45,6 +45,7 @@ fn publish_root_success_enters_the_ring_and_emits_event() {
             leaf_count: 3,
             root_index: 0,
             slot: 1_000,
+            snapshot_slot: 1_000,
         })]
     );
 }
@@ -64,7 +65,7 @@ fn publish_root_by_non_registrar_fails() {
 fn publish_root_without_the_registrar_signature_fails() {
     let mut t = with_track(20);
     let payer = t.wallet();
-    let mut bad = ix::publish_root(&t.registrar.pubkey(), TRACK, scalar(1), 1);
+    let mut bad = ix::publish_root(&t.registrar.pubkey(), TRACK, scalar(1), 1, 0);
     bad.accounts[0].is_signer = false;
     assert_anchor_error(
         t.chain.send(&payer, &[bad], &[]),
@@ -166,4 +167,27 @@ fn publish_root_ring_wraps_around_and_evicts_the_oldest() {
         assert_eq!((entry.slot, entry.leaf_count), (100 + i, i + 1));
     }
     assert_eq!(track.latest_root().unwrap().root, scalar(1_000 + total - 1));
+}
+
+#[test]
+fn publish_root_with_a_snapshot_in_the_future_or_going_back_fails() {
+    let mut t = with_track(20);
+    let registrar = t.registrar.insecure_clone();
+    t.chain.warp_to_slot(500);
+    assert_registry_error(
+        t.publish_root_at(&registrar, TRACK, scalar(1), 1, 501),
+        RegistryError::InvalidSnapshotSlot,
+    );
+    t.publish_root_at(&registrar, TRACK, scalar(1), 1, 400)
+        .expect("a past snapshot");
+    assert_registry_error(
+        t.publish_root_at(&registrar, TRACK, scalar(2), 2, 399),
+        RegistryError::InvalidSnapshotSlot,
+    );
+    // The same root with the same snapshot changes nothing and is refused.
+    assert_registry_error(
+        t.publish_root_at(&registrar, TRACK, scalar(1), 1, 400),
+        RegistryError::RootAlreadyLatest,
+    );
+    assert_eq!(t.track(&TRACK).unwrap().latest_root().unwrap().slot, 400);
 }

@@ -245,3 +245,48 @@ fn verify_ownership_while_paused_fails() {
         RegistryError::Paused,
     );
 }
+
+#[test]
+fn verify_ownership_against_a_root_older_than_the_freshness_window_fails() {
+    // Audit finding 7: ownership is "held at a slot within the last W". A proof against a
+    // root whose holdings snapshot is older than the track's window is refused, whatever the
+    // ring still holds.
+    let mut z = ZkTrack::with_freshness(
+        TestBuilder::new().build(),
+        veil_zk::track_id_for(&[0x6b; 32]),
+        2,
+        0,
+        100,
+    );
+    let snapshot = z.t.track(&z.track_id).unwrap().latest_root().unwrap().slot;
+    let stale = z.prove(0, ONCE, signal(1));
+    let fresh = z.prove(1, ONCE, signal(1));
+    z.t.chain.warp_to_slot(snapshot + 100);
+    let relayer = z.t.wallet();
+    z.t.verify_ownership_as(&relayer, fresh)
+        .expect("at the window's edge the root is still fresh");
+    z.t.chain.warp_to_slot(snapshot + 101);
+    assert_registry_error(
+        z.t.verify_ownership_as(&relayer, stale.clone()),
+        RegistryError::RootTooOld,
+    );
+    assert!(z.t.nullifier(&stale.track_id, &stale.nullifier).is_none());
+
+    // A newer snapshot of the same holders refreshes the root in place: the same proof
+    // verifies again, and nothing was evicted from the ring.
+    let track = z.t.track(&z.track_id).unwrap();
+    let (root, leaves, roots_before) = (
+        track.latest_root().unwrap().root,
+        track.leaf_count,
+        track.root_count,
+    );
+    let registrar = z.t.registrar.insecure_clone();
+    let now = z.t.chain.slot();
+    z.t.publish_root_at(&registrar, z.track_id, root, leaves, now)
+        .expect("refresh");
+    let track = z.t.track(&z.track_id).unwrap();
+    assert_eq!(track.root_count, roots_before);
+    assert_eq!(track.latest_root().unwrap().slot, now);
+    z.t.verify_ownership_as(&relayer, stale)
+        .expect("fresh again after the refresh");
+}

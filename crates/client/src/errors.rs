@@ -53,6 +53,10 @@ program_errors!(
         UnsupportedTreeDepth,
         ScopeMismatch,
         InputNotInField,
+        RootTooOld,
+        InvalidFreshnessWindow,
+        InvalidSnapshotSlot,
+        BatchOverlaps,
     ]
 );
 

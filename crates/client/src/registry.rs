@@ -138,12 +138,13 @@ pub fn unpause(admin: &Pubkey) -> Instruction {
     )
 }
 
-/// `create_track`.
+/// `create_track`: roots stay usable for proofs `freshness_slots` after their snapshot.
 pub fn create_track(
     admin: &Pubkey,
     track_id: [u8; 32],
     depth: u8,
     epoch_seconds: u64,
+    freshness_slots: u64,
 ) -> Instruction {
     build(
         accounts::CreateTrack {
@@ -159,17 +160,19 @@ pub fn create_track(
                 track_id,
                 depth,
                 epoch_seconds,
+                freshness_slots,
             },
         },
     )
 }
 
-/// `publish_root`.
+/// `publish_root`: `snapshot_slot` is the slot at which the holdings behind `root` were read.
 pub fn publish_root(
     registrar: &Pubkey,
     track_id: [u8; 32],
     root: [u8; 32],
     leaf_count: u64,
+    snapshot_slot: u64,
 ) -> Instruction {
     build(
         accounts::PublishRoot {
@@ -184,6 +187,7 @@ pub fn publish_root(
                 track_id,
                 root,
                 leaf_count,
+                snapshot_slot,
             },
         },
     )

@@ -16,6 +16,10 @@ use crate::{
     RegistryProgram,
 };
 
+/// The freshness window of the fixture's tracks: long enough that no test not about
+/// freshness ever meets it.
+pub const FRESHNESS_SLOTS: u64 = 1_000_000_000;
+
 /// Lamports each fixture wallet starts with.
 pub const WALLET_LAMPORTS: u64 = 100_000_000_000;
 
@@ -110,7 +114,25 @@ impl RegistryFixture {
         depth: u8,
         epoch_seconds: u64,
     ) -> TxResult {
-        let ix = ix::create_track(&admin.pubkey(), track_id, depth, epoch_seconds);
+        self.create_track_with(admin, track_id, depth, epoch_seconds, FRESHNESS_SLOTS)
+    }
+
+    /// `create_track` with an explicit freshness window, signed by `admin`.
+    pub fn create_track_with(
+        &mut self,
+        admin: &Keypair,
+        track_id: [u8; 32],
+        depth: u8,
+        epoch_seconds: u64,
+        freshness_slots: u64,
+    ) -> TxResult {
+        let ix = ix::create_track(
+            &admin.pubkey(),
+            track_id,
+            depth,
+            epoch_seconds,
+            freshness_slots,
+        );
         self.chain.send(admin, &[ix], &[])
     }
 
@@ -128,7 +150,26 @@ impl RegistryFixture {
         root: [u8; 32],
         leaf_count: u64,
     ) -> TxResult {
-        let ix = ix::publish_root(&registrar.pubkey(), track_id, root, leaf_count);
+        let slot = self.chain.slot();
+        self.publish_root_at(registrar, track_id, root, leaf_count, slot)
+    }
+
+    /// `publish_root` of a snapshot read at `snapshot_slot`, signed by `registrar`.
+    pub fn publish_root_at(
+        &mut self,
+        registrar: &Keypair,
+        track_id: [u8; 32],
+        root: [u8; 32],
+        leaf_count: u64,
+        snapshot_slot: u64,
+    ) -> TxResult {
+        let ix = ix::publish_root(
+            &registrar.pubkey(),
+            track_id,
+            root,
+            leaf_count,
+            snapshot_slot,
+        );
         self.chain.send(registrar, &[ix], &[])
     }
 

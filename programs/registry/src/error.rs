@@ -87,4 +87,16 @@ pub enum RegistryError {
     /// 6026
     #[msg("a public input is not a canonical BN254 scalar (below the field modulus)")]
     InputNotInField,
+    /// 6027
+    #[msg("the root's holdings snapshot is older than the track's freshness window: publish a fresh root and prove again")]
+    RootTooOld,
+    /// 6028
+    #[msg("a track's freshness window must be a positive number of slots")]
+    InvalidFreshnessWindow,
+    /// 6029
+    #[msg("a root's snapshot slot may not be in the future nor before the latest root's")]
+    InvalidSnapshotSlot,
+    /// 6030
+    #[msg("this ID batch overlaps the namespace's previous batch: first_seq must be at or past its end")]
+    BatchOverlaps,
 }

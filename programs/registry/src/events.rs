@@ -63,6 +63,8 @@ pub struct TrackCreated {
     pub depth: u8,
     /// Nullifier epoch length in seconds; 0 for once per track.
     pub epoch_seconds: u64,
+    /// Slots a root's holdings snapshot stays usable for proofs.
+    pub freshness_slots: u64,
 }
 
 /// A new Merkle root entered a track's ring.
@@ -79,6 +81,8 @@ pub struct MerkleRootUpdated {
     pub root_index: u64,
     /// Slot of publication.
     pub slot: u64,
+    /// The slot at which the holdings behind the root were read.
+    pub snapshot_slot: u64,
 }
 
 /// A ChittyID batch root was anchored.

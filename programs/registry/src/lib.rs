@@ -62,14 +62,16 @@ pub mod registry {
         Unpause::handle(ctx)
     }
 
-    /// Creates a track. Signer: admin (payer). Not paused; canonical track id; depth 1..=32.
+    /// Creates a track. Signer: admin (payer). Not paused; canonical track id; depth 1..=32;
+    /// a positive freshness window.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn create_track(ctx: Context<CreateTrack>, args: CreateTrackArgs) -> Result<()> {
         CreateTrack::handle(ctx, args)
     }
 
     /// Publishes a root into a track's ring. Signer: registrar. Not paused; canonical root;
-    /// leaf count not decreasing and within capacity; not a repeat of the latest root.
+    /// leaf count not decreasing and within capacity; snapshot slot not in the future nor
+    /// before the latest root's; the latest root again only with a newer snapshot (a refresh).
     #[access_control(ctx.accounts.validate(&args))]
     pub fn publish_root(ctx: Context<PublishRoot>, args: PublishRootArgs) -> Result<()> {
         PublishRoot::handle(ctx, args)
@@ -83,7 +85,8 @@ pub mod registry {
     }
 
     /// Verifies a Groth16 membership proof and spends its nullifier. Signer: payer. Not paused;
-    /// track depth has a verifying key; root in the ring; scope per the track's rule; canonical
+    /// track depth has a verifying key; root in the ring with a snapshot inside the track's
+    /// freshness window; scope per the track's rule; canonical
     /// inputs; nullifier unused on this track.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn verify_ownership(

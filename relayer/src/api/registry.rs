@@ -138,11 +138,20 @@ pub struct PublishResponse {
     pub signature: String,
     /// Its slot.
     pub slot: u64,
-    /// False when the latest root already covered every leaf and nothing was sent.
+    /// The slot at which every member's holding was read: proofs against this root show
+    /// "held at this slot", and the program accepts them while it is within the track's
+    /// freshness window.
+    pub snapshot_slot: u64,
+    /// Members the snapshot found holding the token (the others have the empty leaf).
+    pub holders: u64,
+    /// False when the latest root already covered every leaf and current holder, with a
+    /// snapshot younger than half the freshness window, and nothing was sent.
     pub sent: bool,
 }
 
-/// Rebuilds a track's tree and publishes its root on chain (admin).
+/// Re-reads every member's holding at one slot, rebuilds the track's tree from current holders
+/// and publishes its root on chain with that snapshot slot (admin). Call it at least every
+/// half freshness window: a root older than the window no longer proves.
 #[utoipa::path(
     post, path = "/api/v2/registry/publish", tag = "registry",
     request_body = PublishBody,
@@ -167,6 +176,8 @@ pub async fn publish(
         leaf_count: outcome.published.leaves,
         signature: outcome.published.signature,
         slot: outcome.published.slot,
+        snapshot_slot: outcome.published.snapshot_slot,
+        holders: outcome.holders,
         sent: outcome.sent,
     }))
 }

@@ -252,6 +252,36 @@ impl ChainClient {
         Ok(response.value)
     }
 
+    /// The accounts at `addresses` at confirmed commitment, read in batches of 100
+    /// (`getMultipleAccounts`), with the oldest slot any batch was read at: every account is
+    /// as of that slot or later.
+    pub async fn accounts(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<(u64, Vec<Option<solana_account::Account>>), ChainError> {
+        let mut slot = u64::MAX;
+        let mut out = Vec::with_capacity(addresses.len());
+        for chunk in addresses.chunks(100) {
+            let response = self
+                .call("getMultipleAccounts", || {
+                    self.rpc
+                        .get_multiple_accounts_with_commitment(chunk, CommitmentConfig::confirmed())
+                })
+                .await?;
+            slot = slot.min(response.context.slot);
+            out.extend(response.value);
+        }
+        if slot == u64::MAX {
+            slot = self
+                .call("getSlot", || {
+                    self.rpc
+                        .get_slot_with_commitment(CommitmentConfig::confirmed())
+                })
+                .await?;
+        }
+        Ok((slot, out))
+    }
+
     /// A recent blockhash at confirmed commitment, with the last block height it is valid
     /// for: what a transaction handed to a wallet to sign is built with.
     pub async fn latest_blockhash(&self) -> Result<(solana_hash::Hash, u64), ChainError> {

@@ -8,9 +8,16 @@
 //!    balance) and adds the leaf `Poseidon(commitment, token_id, track_id)` at the track's
 //!    next index. Registering the same identity again is a no-op; a second identity for the
 //!    same wallet is refused.
-//! 2. [`publish`](RegistryService::publish): rebuilds the tree from the stored leaves and
-//!    publishes its root with `publish_root` (creating the track on chain first if it does
-//!    not exist), through the chain layer's at-most-once submission.
+//! 2. [`publish`](RegistryService::publish): re-reads every registered wallet's holding at
+//!    one slot (the snapshot), rebuilds the tree from *current holders only* (a member that
+//!    sold keeps its index but gets the empty leaf) and publishes its root with
+//!    `publish_root`, carrying the snapshot slot (creating the track on chain first, with the
+//!    configured freshness window, if it does not exist), through the chain layer's
+//!    at-most-once submission. Ownership therefore means "held at a slot within the last W":
+//!    the program accepts a proof only while its root's snapshot is that recent, so a sold
+//!    token stops proving within W. An unchanged root is republished (a refresh of its
+//!    snapshot) once half the window has passed; the operator calls publish at least that
+//!    often.
 //! 3. [`prove`](RegistryService::prove): from the member's secret, finds its leaf under the
 //!    latest published root, builds the witness and proves on the bounded [`ProverPool`].
 //!    **The relayer that proves learns the secret**: it can link that member's nullifiers to
@@ -77,6 +84,31 @@ impl NotHeld {
     }
 }
 
+/// The balance of the token account `data` if it shows `wallet` holding `mint`: owned by an
+/// SPL Token program, for this mint, owned by the wallet, not empty.
+fn held(
+    data: Option<&solana_account::Account>,
+    wallet: &Pubkey,
+    mint: &Pubkey,
+) -> Result<u64, NotHeld> {
+    let data = data.ok_or(NotHeld::NoAccount)?;
+    if data.owner != token::ID && data.owner != anchor_spl::token_2022::ID {
+        return Err(NotHeld::NotATokenAccount);
+    }
+    let parsed = TokenAccount::try_deserialize_unchecked(&mut data.data.as_slice())
+        .map_err(|_| NotHeld::NotATokenAccount)?;
+    if parsed.mint != *mint {
+        return Err(NotHeld::WrongMint);
+    }
+    if parsed.owner != *wallet {
+        return Err(NotHeld::WrongOwner);
+    }
+    if parsed.amount == 0 {
+        return Err(NotHeld::ZeroBalance);
+    }
+    Ok(parsed.amount)
+}
+
 /// Why a registry operation was refused. Each variant names the rule broken.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -132,6 +164,17 @@ pub enum RegistryError {
     /// The root is not among the track's recent roots on chain.
     #[error("the root is not among the track's recent roots on chain")]
     RootNotRecent,
+    /// The root's holdings snapshot is older than the track's freshness window.
+    #[error("the root's holdings snapshot is older than the track's freshness window; publish and prove again")]
+    RootTooOld,
+    /// The latest published snapshot did not find the member holding the token.
+    #[error("the latest published snapshot (slot {snapshot_slot}) did not find this member holding the token")]
+    NotHeldAtSnapshot {
+        /// The member's leaf.
+        leaf_index: u64,
+        /// The snapshot's slot.
+        snapshot_slot: u64,
+    },
     /// The chain layer failed.
     #[error(transparent)]
     Chain(ChainError),
@@ -191,8 +234,11 @@ pub struct PublishOutcome {
     pub track_id: [u8; 32],
     /// The root and where it landed.
     pub published: Published,
-    /// False when the root already covered every leaf (nothing was sent).
+    /// False when the root already covered every leaf and current holder, and its snapshot
+    /// was younger than half the freshness window (nothing was sent).
     pub sent: bool,
+    /// Members the snapshot found holding, of `published.leaves`.
+    pub holders: u64,
 }
 
 /// What to prove.
@@ -225,6 +271,8 @@ pub struct RegistryService {
     /// One publication at a time in this process: the chain refuses a root whose leaf count
     /// is below the latest, so concurrent publications would race into refusals.
     publishing: tokio::sync::Mutex<()>,
+    /// The freshness window of the tracks this relayer creates, in slots.
+    freshness_slots: u64,
 }
 
 fn depth() -> usize {
@@ -242,6 +290,7 @@ impl RegistryService {
         chain: Arc<ChainClient>,
         prover: Arc<ProverPool>,
         metrics: Metrics,
+        freshness_slots: u64,
     ) -> Self {
         Self {
             pool,
@@ -250,6 +299,7 @@ impl RegistryService {
             metrics,
             trees: Mutex::new(HashMap::new()),
             publishing: tokio::sync::Mutex::new(()),
+            freshness_slots,
         }
     }
 
@@ -332,42 +382,60 @@ impl RegistryService {
             account: *account,
             reason,
         };
-        let Some(data) = self.chain.account(account).await? else {
-            return Err(not_held(NotHeld::NoAccount));
-        };
-        if data.owner != token::ID && data.owner != anchor_spl::token_2022::ID {
-            return Err(not_held(NotHeld::NotATokenAccount));
-        }
-        let parsed = TokenAccount::try_deserialize_unchecked(&mut data.data.as_slice())
-            .map_err(|_| not_held(NotHeld::NotATokenAccount))?;
-        if parsed.mint != *mint {
-            return Err(not_held(NotHeld::WrongMint));
-        }
-        if parsed.owner != *wallet {
-            return Err(not_held(NotHeld::WrongOwner));
-        }
-        if parsed.amount == 0 {
-            return Err(not_held(NotHeld::ZeroBalance));
-        }
-        Ok(parsed.amount)
+        let data = self.chain.account(account).await?;
+        held(data.as_ref(), wallet, mint).map_err(not_held)
     }
 
-    /// Publishes the root of every leaf registered on `mint`'s track.
+    /// Publishes the root of the current holders among every member registered on `mint`'s
+    /// track: see the module's rules.
     pub async fn publish(&self, mint: &Pubkey) -> Result<PublishOutcome, RegistryError> {
         let _one = self.publishing.lock().await;
         let track_id = veil_zk::track_id_for(&mint.to_bytes());
         let track = store::track(&self.pool, &track_id)
             .await?
             .ok_or(RegistryError::UnknownTrack)?;
-        if let Some(published) = track.published.filter(|p| p.leaves == track.leaf_count) {
+
+        // The snapshot: every member's token account, read at (or after) one slot.
+        let members = store::holders(&self.pool, &track_id, track.leaf_count).await?;
+        let accounts = members
+            .iter()
+            .map(|m| {
+                m.token_account.parse::<Pubkey>().map_err(|_| {
+                    RegistryError::Integrity(format!("stored token account {}", m.token_account))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (snapshot_slot, data) = self.chain.accounts(&accounts).await?;
+        let mut holding = Vec::with_capacity(members.len());
+        for (member, data) in members.iter().zip(&data) {
+            let wallet = member.wallet.parse::<Pubkey>().map_err(|_| {
+                RegistryError::Integrity(format!("stored wallet {}", member.wallet))
+            })?;
+            holding.push(held(data.as_ref(), &wallet, mint).is_ok());
+        }
+        let holders = holding.iter().filter(|h| **h).count() as u64;
+        let leaves: Vec<[u8; 32]> = members
+            .iter()
+            .zip(&holding)
+            .map(|(m, h)| if *h { m.leaf } else { [0; 32] })
+            .collect();
+        let tree = self.tree_of(&leaves).await?;
+        let root = to_be_bytes(&tree.root());
+
+        // Unchanged holders and a snapshot younger than half the window: nothing to send.
+        if let Some(published) = track.published.clone().filter(|p| {
+            p.leaves == track.leaf_count
+                && p.root == root
+                && snapshot_slot.saturating_sub(p.snapshot_slot) < self.freshness_slots / 2
+        }) {
             return Ok(PublishOutcome {
                 track_id,
                 published,
                 sent: false,
+                holders,
             });
         }
-        let tree = self.build(&track_id, track.leaf_count).await?;
-        let root = to_be_bytes(&tree.root());
+
         let registrar = self.chain.payer();
         let track_pda = veil_client::registry::track_pda(&track_id).0;
         if self.chain.account(&track_pda).await?.is_none() {
@@ -376,18 +444,25 @@ impl RegistryService {
                 track_id,
                 veil_zk::vk::TREE_DEPTH,
                 0,
+                self.freshness_slots,
             );
             self.submit(&format!("create_track:{}", hex::encode(track_id)), create)
                 .await?;
         }
-        let publish =
-            veil_client::registry::publish_root(&registrar, track_id, root, track.leaf_count);
+        let publish = veil_client::registry::publish_root(
+            &registrar,
+            track_id,
+            root,
+            track.leaf_count,
+            snapshot_slot,
+        );
         let landed = self
             .submit(
                 &format!(
-                    "publish_root:{}:{}",
+                    "publish_root:{}:{}:{}",
                     hex::encode(track_id),
-                    track.leaf_count
+                    track.leaf_count,
+                    snapshot_slot
                 ),
                 publish,
             )
@@ -397,8 +472,9 @@ impl RegistryService {
             root,
             slot: landed.slot,
             signature: landed.signature,
+            snapshot_slot,
         };
-        store::published(&self.pool, &track_id, &published).await?;
+        store::published(&self.pool, &track_id, &published, &holding).await?;
         self.trees.lock().insert(
             track_id,
             Arc::new(PublishedTree {
@@ -411,6 +487,7 @@ impl RegistryService {
             track_id,
             published,
             sent: true,
+            holders,
         })
     }
 
@@ -424,10 +501,16 @@ impl RegistryService {
         result
     }
 
-    /// The tree of the first `leaves` leaves.
+    /// The tree of the first `leaves` leaves as the latest snapshot has them (a member no
+    /// longer holding has the empty leaf).
     async fn build(&self, track_id: &[u8; 32], leaves: u64) -> Result<Tree, RegistryError> {
         let stored = store::leaves(&self.pool, track_id, leaves).await?;
-        let fields = stored
+        self.tree_of(&stored).await
+    }
+
+    /// The tree of `leaves`, built off the async runtime.
+    async fn tree_of(&self, leaves: &[[u8; 32]]) -> Result<Tree, RegistryError> {
+        let fields = leaves
             .iter()
             .map(|leaf| scalar(leaf, "leaf"))
             .collect::<Result<Vec<_>, _>>()?;
@@ -483,6 +566,17 @@ impl RegistryService {
         let track = store::track(&self.pool, &track_id)
             .await?
             .ok_or(RegistryError::NotAMember)?;
+        // A member the latest snapshot did not find holding has the empty leaf: no proof.
+        if let Some(published) = &track.published {
+            if leaf_index < published.leaves
+                && !store::active(&self.pool, &track_id, &commitment).await?
+            {
+                return Err(RegistryError::NotHeldAtSnapshot {
+                    leaf_index,
+                    snapshot_slot: published.snapshot_slot,
+                });
+            }
+        }
         let published = track
             .published
             .clone()
@@ -547,6 +641,9 @@ impl RegistryService {
                         RegistryFailure::Program(
                             registry::error::RegistryError::RootNotInHistory,
                         ) => RegistryError::RootNotRecent,
+                        RegistryFailure::Program(registry::error::RegistryError::RootTooOld) => {
+                            RegistryError::RootTooOld
+                        }
                         RegistryFailure::Program(registry::error::RegistryError::InvalidProof) => {
                             RegistryError::ProofInvalid
                         }

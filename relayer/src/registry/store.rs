@@ -139,13 +139,15 @@ pub struct Published {
     pub slot: u64,
     /// Its transaction.
     pub signature: String,
+    /// The slot of the holdings snapshot the root was built from.
+    pub snapshot_slot: u64,
 }
 
 /// The track, if anyone registered on it.
 pub async fn track(pool: &PgPool, track_id: &[u8; 32]) -> Result<Option<Track>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT mint, leaf_count, published_leaves, published_root, published_slot,
-                published_signature
+                published_signature, published_snapshot_slot
          FROM registry_tracks WHERE track_id = $1",
     )
     .bind(track_id.as_slice())
@@ -165,6 +167,10 @@ pub async fn track(pool: &PgPool, track_id: &[u8; 32]) -> Result<Option<Track>, 
                     signature: row
                         .get::<Option<String>, _>("published_signature")
                         .unwrap_or_default(),
+                    snapshot_slot: index(
+                        row.get::<Option<i64>, _>("published_snapshot_slot")
+                            .unwrap_or(0),
+                    ),
                 }),
         }
     }))
@@ -176,8 +182,10 @@ pub async fn leaves(
     track_id: &[u8; 32],
     count: u64,
 ) -> Result<Vec<[u8; 32]>, sqlx::Error> {
+    // A member whose holding the latest snapshot did not find has the empty leaf (zero).
     let rows: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT leaf FROM registry_members WHERE track_id = $1 AND leaf_index < $2
+        "SELECT CASE WHEN active THEN leaf ELSE decode(repeat('00', 32), 'hex') END
+         FROM registry_members WHERE track_id = $1 AND leaf_index < $2
          ORDER BY leaf_index",
     )
     .bind(track_id.as_slice())
@@ -213,24 +221,98 @@ pub async fn member(
     }))
 }
 
-/// Records a published root, unless a larger one is already recorded.
+/// Records `root` as the track's latest publication, and which members its snapshot found
+/// holding (`holding[i]` for leaf `i`), in one transaction: the proving side rebuilds exactly
+/// the published tree. An older publication never overwrites a newer one.
 pub async fn published(
     pool: &PgPool,
     track_id: &[u8; 32],
     root: &Published,
+    holding: &[bool],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query(
         "UPDATE registry_tracks
          SET published_leaves = $2, published_root = $3, published_slot = $4,
-             published_signature = $5
-         WHERE track_id = $1 AND (published_leaves IS NULL OR published_leaves < $2)",
+             published_signature = $5, published_snapshot_slot = $6
+         WHERE track_id = $1
+           AND (published_snapshot_slot IS NULL OR published_snapshot_slot <= $6)
+           AND (published_leaves IS NULL OR published_leaves <= $2)",
     )
     .bind(track_id.as_slice())
     .bind(i64::try_from(root.leaves).unwrap_or(i64::MAX))
     .bind(root.root.as_slice())
     .bind(i64::try_from(root.slot).unwrap_or(i64::MAX))
     .bind(&root.signature)
-    .execute(pool)
-    .await?;
+    .bind(i64::try_from(root.snapshot_slot).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        sqlx::query(
+            "UPDATE registry_members m SET active = h.holds
+             FROM UNNEST($2::bool[]) WITH ORDINALITY AS h(holds, n)
+             WHERE m.track_id = $1 AND m.leaf_index = h.n - 1",
+        )
+        .bind(track_id.as_slice())
+        .bind(holding)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// A member as the holdings snapshot reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The registered leaf.
+    pub leaf: [u8; 32],
+    /// The wallet (base58).
+    pub wallet: String,
+    /// The token account checked at registration (base58).
+    pub token_account: String,
+}
+
+/// The first `count` members of `track_id`, in leaf order.
+pub async fn holders(
+    pool: &PgPool,
+    track_id: &[u8; 32],
+    count: u64,
+) -> Result<Vec<Holder>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT leaf, wallet, token_account FROM registry_members
+         WHERE track_id = $1 AND leaf_index < $2 ORDER BY leaf_index",
+    )
+    .bind(track_id.as_slice())
+    .bind(i64::try_from(count).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let leaf: Vec<u8> = row.get("leaf");
+            Some(Holder {
+                leaf: <[u8; 32]>::try_from(leaf).ok()?,
+                wallet: row.get("wallet"),
+                token_account: row.get("token_account"),
+            })
+        })
+        .collect())
+}
+
+/// Whether the member of `commitment` held its token in the latest published snapshot.
+pub async fn active(
+    pool: &PgPool,
+    track_id: &[u8; 32],
+    commitment: &[u8; 32],
+) -> Result<bool, sqlx::Error> {
+    let active: Option<bool> = sqlx::query_scalar(
+        "SELECT active FROM registry_members WHERE track_id = $1 AND commitment = $2",
+    )
+    .bind(track_id.as_slice())
+    .bind(commitment.as_slice())
+    .fetch_optional(pool)
+    .await?;
+    Ok(active.unwrap_or(false))
 }

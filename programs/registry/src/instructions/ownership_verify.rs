@@ -72,10 +72,15 @@ impl VerifyOwnership<'_> {
             track.depth == veil_zk::vk::TREE_DEPTH,
             RegistryError::UnsupportedTreeDepth
         );
-        // A proof must be against one of the last ROOT_HISTORY_SIZE roots.
+        // A proof must be against one of the last ROOT_HISTORY_SIZE roots, whose holdings
+        // snapshot is still within the track's freshness window: "held at a slot within the
+        // last W", so a sold token stops proving within W whatever the ring holds.
+        let entry = track
+            .find_root(&args.root)
+            .ok_or(RegistryError::RootNotInHistory)?;
         require!(
-            track.find_root(&args.root).is_some(),
-            RegistryError::RootNotInHistory
+            track.is_fresh(entry.slot, Clock::get()?.slot),
+            RegistryError::RootTooOld
         );
         // Once per track: scope 0. Per epoch: the current epoch, so a proof for another epoch's
         // scope is refused even though its nullifier is fresh.

@@ -14,6 +14,9 @@ pub struct PublishRootArgs {
     pub root: [u8; 32],
     /// Leaves the root commits to; never below the track's current count.
     pub leaf_count: u64,
+    /// The slot at which the registrar read the holdings (not after now, not before the
+    /// latest root's snapshot).
+    pub snapshot_slot: u64,
 }
 
 #[event_cpi]
@@ -31,8 +34,8 @@ pub struct PublishRoot<'info> {
 }
 
 impl PublishRoot<'_> {
-    /// The registry is not paused, the signer is the registrar, and the new root moves the
-    /// track forward.
+    /// The registry is not paused, the signer is the registrar, and the new root (or a newer
+    /// snapshot of the latest one) moves the track forward.
     pub fn validate(&self, args: &PublishRootArgs) -> Result<()> {
         self.config.require_not_paused()?;
         self.config.require_registrar(&self.registrar.key())?;
@@ -51,22 +54,42 @@ impl PublishRoot<'_> {
             args.leaf_count <= track.capacity(),
             RegistryError::LeafCountExceedsCapacity
         );
-        // Re-publishing the latest root would only evict a live root from the ring.
+        // A snapshot is of the past, and snapshots move forward.
+        require!(
+            args.snapshot_slot <= Clock::get()?.slot,
+            RegistryError::InvalidSnapshotSlot
+        );
         if let Some(latest) = track.latest_root() {
             require!(
-                latest.root != args.root || latest.leaf_count != args.leaf_count,
+                args.snapshot_slot >= latest.slot,
+                RegistryError::InvalidSnapshotSlot
+            );
+            // The same root again is only a refresh of its snapshot (holders unchanged); with
+            // no newer snapshot it would change nothing.
+            require!(
+                latest.root != args.root
+                    || latest.leaf_count != args.leaf_count
+                    || args.snapshot_slot > latest.slot,
                 RegistryError::RootAlreadyLatest
             );
         }
         Ok(())
     }
 
-    /// Pushes the root into the ring, evicting the oldest once it is full.
+    /// Pushes the root into the ring, evicting the oldest once it is full; the latest root
+    /// again only moves its snapshot forward.
     pub fn handle(ctx: Context<Self>, args: PublishRootArgs) -> Result<()> {
         let slot = Clock::get()?.slot;
         let root_index = {
             let mut track = ctx.accounts.track.load_mut()?;
-            track.push_root(args.root, args.leaf_count, slot)?;
+            let refresh = track
+                .latest_root()
+                .is_some_and(|l| l.root == args.root && l.leaf_count == args.leaf_count);
+            if refresh {
+                track.refresh_latest(args.snapshot_slot)?;
+            } else {
+                track.push_root(args.root, args.leaf_count, args.snapshot_slot)?;
+            }
             track.invariant()?;
             track
                 .root_count
@@ -79,6 +102,7 @@ impl PublishRoot<'_> {
             leaf_count: args.leaf_count,
             root_index,
             slot,
+            snapshot_slot: args.snapshot_slot,
         });
         Ok(())
     }

@@ -14,6 +14,8 @@ pub struct CreateTrackArgs {
     pub depth: u8,
     /// Nullifier epoch length in seconds; 0 means once per track.
     pub epoch_seconds: u64,
+    /// Slots a root's holdings snapshot stays usable for proofs (> 0).
+    pub freshness_slots: u64,
 }
 
 #[event_cpi]
@@ -53,6 +55,10 @@ impl CreateTrack<'_> {
             (1..=MAX_TREE_DEPTH).contains(&args.depth),
             RegistryError::InvalidDepth
         );
+        require!(
+            args.freshness_slots > 0,
+            RegistryError::InvalidFreshnessWindow
+        );
         Ok(())
     }
 
@@ -63,6 +69,7 @@ impl CreateTrack<'_> {
             track.track_id = args.track_id;
             track.depth = args.depth;
             track.epoch_seconds = args.epoch_seconds;
+            track.freshness_slots = args.freshness_slots;
             track.bump = ctx.bumps.track;
             track.invariant()?;
         }
@@ -70,6 +77,7 @@ impl CreateTrack<'_> {
             track_id: args.track_id,
             depth: args.depth,
             epoch_seconds: args.epoch_seconds,
+            freshness_slots: args.freshness_slots,
         });
         Ok(())
     }

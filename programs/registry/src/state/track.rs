@@ -17,7 +17,10 @@ pub const MAX_TREE_DEPTH: u8 = 32;
 pub struct RootEntry {
     /// Merkle root, a canonical BN254 scalar, big-endian.
     pub root: [u8; 32],
-    /// Slot in which the root was published.
+    /// The slot at which the registrar read the holdings the root is built from (its
+    /// snapshot; at or before the publication). A proof against the root shows that the
+    /// member held the token at this slot, and is accepted only while this slot is within
+    /// the track's freshness window.
     pub slot: u64,
     /// Leaf count the root commits to.
     pub leaf_count: u64,
@@ -48,6 +51,10 @@ pub struct Track {
     pub root_count: u64,
     /// Nullifier epoch length in seconds; 0 means [`ScopeRule::OncePerTrack`].
     pub epoch_seconds: u64,
+    /// How many slots a root's snapshot stays usable for proofs: ownership means "held at a
+    /// slot within the last `freshness_slots`", so a token sold stops proving within this
+    /// window whatever the ring size. Set at creation, > 0.
+    pub freshness_slots: u64,
     /// Ring of the most recent roots.
     pub roots: [RootEntry; ROOT_HISTORY_SIZE],
     /// Index of the newest entry in `roots`.
@@ -92,6 +99,21 @@ impl Track {
         self.roots[..live].iter().find(|entry| &entry.root == root)
     }
 
+    /// Whether a root whose snapshot is at `snapshot_slot` may still be proven against at
+    /// `now`.
+    pub fn is_fresh(&self, snapshot_slot: u64, now: u64) -> bool {
+        now.saturating_sub(snapshot_slot) <= self.freshness_slots
+    }
+
+    /// Moves the latest root's snapshot forward to `slot` (the holder set, and so the root,
+    /// did not change): a refresh that evicts nothing from the ring.
+    pub fn refresh_latest(&mut self, slot: u64) -> Result<()> {
+        require!(self.root_count > 0, RegistryError::InvariantViolated);
+        let head = self.head as usize;
+        self.roots[head].slot = slot;
+        Ok(())
+    }
+
     /// Appends `root` to the ring, evicting the oldest entry once the ring is full.
     pub fn push_root(&mut self, root: [u8; 32], leaf_count: u64, slot: u64) -> Result<()> {
         let next = if self.root_count == 0 {
@@ -130,6 +152,10 @@ impl Track {
         require!(
             (self.head as usize) < ROOT_HISTORY_SIZE,
             RegistryError::InvariantViolated
+        );
+        require!(
+            self.freshness_slots > 0,
+            RegistryError::InvalidFreshnessWindow
         );
         // The newest root commits to exactly the track's leaf count.
         if let Some(latest) = self.latest_root() {
