@@ -28,6 +28,7 @@ pub struct Config {
     #[arg(
         long,
         env = "INDEXER_GRPC_ENDPOINT",
+        hide_env_values = true,
         default_value = "http://127.0.0.1:10000"
     )]
     pub grpc_endpoint: String,
@@ -40,7 +41,7 @@ pub struct Config {
     /// Solana JSON-RPC endpoint for backfills: when the gRPC server cannot replay from the
     /// cursor, or its stream skips blocks, the missing slots are read from here. Without it,
     /// either stops the indexer with the range it could not fill.
-    #[arg(long, env = "INDEXER_RPC_URL")]
+    #[arg(long, env = "INDEXER_RPC_URL", hide_env_values = true)]
     pub rpc_url: Option<String>,
     /// Requests per second the backfill may send to the RPC endpoint.
     #[arg(long, env = "INDEXER_RPC_RPS", default_value_t = 20)]
@@ -49,6 +50,7 @@ pub struct Config {
     #[arg(
         long,
         env = "INDEXER_DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:5432/veil"
     )]
     pub database_url: String,
@@ -118,6 +120,34 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every argument read from an environment variable that can carry a credential (a URL,
+    /// a key, a token) hides its value in `--help` (audit finding 14).
+    #[test]
+    fn help_never_prints_credential_values() {
+        fn walk(command: &clap::Command, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                    continue;
+                };
+                let sensitive = ["_URL", "API_KEY", "_TOKEN", "PASSWORD", "_ENDPOINT"]
+                    .iter()
+                    .any(|s| env.contains(s));
+                if sensitive && !arg.is_hide_env_values_set() {
+                    missing.push(format!("{} {}", command.get_name(), env));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&<Config as clap::CommandFactory>::command(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "env values shown in --help: {missing:?}"
+        );
+    }
 
     #[test]
     fn config_parses_flags_and_defaults() {

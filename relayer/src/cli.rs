@@ -19,11 +19,12 @@ pub struct VerifyArgs {
     #[arg(
         long,
         env = "VEIL_RELAYER_URL",
+        hide_env_values = true,
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
     /// API key with the `chittyid:verify` scope.
-    #[arg(long, env = "VEIL_API_KEY")]
+    #[arg(long, env = "VEIL_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Pin the relayer's VRF public key (hex). Without it, the key in the evidence is used and
     /// the report says so.
@@ -31,7 +32,7 @@ pub struct VerifyArgs {
     pub vrf_public_key: Option<String>,
     /// Also check the batch against the chain: the registry's `IdBatch` account must hold the
     /// evidence's root, size and slot. Needs an anchored ID.
-    #[arg(long, env = "VEIL_RPC_URL")]
+    #[arg(long, env = "VEIL_RPC_URL", hide_env_values = true)]
     pub rpc_url: Option<String>,
     /// The namespace the relayer anchors under (`RELAYER_ANCHOR_NAMESPACE`).
     #[arg(long, default_value = "CHI", value_parser = crate::config::parse_namespace)]

@@ -97,8 +97,21 @@ impl DataDir {
         let data = Self {
             root: root.to_owned(),
         };
-        for dir in [data.secrets_dir(), data.root.join("wallets")] {
+        // Keys, wallets and the services' passwords: directories only their owner can enter.
+        // (The data directory itself stays traversable: the stack's own PostgreSQL cluster,
+        // run as the `postgres` user when the stack runs as root, lives in it.)
+        for dir in [
+            data.secrets_dir(),
+            data.root.join("wallets"),
+            data.root.join("services"),
+        ] {
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(io(&dir))?;
+            }
         }
         for name in SECRETS {
             data.ensure_random(&data.secrets_dir().join(name))?;

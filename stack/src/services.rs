@@ -12,6 +12,13 @@
 //!
 //! **Redis** (the relayer's nonce store), in the same order: `REDIS_URL`, then 127.0.0.1:6379,
 //! then a `redis-server` child on a free port with its files in `<data>/redis`.
+//!
+//! **The stack's own servers have passwords** (audit finding 14): a cluster with `trust` on
+//! 127.0.0.1 let any local user read the stack's secrets (`COPY … TO PROGRAM`), and an open
+//! Redis let them forge nonces. The cluster is created with `scram-sha-256` and a generated
+//! password, Redis is started from a config file holding `requirepass`; both passwords live in
+//! `<data>/services/` (a 0700 directory, files 0600) and never appear on a command line. A cluster left by an older stack with `trust` is recreated (its database is rebuilt
+//! on every start anyway). URLs are printed with their credentials redacted ([`redact`]).
 
 use std::{
     net::TcpListener,
@@ -147,6 +154,60 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `url` with the password of its user info replaced by `***`, for printing.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// The password of the stack's own `name` server, generated once into
+/// `<data>/services/<name>.password` (owner-only); whether it was just created.
+fn stored_password(data: &Path, name: &str) -> Result<(String, bool), ServiceError> {
+    use rand::RngCore;
+    let dir = data.join("services");
+    let path = dir.join(format!("{name}.password"));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok((text.trim().to_owned(), false));
+    }
+    let failed = |e: std::io::Error| ServiceError::Command {
+        command: format!("write {}", path.display()),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(&dir).map_err(failed)?;
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let password = hex::encode(bytes);
+    write_private(&path, password.as_bytes()).map_err(failed)?;
+    Ok((password, true))
+}
+
+/// Writes `bytes` to `path`, readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
+}
+
 /// `postgres://user@host:port/db?x` without its database and parameters.
 fn server_of(url: &str) -> String {
     let start = url.find("://").map_or(0, |i| i + 3);
@@ -182,6 +243,18 @@ pub async fn postgres(
     let bin = postgres_binaries().ok_or(ServiceError::NoPostgres)?;
     let dir = data.join("postgres");
     let user = is_root().then_some("postgres");
+    let (password, new_password) = stored_password(data, "postgres")?;
+    if new_password && dir.join("PG_VERSION").exists() {
+        // A cluster from before passwords (trust auth): recreate it with one.
+        println!(
+            "recreating the stack's PostgreSQL cluster in {} with a password",
+            dir.display()
+        );
+        std::fs::remove_dir_all(&dir).map_err(|e| ServiceError::Command {
+            command: format!("rm -r {}", dir.display()),
+            detail: e.to_string(),
+        })?;
+    }
     if !dir.join("PG_VERSION").exists() {
         println!(
             "creating the stack's PostgreSQL cluster in {}",
@@ -198,7 +271,22 @@ pub async fn postgres(
                 &[user, &dir.display().to_string()],
             )?;
         }
-        run_as(
+        // The password goes to initdb through a file only the cluster's owner can read (next
+        // to the cluster: initdb wants its directory empty), deleted right after.
+        let pwfile = data.join("postgres.initdb.pw");
+        let failed = |e: std::io::Error| ServiceError::Command {
+            command: format!("write {}", pwfile.display()),
+            detail: e.to_string(),
+        };
+        write_private(&pwfile, password.as_bytes()).map_err(failed)?;
+        if let Some(user) = user {
+            run_as(
+                None,
+                Path::new("chown"),
+                &[user, &pwfile.display().to_string()],
+            )?;
+        }
+        let created = run_as(
             user,
             &bin.join("initdb"),
             &[
@@ -206,10 +294,13 @@ pub async fn postgres(
                 &dir.display().to_string(),
                 "-U",
                 "postgres",
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", pwfile.display()),
                 "--no-sync",
             ],
-        )?;
+        );
+        let _ = std::fs::remove_file(&pwfile);
+        created?;
     }
     let port = free_port();
     let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
@@ -229,7 +320,7 @@ pub async fn postgres(
         ],
     )?;
     let owned = Owned::Postgres { bin, dir, user };
-    let url = format!("postgres://postgres@127.0.0.1:{port}");
+    let url = format!("postgres://postgres:{password}@127.0.0.1:{port}");
     let started = Instant::now();
     while !answers(&format!("{url}/postgres")).await {
         if started.elapsed() > Duration::from_secs(30) {
@@ -252,7 +343,7 @@ pub async fn fresh_database(url: &str, name: &str) -> Result<String, ServiceErro
     Ok(format!("{url}/{name}"))
 }
 
-async fn redis_answers(port: u16) -> bool {
+async fn redis_answers(port: u16, password: Option<&str>) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(Ok(mut stream)) = tokio::time::timeout(
         Duration::from_secs(1),
@@ -262,12 +353,16 @@ async fn redis_answers(port: u16) -> bool {
     else {
         return false;
     };
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").await.is_ok()
+    let (request, expected): (String, &[u8]) = match password {
+        Some(password) => (format!("AUTH {password}\r\nPING\r\n"), b"+OK\r\n+PONG\r\n"),
+        None => ("PING\r\n".to_owned(), b"+PONG\r\n"),
+    };
+    let mut reply = vec![0u8; expected.len()];
+    stream.write_all(request.as_bytes()).await.is_ok()
         && tokio::time::timeout(Duration::from_secs(1), stream.read_exact(&mut reply))
             .await
             .is_ok_and(|r| r.is_ok())
-        && &reply == b"+PONG\r\n"
+        && reply == expected
 }
 
 /// A Redis URL and, if the stack started it, its handle; `given` and `isolated` as for
@@ -281,7 +376,7 @@ pub async fn redis(
         if let Some(url) = given {
             return Ok((url.to_owned(), None));
         }
-        if redis_answers(6379).await {
+        if redis_answers(6379, None).await {
             return Ok(("redis://127.0.0.1:6379".to_owned(), None));
         }
     }
@@ -291,30 +386,54 @@ pub async fn redis(
         detail: e.to_string(),
     })?;
     let port = free_port();
+    let (password, _) = stored_password(data, "redis")?;
+    // The password goes in the config file (owner-only), never on the command line.
+    let conf = dir.join("redis.conf");
+    let settings = format!(
+        "bind 127.0.0.1\nport {port}\nsave \"\"\nappendonly no\ndir {}\nrequirepass {password}\n",
+        dir.display()
+    );
+    write_private(&conf, settings.as_bytes()).map_err(|e| ServiceError::Command {
+        command: format!("write {}", conf.display()),
+        detail: e.to_string(),
+    })?;
     let child = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            &dir.display().to_string(),
-        ])
+        .arg(&conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|_| ServiceError::NoRedis)?;
     let owned = Owned::Redis(child);
     let started = Instant::now();
-    while !redis_answers(port).await {
+    while !redis_answers(port, Some(&password)).await {
         if started.elapsed() > Duration::from_secs(30) {
             return Err(ServiceError::Timeout("Redis"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok((format!("redis://127.0.0.1:{port}"), Some(owned)))
+    Ok((format!("redis://:{password}@127.0.0.1:{port}"), Some(owned)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://postgres:s3cret@127.0.0.1:5432/veil?sslmode=disable"),
+            "postgres://postgres:***@127.0.0.1:5432/veil?sslmode=disable"
+        );
+        assert_eq!(
+            redact("redis://:s3cret@127.0.0.1:6379"),
+            "redis://:***@127.0.0.1:6379"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1:5432/veil"),
+            "postgres://postgres@127.0.0.1:5432/veil"
+        );
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        // An '@' in the path is not user info.
+        assert_eq!(redact("http://host/a:b@c"), "http://host/a:b@c");
+    }
 }

@@ -55,10 +55,10 @@ pub struct UpArgs {
     pub slot_ms: u64,
     /// The PostgreSQL server to use (a database name in the URL is ignored); else the local
     /// server, else the stack's own cluster.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub postgres: Option<String>,
     /// The Redis to use; else the local server, else the stack's own.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis: Option<String>,
     /// The database the stack creates afresh on every start.
     #[arg(long, default_value = "veil_stack")]
@@ -199,7 +199,8 @@ pub async fn up(
     let (redis_url, redis_owned) =
         services::redis(&data.root, args.redis.as_deref(), args.isolated).await?;
     println!(
-        "  PostgreSQL  {database_url}{}",
+        "  PostgreSQL  {}{}",
+        services::redact(&database_url),
         if pg_owned.is_some() {
             "  (the stack's own cluster)"
         } else {
@@ -207,7 +208,8 @@ pub async fn up(
         }
     );
     println!(
-        "  Redis       {redis_url}{}",
+        "  Redis       {}{}",
+        services::redact(&redis_url),
         if redis_owned.is_some() {
             "  (the stack's own server)"
         } else {

@@ -100,3 +100,58 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
     assert!(data.session().is_err(), "the session is cleared on stop");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_own_postgres_and_redis_require_their_generated_passwords() {
+    // Audit finding 14: the stack's own cluster used `trust` on 127.0.0.1 and its Redis had
+    // no password, so another local user could read the stack's secrets or forge nonces.
+    use sqlx::Connection;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use veil_stack::services;
+
+    let dir = std::env::temp_dir().join(format!("veil-stack-own-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = DataDir::open(&dir).expect("data dir");
+    let (pg, pg_owned) = services::postgres(&data.root, None, true)
+        .await
+        .expect("the stack's own PostgreSQL");
+    assert!(pg_owned.is_some());
+    let password = std::fs::read_to_string(data.root.join("services/postgres.password"))
+        .expect("a generated password");
+    assert_eq!(pg, {
+        let port = pg.rsplit(':').next().unwrap();
+        format!("postgres://postgres:{}@127.0.0.1:{port}", password.trim())
+    });
+    sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+        .await
+        .expect("the password opens it");
+    let without = pg.replace(&format!(":{}@", password.trim()), "@");
+    let refused = sqlx::PgConnection::connect(&format!("{without}/postgres")).await;
+    assert!(refused.is_err(), "connected without the password");
+    assert!(!services::redact(&pg).contains(password.trim()));
+
+    let (redis, redis_owned) = services::redis(&data.root, None, true)
+        .await
+        .expect("the stack's own Redis");
+    assert!(redis_owned.is_some());
+    let port: u16 = redis.rsplit(':').next().unwrap().parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(b"PING\r\n").await.unwrap();
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply, b"-NOAUTH", "Redis answered without the password");
+    // Neither password is on a command line (every process's, from /proc).
+    let ps: String = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " ") + "\n")
+        .collect();
+    assert!(ps.contains("redis-server"), "the process list is readable");
+    let redis_password =
+        std::fs::read_to_string(data.root.join("services/redis.password")).unwrap();
+    assert!(!ps.contains(password.trim()) && !ps.contains(redis_password.trim()));
+    drop((pg_owned, redis_owned));
+    let _ = std::fs::remove_dir_all(&dir);
+}
