@@ -54,9 +54,25 @@ pub struct Config {
         default_value = "postgres://postgres@127.0.0.1:5432/veil"
     )]
     pub database_url: String,
-    /// Pool size (the pipeline uses one connection per writer; the rest serve the API).
+    /// The writers' pool size (one connection per writer, plus the cursor reads).
     #[arg(long, env = "INDEXER_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
+    /// The analytics API's own pool size: API requests never take the writers' connections.
+    #[arg(long, env = "INDEXER_API_DB_CONNECTIONS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_db_connections: u32,
+    /// `statement_timeout` of the API's connections, in milliseconds.
+    #[arg(long, env = "INDEXER_API_STATEMENT_TIMEOUT_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_statement_timeout_ms: u64,
+    /// Analytics requests served at once; more are refused with 503 OVERLOADED.
+    #[arg(long, env = "INDEXER_API_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_concurrency: u64,
+    /// Longest an API request may take, in milliseconds (then 503 QUERY_TIMEOUT).
+    #[arg(long, env = "INDEXER_API_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_timeout_ms: u64,
     /// Address the analytics API, `/health` and `/metrics` listen on.
     #[arg(long, env = "INDEXER_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
@@ -106,6 +122,14 @@ impl Config {
             run: self.run_config(),
             ..LiveConfig::new(self.grpc(), rpc)
         })
+    }
+
+    /// The analytics API's load limits.
+    pub fn api_limits(&self) -> veil_indexer::api::ApiLimits {
+        veil_indexer::api::ApiLimits {
+            concurrency: usize::try_from(self.api_concurrency).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_millis(self.api_timeout_ms),
+        }
     }
 
     /// The pipeline's batching.

@@ -98,7 +98,17 @@ async fn serve(config: Config) -> Result<(), MainError> {
     let metrics = Arc::new(IndexerMetrics::new());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %config.listen, "analytics API listening");
-    let app = api::app(ApiState::new(pool, metrics.clone()));
+    // The API on a pool of its own, with a statement timeout: analytics can be slow or
+    // flooded, ingestion must not notice.
+    let api_pool = api::api_pool(
+        &config.database_url,
+        config.api_db_connections,
+        Duration::from_millis(config.api_statement_timeout_ms),
+    )
+    .await
+    .map_err(MainError::Connect)?;
+    drop(pool);
+    let app = api::app(ApiState::new(api_pool, metrics.clone()).with_limits(config.api_limits()));
     let stop = cancel.clone().cancelled_owned();
     let api = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -189,6 +199,7 @@ async fn observe(
         metrics.gaps_total.inc_by(now.saturating_sub(gaps));
         gaps = now;
         metrics.sync(&counters);
+        metrics.sync_db_retries(Counters::get(&store.retries()));
         let head = GrpcStats::get(&stats.head_slot);
         if head > 0 {
             match store.cursor().await {

@@ -22,6 +22,7 @@ use crate::{
 #[derive(Debug, Default)]
 struct Synced {
     undecodable: u64,
+    db_retries: u64,
     backfills: u64,
     backfilled_slots: u64,
 }
@@ -39,6 +40,8 @@ pub struct IndexerMetrics {
     /// `indexer_dead_letters_total`: events written to `indexer_dead_letters` instead of
     /// their tables (undecodable ones; an unprojectable one is logged there too).
     pub dead_letters_total: IntCounter,
+    /// `indexer_db_retries_total`: transient database errors the store retried.
+    pub db_retries_total: IntCounter,
     /// `indexer_reconnects_total`: reconnects of the streaming source.
     pub reconnects_total: IntCounter,
     /// `indexer_gaps_total`: skipped blocks seen in the live stream.
@@ -85,6 +88,11 @@ impl IndexerMetrics {
             dead_letters_total: reg!(IntCounter::new(
                 "indexer_dead_letters_total",
                 "Events written to the dead-letter table instead of their tables"
+            )),
+            db_retries_total: reg!(IntCounter::new(
+                "indexer_db_retries_total",
+                "Transient database errors (pool timeout, broken connection, serialization \
+                 failure) retried by the store"
             )),
             reconnects_total: reg!(IntCounter::new(
                 "indexer_reconnects_total",
@@ -133,6 +141,14 @@ impl IndexerMetrics {
             &mut synced.backfilled_slots,
             Counters::get(&counters.backfilled_slots),
         );
+    }
+
+    /// Carries the store's retry total into `indexer_db_retries_total`.
+    pub fn sync_db_retries(&self, total: u64) {
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        self.db_retries_total
+            .inc_by(total.checked_sub(synced.db_retries).unwrap_or(total));
+        synced.db_retries = total;
     }
 
     /// Counts written events by kind.

@@ -7,7 +7,14 @@
 //! batch and its cursor, or neither, and never an open transaction on a pooled connection;
 //! a replay of anything already written changes nothing.
 
-use std::{future::Future, sync::OnceLock};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, OnceLock,
+    },
+    time::Duration,
+};
 
 use challenge::events::StatusChanged;
 use sqlx::{PgPool, Row as _};
@@ -101,10 +108,43 @@ pub trait Persist: Send + Sync {
 }
 
 /// [`Persist`] on PostgreSQL, for the pipeline called `name` (its cursor row).
+///
+/// **Transient failures are retried, never fatal** (audit finding 9): a pool timeout, a broken
+/// connection, a serialization failure or deadlock, or a server shutting down is retried with
+/// exponential backoff and jitter ([`RETRY`]) and counted ([`PgStore::retries`]). Every
+/// statement is idempotent and atomic (see [`write_sql`]), so a retry after a commit whose
+/// answer was lost changes nothing.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
     name: String,
+    retries: Arc<AtomicU64>,
+}
+
+/// The retry policy of transient database errors: 50 ms doubling to at most 2 s, with jitter,
+/// up to 12 retries (about 15 s in all) before the error is returned.
+pub const RETRY: backon::ExponentialBuilder = backon::ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(50))
+    .with_max_delay(Duration::from_secs(2))
+    .with_max_times(12)
+    .with_jitter();
+
+/// Whether `error` is worth retrying: the database or the way to it failed, not the
+/// statement.
+pub fn is_transient(error: &PersistError) -> bool {
+    let PersistError::Database(error) = error else {
+        return false;
+    };
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // serialization_failure, deadlock_detected, admin/crash shutdown, cannot connect
+            // now, too many connections.
+            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+        ),
+        _ => false,
+    }
 }
 
 /// Every table holding event rows (each has a `slot` column).
@@ -126,7 +166,29 @@ impl PgStore {
         Self {
             pool,
             name: name.into(),
+            retries: Arc::default(),
         }
+    }
+
+    /// Transient database errors retried so far (exported as `indexer_db_retries_total`).
+    pub fn retries(&self) -> Arc<AtomicU64> {
+        self.retries.clone()
+    }
+
+    /// Runs `op` under [`RETRY`] for [`is_transient`] errors, counting and logging each retry.
+    async fn retrying<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, PersistError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, PersistError>>,
+    {
+        use backon::Retryable;
+        op.retry(RETRY)
+            .when(is_transient)
+            .notify(|error, after| {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, ?after, what, "transient database error; retrying");
+            })
+            .await
     }
 
     /// The pool.
@@ -673,12 +735,16 @@ impl Persist for PgStore {
                 None => query,
             }
         };
-        let covered = match statement(false).fetch_one(&self.pool).await {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                statement(true).fetch_one(&self.pool).await?
-            }
-            other => other?,
-        };
+        let covered = self
+            .retrying("write", || async {
+                Ok(match statement(false).fetch_one(&self.pool).await {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        statement(true).fetch_one(&self.pool).await?
+                    }
+                    other => other?,
+                })
+            })
+            .await?;
         Ok(covered.try_get(0)?)
     }
 
@@ -686,23 +752,32 @@ impl Persist for PgStore {
         // A cursor at or past the dead slot goes back to the end of the slot before it, so
         // that the source resends what follows.
         let before = Cursor::end_of_slot(slot.saturating_sub(1));
-        let removed: i64 = sqlx::query_scalar(rollback_sql())
-            .bind(big("slot", slot)?)
-            .bind(big("slot", before.slot)?)
-            .bind(i64::from(before.index_in_slot))
-            .bind(&self.name)
-            .fetch_one(&self.pool)
+        let (dead, rewound) = (big("slot", slot)?, big("slot", before.slot)?);
+        let removed: i64 = self
+            .retrying("rollback", || async {
+                Ok(sqlx::query_scalar(rollback_sql())
+                    .bind(dead)
+                    .bind(rewound)
+                    .bind(i64::from(before.index_in_slot))
+                    .bind(&self.name)
+                    .fetch_one(&self.pool)
+                    .await?)
+            })
             .await?;
         Ok(removed as u64)
     }
 
     async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
-        let row: Option<(i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT slot, index_in_slot, signature FROM indexer_cursor WHERE name = $1",
-        )
-        .bind(&self.name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(i64, i64, Option<String>)> = self
+            .retrying("cursor", || async {
+                Ok(sqlx::query_as(
+                    "SELECT slot, index_in_slot, signature FROM indexer_cursor WHERE name = $1",
+                )
+                .bind(&self.name)
+                .fetch_optional(&self.pool)
+                .await?)
+            })
+            .await?;
         Ok(row.map(|(slot, index, signature)| Cursor {
             slot: slot as u64,
             index_in_slot: index as u32,

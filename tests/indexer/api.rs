@@ -576,3 +576,110 @@ async fn indexer_api_openapi_lists_every_endpoint() {
         api::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes.len(), api::ErrorCode::ALL.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_api_flood_is_shed_with_503_while_every_event_is_indexed() {
+    // Audit finding 9: the API shared the writers' pool with no limit, so a handful of
+    // concurrent analytics requests starved ingestion and the process exited.
+    let mut rec = Recorder::new();
+    rec.registry(60, 5).challenges(6);
+    let txs = rec.updates();
+    let updates: Vec<Update> = txs.iter().cloned().map(Update::Tx).collect();
+    let db = TestDb::new().await;
+    let store = PgStore::new(db.pool.clone(), "flooded");
+    let api_pool = api::api_pool(&db.url, 1, std::time::Duration::from_millis(500))
+        .await
+        .expect("API pool");
+    let app = api::app(
+        ApiState::new(api_pool, Arc::new(IndexerMetrics::new())).with_limits(api::ApiLimits {
+            concurrency: 2,
+            request_timeout: std::time::Duration::from_secs(2),
+        }),
+    );
+    let stop = CancellationToken::new();
+    let flood = tokio::spawn({
+        let (app, stop) = (app.clone(), stop.clone());
+        async move {
+            let mut statuses = Vec::new();
+            while !stop.is_cancelled() || statuses.len() < 256 {
+                let round = (0..32).map(|i| {
+                    let path = match i % 3 {
+                        0 => "/api/v1/analytics/challenges",
+                        1 => "/api/v1/analytics/slashes",
+                        _ => "/api/v1/analytics/nullifiers",
+                    };
+                    let request = Request::get(path).body(Body::empty()).unwrap();
+                    app.clone().oneshot(request)
+                });
+                for response in futures::future::join_all(round).await {
+                    statuses.push(response.unwrap().status());
+                }
+            }
+            statuses
+        }
+    });
+    let counters = Counters::default();
+    let mut source = ChannelSource::from_updates(updates);
+    run(
+        &mut source,
+        &store,
+        &counters,
+        &CancellationToken::new(),
+        RunConfig {
+            max_batch_txs: 4,
+            ..RunConfig::default()
+        },
+    )
+    .await
+    .expect("ingestion survives the flood");
+    stop.cancel();
+    let statuses = flood.await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::OK));
+    assert!(
+        statuses.contains(&StatusCode::SERVICE_UNAVAILABLE),
+        "the flood was never shed"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM indexer_events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows as usize, expected(&txs).len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_api_statement_timeout_answers_503_query_timeout() {
+    let db = TestDb::new().await;
+    let api_pool = api::api_pool(&db.url, 1, std::time::Duration::from_millis(50))
+        .await
+        .expect("API pool");
+    // Hold a lock the analytics query needs, longer than its statement timeout.
+    let mut blocker = db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE indexer_challenges IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let app = api::app(ApiState::new(api_pool, Arc::new(IndexerMetrics::new())));
+    let response = app
+        .oneshot(
+            Request::get("/api/v1/analytics/challenges")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    blocker.rollback().await.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("QUERY_TIMEOUT")),
+        "{body}"
+    );
+}

@@ -635,3 +635,33 @@ async fn indexer_cancellation_stops_a_waiting_pipeline_after_writing_its_batch()
         .expect("no error");
     drop(sender);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_pool_timeouts_are_retried_not_fatal() {
+    // Audit finding 9: every database error was fatal, a pool timeout included.
+    let mut rec = Recorder::new();
+    rec.registry(8, 2).challenges(1);
+    let txs = rec.updates();
+    let db = TestDb::new().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_millis(200))
+        .connect(&db.url)
+        .await
+        .unwrap();
+    // Every connection of the store's pool is taken for a second.
+    let held = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(held);
+    });
+    let store = PgStore::new(pool, NAME);
+    let counters = run_to_end(&store, all(&txs), small_batches()).await;
+    release.await.unwrap();
+    assert!(
+        Counters::get(&store.retries()) > 0,
+        "the writes never waited for a connection"
+    );
+    assert_rows(&rows(&db.pool).await, &expected(&txs));
+    assert_eq!(counter(&counters.events), expected(&txs).len() as u64);
+}

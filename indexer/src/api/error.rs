@@ -32,6 +32,10 @@ veil_api_codes::error_codes! {
         MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
         /// PostgreSQL is unreachable.
         DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// Every slot of the API's concurrency limit is taken; retry later (`Retry-After`).
+        Overloaded = ("OVERLOADED", SERVICE_UNAVAILABLE),
+        /// The query ran past the API's statement timeout, or the request past its timeout.
+        QueryTimeout = ("QUERY_TIMEOUT", SERVICE_UNAVAILABLE),
         /// Anything else. Logged with its cause; the caller sees only this code.
         Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
     }
@@ -103,6 +107,14 @@ impl ApiError {
                 Self::new(
                     ErrorCode::DatabaseUnavailable,
                     "the database is unavailable",
+                )
+            }
+            // query_canceled: the API pool's statement_timeout.
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => {
+                tracing::warn!(context, %error, "analytics query timed out");
+                Self::new(
+                    ErrorCode::QueryTimeout,
+                    "the query took longer than the API allows",
                 )
             }
             other => Self::internal(context, other),

@@ -25,7 +25,7 @@ pub mod params;
 pub mod slashes;
 pub mod verifications;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{FromRequestParts, Query},
@@ -42,21 +42,79 @@ use crate::metrics::IndexerMetrics;
 /// What the handlers share.
 #[derive(Debug, Clone)]
 pub struct ApiState {
-    /// The indexer's database (the relayer's tables, if it shares it, are read too).
+    /// The API's own pool: never the writers' (a flood of analytics requests must not starve
+    /// ingestion), created by [`api_pool`] with a statement timeout.
     pub pool: PgPool,
     /// The indexer's metrics, rendered at `/metrics`.
     pub metrics: Arc<IndexerMetrics>,
+    /// How much the API takes on at once.
+    pub limits: ApiLimits,
 }
 
-impl ApiState {
-    /// State over `pool` and `metrics`.
-    pub fn new(pool: PgPool, metrics: Arc<IndexerMetrics>) -> Self {
-        Self { pool, metrics }
+/// The API's load limits (audit finding 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Requests served at once; more are refused at once with `503 OVERLOADED`.
+    pub concurrency: usize,
+    /// Longest a request may take before it is answered `503 QUERY_TIMEOUT`.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            request_timeout: Duration::from_secs(5),
+        }
     }
 }
 
-/// The analytics API.
+impl ApiState {
+    /// State over `pool` and `metrics`, with the default limits.
+    pub fn new(pool: PgPool, metrics: Arc<IndexerMetrics>) -> Self {
+        Self {
+            pool,
+            metrics,
+            limits: ApiLimits::default(),
+        }
+    }
+
+    /// The same with `limits`.
+    pub fn with_limits(mut self, limits: ApiLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// A pool for the API on `url`: at most `connections`, each with `statement_timeout`, so that
+/// no analytics query can hold a connection (or a lock the writers wait on) for longer.
+pub async fn api_pool(
+    url: &str,
+    connections: u32,
+    statement_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let timeout_ms = statement_timeout.as_millis().max(1);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections.max(1))
+        .acquire_timeout(Duration::from_secs(2))
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                connection
+                    .execute(format!("SET statement_timeout = {timeout_ms}").as_str())
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+}
+
+/// The analytics API. Beyond `limits.concurrency` requests at once the rest are shed with
+/// `503 OVERLOADED` (never queued behind a slow query), and a request running past
+/// `limits.request_timeout` is answered `503 QUERY_TIMEOUT`.
 pub fn app(state: ApiState) -> Router {
+    let limits = state.limits;
     Router::new()
         .route(
             "/api/v1/analytics/verifications",
@@ -72,6 +130,38 @@ pub fn app(state: ApiState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(limits.concurrency.max(1))
+                .timeout(limits.request_timeout),
+        )
+}
+
+/// The answer of a request the load limits refused.
+async fn overloaded(error: tower::BoxError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return ApiError::new(
+            ErrorCode::QueryTimeout,
+            "the request took longer than the API allows",
+        )
+        .into_response();
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        let mut response = ApiError::new(
+            ErrorCode::Overloaded,
+            "the analytics API is at its concurrency limit; retry shortly",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return response;
+    }
+    ApiError::internal("API middleware", error).into_response()
 }
 
 /// `Query<T>` whose rejection is an [`ApiError`] (`INVALID_QUERY`).
