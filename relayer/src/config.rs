@@ -146,6 +146,19 @@ pub struct Config {
     #[arg(long, env = "RELAYER_ROOT_FRESHNESS_SLOTS", default_value_t = 9_000,
           value_parser = clap::value_parser!(u64).range(2..))]
     pub root_freshness_slots: u64,
+    /// Failed authentications one IP may make per second before its requests are refused
+    /// ahead of any key lookup.
+    #[arg(long, env = "RELAYER_FAILED_AUTH_PER_IP_PER_SEC", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub failed_auth_per_ip_per_sec: u32,
+    /// Failed authentications one IP may make at once.
+    #[arg(long, env = "RELAYER_FAILED_AUTH_PER_IP_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub failed_auth_per_ip_burst: u32,
+    /// Milliseconds a `/health` answer is reused: a flood of health checks costs one round
+    /// of dependency probes per interval, not one per request.
+    #[arg(long, env = "RELAYER_HEALTH_CACHE_MS", default_value_t = 1_000)]
+    pub health_cache_ms: u64,
     /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
     /// compiled into the registry program. Without it the relayer generates the public
     /// development key at start (seconds; insecure by construction, docs/ceremony.md).

@@ -94,6 +94,9 @@ pub struct Inner {
     pub registry: Option<Arc<RegistryService>>,
     /// The challenge flows and the expiry crank, with `RELAYER_RPC_URL`.
     pub challenges: Option<Arc<ChallengeService>>,
+    /// The last `/health` answer and when it was computed (reused for
+    /// `RELAYER_HEALTH_CACHE_MS`).
+    pub health_cache: parking_lot::Mutex<Option<crate::api::ops::CachedHealth>>,
 }
 
 /// Cheap to clone.
@@ -258,6 +261,7 @@ impl AppState {
             batcher,
             reconciler,
             auth,
+            health_cache: parking_lot::Mutex::new(None),
         })))
     }
 }

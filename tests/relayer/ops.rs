@@ -259,3 +259,89 @@ async fn startup_refuses_a_bad_relay_url_and_a_bad_fallback_key() {
     );
     assert!(err.to_string().contains("vrf_key"), "{err}");
 }
+
+/// A well-formed ChittyID to look up.
+const ID: &str = "01-A-CHI-7K3M9QXP-I-2611-Z-0";
+
+/// A request from `ip` (the server records peers as `ConnectInfo`).
+fn from(ip: [u8; 4], request: axum::http::request::Builder) -> Request<Body> {
+    request
+        .extension(ConnectInfo(SocketAddr::from((ip, 5000))))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_from_one_ip_are_refused_before_any_lookup() {
+    // Audit finding 11: every request with a well-formed random key id cost a database lookup.
+    let t = TestApp::new().await;
+    let flood = [198, 51, 100, 7];
+    let mut statuses = Vec::new();
+    for i in 0..130u32 {
+        let bogus = format!(
+            "cvk_{:016x}_{}",
+            0xbeef_0000_u64 + u64::from(i),
+            "A".repeat(43)
+        );
+        let request =
+            Request::get(format!("/api/v2/chittyid/verify/{ID}")).header("x-api-key", bogus);
+        let (status, body) = t.send(from(flood, request)).await;
+        statuses.push((
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        ));
+    }
+    // The burst (100) is answered as what it is; after it, the IP is refused up front.
+    assert!(statuses[..100]
+        .iter()
+        .all(|(s, c)| *s == StatusCode::UNAUTHORIZED && c == "AUTH_INVALID_API_KEY"));
+    assert!(
+        statuses[110..]
+            .iter()
+            .all(|(s, c)| *s == StatusCode::TOO_MANY_REQUESTS && c == "RATE_LIMITED"),
+        "{:?}",
+        &statuses[100..]
+    );
+    // Another IP is not affected, nor a real key from it.
+    let (status, _) = t
+        .send(from(
+            [198, 51, 100, 8],
+            Request::get(format!("/api/v2/chittyid/verify/{ID}")).header("x-api-key", "cvk_0"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t
+        .send(from(
+            [198, 51, 100, 8],
+            Request::get(format!("/api/v2/chittyid/verify/{ID}"))
+                .header("x-api-key", &t.key.api_key),
+        ))
+        .await;
+    assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_are_cached_and_limited_per_ip() {
+    let t = TestApp::with(|c| c.health_cache_ms = 60_000).await;
+    let ip = [192, 0, 2, 44];
+    let (status, first) = t.send(from(ip, Request::get("/health"))).await;
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    // drand goes down; within the cache interval the answer is the one computed before
+    // (no dependency was probed again).
+    t.relay.set_mode(RelayMode::Down).await;
+    let (_, second) = t.send(from(ip, Request::get("/health"))).await;
+    assert_eq!(second, first);
+    // One IP polling far past its quota is refused.
+    let mut limited = 0;
+    for _ in 0..80 {
+        let (status, _) = t.send(from(ip, Request::get("/health"))).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "80 health checks at once were never limited");
+}

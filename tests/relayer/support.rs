@@ -235,6 +235,8 @@ impl TestApp {
         config.drand_timeout_ms = 1_000;
         // The recorded "latest" round must stay usable for the whole test.
         config.drand_max_age_secs = 3_600;
+        // Every /health call probes afresh unless a test asks for the cache.
+        config.health_cache_ms = 0;
         change(&mut config);
         let state = AppState::build(config, &secrets(), clock.clone())
             .await

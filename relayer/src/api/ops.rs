@@ -1,9 +1,11 @@
 //! `/health` and `/metrics`.
 
+use std::{net::SocketAddr, time::Instant};
+
 use axum::{
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{header, StatusCode},
-    response::IntoResponse,
+    response::{IntoResponse, Response},
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -20,8 +22,16 @@ pub struct DependencyHealth {
     pub error: Option<String>,
 }
 
+/// A computed `/health` answer, reused for `RELAYER_HEALTH_CACHE_MS`.
+#[derive(Debug, Clone)]
+pub struct CachedHealth {
+    at: Instant,
+    code: StatusCode,
+    body: Health,
+}
+
 /// `GET /health`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok` (all up), `degraded` (drand down but a fallback minter is configured) or `down`.
     pub status: String,
@@ -61,7 +71,34 @@ fn dep(result: Result<(), String>) -> DependencyHealth {
 /// the fallback), 503 otherwise.
 #[utoipa::path(get, path = "/health", tag = "ops",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn health(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    // Per-IP limit first, then a recent answer if there is one: a flood of health checks
+    // probes PostgreSQL, Redis and drand once per interval, not once per request.
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        if let Err(refused) = state.auth.check_health_rate(addr.ip()) {
+            return crate::error::ApiError::from(refused).into_response();
+        }
+    }
+    let ttl = std::time::Duration::from_millis(state.config.health_cache_ms);
+    if let Some(cached) = state
+        .health_cache
+        .lock()
+        .as_ref()
+        .filter(|c| c.at.elapsed() < ttl)
+    {
+        return (cached.code, Json(cached.body.clone())).into_response();
+    }
+    let (code, body) = probe(&state).await;
+    *state.health_cache.lock() = Some(CachedHealth {
+        at: Instant::now(),
+        code,
+        body: body.clone(),
+    });
+    (code, Json(body)).into_response()
+}
+
+/// Probes every dependency.
+async fn probe(state: &AppState) -> (StatusCode, Health) {
     let database = dep(crate::store::ping(&state.pool)
         .await
         .map_err(|_| "unreachable".to_owned()));
@@ -97,7 +134,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         code,
-        Json(Health {
+        Health {
             status: status.into(),
             database,
             redis,
@@ -115,7 +152,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 .registry
                 .as_ref()
                 .map(|r| r.prover().state().to_owned()),
-        }),
+        },
     )
 }
 

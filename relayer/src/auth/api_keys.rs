@@ -243,12 +243,19 @@ struct CacheEntry {
     key: CachedKey,
 }
 
+/// Unknown, revoked or malformed key ids remembered at once: their own small cache, so that a
+/// flood of random well-formed ids never evicts a real key from the main one.
+pub const NEGATIVE_CACHE_CAPACITY: usize = 1_024;
+
 /// The stored keys, over PostgreSQL, with the hot-path cache.
 pub struct ApiKeyStore {
     pool: PgPool,
     pepper: Zeroizing<[u8; 32]>,
     signing: Arc<SigningMaster>,
+    /// Keys found active.
     cache: Mutex<LruCache<String, CacheEntry>>,
+    /// Lookups that found no usable key.
+    misses: Mutex<LruCache<String, CacheEntry>>,
     ttl: Duration,
 }
 
@@ -323,8 +330,19 @@ impl ApiKeyStore {
             pepper: Zeroizing::new(pepper),
             signing: Arc::new(signing),
             cache: Mutex::new(LruCache::new(cache.capacity)),
+            misses: Mutex::new(LruCache::new(
+                NonZeroUsize::new(NEGATIVE_CACHE_CAPACITY).expect("non-zero"),
+            )),
             ttl: cache.ttl,
         }
+    }
+
+    /// Whether `key_id` is in the main cache, fresh (what a flood must not evict).
+    pub fn is_cached(&self, key_id: &str) -> bool {
+        self.cache
+            .lock()
+            .peek(key_id)
+            .is_some_and(|entry| entry.expires_at > Instant::now())
     }
 
     /// The master from which signing secrets are derived.
@@ -380,6 +398,7 @@ impl ApiKeyStore {
             if inserted == 1 {
                 // An earlier "unknown" lookup of this id must not linger.
                 self.cache.lock().pop(&key_id);
+                self.misses.lock().pop(&key_id);
                 tracing::info!(key_id, label, scopes = ?scope_names, "API key created");
                 let api_key = format!(
                     "{KEY_PREFIX}{key_id}_{}",
@@ -425,18 +444,22 @@ impl ApiKeyStore {
         let key = parse_api_key(presented.trim())
             .ok_or(AuthError::InvalidApiKey(InvalidKeyReason::Malformed))?;
         let hash = self.hash(&key.secret);
-        let cached = {
-            let mut cache = self.cache.lock();
+        let fresh = |cache: &Mutex<LruCache<String, CacheEntry>>| {
+            let mut cache = cache.lock();
             match cache.get(key.key_id) {
                 Some(entry) if entry.expires_at > Instant::now() => Some(entry.key.clone()),
                 _ => None,
             }
         };
-        let found = match cached {
+        let found = match fresh(&self.cache).or_else(|| fresh(&self.misses)) {
             Some(found) => found,
             None => {
                 let found = self.load(key.key_id).await?;
-                self.cache.lock().put(
+                let into = match found {
+                    CachedKey::Active { .. } => &self.cache,
+                    CachedKey::Invalid(_) => &self.misses,
+                };
+                into.lock().put(
                     key.key_id.to_owned(),
                     CacheEntry {
                         expires_at: Instant::now() + self.ttl,

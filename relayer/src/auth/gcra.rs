@@ -157,6 +157,13 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Whether one more request of `key` would be allowed now, without counting it.
+    pub fn peek(&self, key: &str, quota: Quota) -> Result<(), RateLimited> {
+        let now_ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let tat = self.state.lock().tats.get(key).copied().unwrap_or(0);
+        gcra_step(tat, now_ns, quota).map(|_| ())
+    }
+
     /// How many keys have state (for tests and metrics).
     pub fn tracked_keys(&self) -> usize {
         self.state.lock().tats.len()

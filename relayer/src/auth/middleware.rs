@@ -130,11 +130,27 @@ impl AuthService {
     /// timestamp, body, signature, nonce. Returns the request with its [`Principal`] inserted
     /// and, if the body was read, the same bytes put back.
     pub async fn authorize(&self, scope: Scope, req: Request) -> Result<Request, AuthError> {
+        // An IP that keeps presenting bad keys is refused before any lookup. (Requests served
+        // in-process, with no peer address, are not limited here.)
+        let peer = peer_ip(&req).map(|ip| ip.to_string());
+        if let Some(ip) = &peer {
+            self.failures
+                .peek(ip, self.settings.failed_auth_quota)
+                .map_err(|limited| AuthError::RateLimited {
+                    retry_after_secs: limited.retry_after_secs(),
+                })
+                .inspect_err(|e| log_refusal(None, e))?;
+        }
         let principal = match presented_key(req.headers()) {
             Ok(presented) => self.keys.authenticate(presented).await,
             Err(e) => Err(e),
         }
-        .inspect_err(|e| log_refusal(None, e))?;
+        .inspect_err(|e| {
+            if let (Some(ip), AuthError::InvalidApiKey(_) | AuthError::MissingApiKey) = (&peer, e) {
+                let _ = self.failures.check(ip, self.settings.failed_auth_quota);
+            }
+            log_refusal(None, e)
+        })?;
         let key_id = principal.key_id.clone();
         self.authorize_principal(scope, principal, req)
             .await
@@ -265,11 +281,7 @@ impl AuthService {
 
     /// Runs the [`admin_only`] check: the peer address must be on the allowlist.
     pub fn check_admin_ip(&self, req: &Request) -> Result<(), AuthError> {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        match peer {
+        match peer_ip(req) {
             Some(ip) if self.allowlist.contains(ip) => Ok(()),
             Some(ip) => {
                 tracing::warn!(peer = %ip, "admin route refused: address not allowlisted");
@@ -281,6 +293,13 @@ impl AuthService {
             }
         }
     }
+}
+
+/// The peer's address, when the server recorded it (`ConnectInfo`).
+pub fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// POST, PUT, PATCH and DELETE must be signed.

@@ -69,6 +69,13 @@ pub struct AuthSettings {
     pub signature_window_secs: u64,
     /// Largest body a signed request may carry; it is buffered to be hashed.
     pub body_limit_bytes: usize,
+    /// Failed authentications (unknown key, wrong secret, revoked, malformed) an IP may make
+    /// per second, and at once: past it, that IP's requests are refused before any key
+    /// lookup (`429 RATE_LIMITED`), so a flood of random key ids costs neither database
+    /// queries nor cache entries. Successful requests do not count.
+    pub failed_auth_quota: Quota,
+    /// `/health` requests an IP may make per second, and at once.
+    pub health_quota: Quota,
 }
 
 impl Default for AuthSettings {
@@ -76,6 +83,8 @@ impl Default for AuthSettings {
         Self {
             signature_window_secs: 60,
             body_limit_bytes: 1 << 20,
+            failed_auth_quota: Quota::try_new(20, 100).expect("non-zero"),
+            health_quota: Quota::try_new(10, 50).expect("non-zero"),
         }
     }
 }
@@ -86,6 +95,12 @@ impl AuthSettings {
         Self {
             signature_window_secs: config.signature_window_secs,
             body_limit_bytes: config.body_limit_bytes,
+            failed_auth_quota: Quota::try_new(
+                config.failed_auth_per_ip_per_sec,
+                config.failed_auth_per_ip_burst,
+            )
+            .unwrap_or(Self::default().failed_auth_quota),
+            health_quota: Self::default().health_quota,
         }
     }
 
@@ -100,6 +115,10 @@ pub struct AuthService {
     keys: ApiKeyStore,
     nonces: NonceStore,
     limiter: RateLimiter,
+    /// Failed authentications per peer IP.
+    failures: RateLimiter,
+    /// `/health` requests per peer IP.
+    health_checks: RateLimiter,
     allowlist: IpAllowlist,
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
@@ -142,6 +161,8 @@ impl AuthService {
             keys,
             nonces,
             limiter: RateLimiter::new(),
+            failures: RateLimiter::new(),
+            health_checks: RateLimiter::new(),
             allowlist,
             clock,
             settings,
@@ -167,6 +188,15 @@ impl AuthService {
             clock,
             AuthSettings::from_config(config),
         ))
+    }
+
+    /// Counts one `/health` request of `ip` against the per-IP health quota.
+    pub fn check_health_rate(&self, ip: std::net::IpAddr) -> Result<(), AuthError> {
+        self.health_checks
+            .check(&ip.to_string(), self.settings.health_quota)
+            .map_err(|limited| AuthError::RateLimited {
+                retry_after_secs: limited.retry_after_secs(),
+            })
     }
 
     /// The API-key store (create, revoke, authenticate).

@@ -295,3 +295,30 @@ fn other_instance(h: &Harness, ttl: Duration) -> ApiKeyStore {
     )
     .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_flood_of_unknown_ids_never_evicts_a_real_key() {
+    // Audit finding 11: unknown ids shared the key cache, so a flood of well-formed random
+    // ids evicted every real key and each real request went back to the database.
+    let h = harness().await;
+    let store = other_instance(&h, Duration::from_secs(60));
+    let key = h.minter().await;
+    store
+        .authenticate(key.api_key())
+        .await
+        .expect("the real key");
+    assert!(store.is_cached(&key.created.key_id));
+    // Far more unknown ids than the main cache (16 here) holds.
+    for i in 0..200u32 {
+        let bogus = format!(
+            "cvk_{:016x}_{}",
+            0xdead_0000_u64 + u64::from(i),
+            "A".repeat(43)
+        );
+        assert!(store.authenticate(&bogus).await.is_err());
+    }
+    assert!(
+        store.is_cached(&key.created.key_id),
+        "the flood evicted the real key"
+    );
+}
