@@ -112,46 +112,36 @@ pub fn decode(tx: &TxUpdate, counters: &Counters) -> Vec<DecodedEvent> {
             } else {
                 ChallengeEvent::decode_event_cpi(&cpi.data).map(ProgramEvent::Challenge)
             };
-            match decoded {
-                Ok(event) => out.push(DecodedEvent {
-                    signature: tx.signature.clone(),
-                    slot: tx.slot,
-                    tx_index: tx.index_in_slot,
-                    block_time: tx.block_time,
-                    ix_index: ix_index as u32,
+            let event = decoded.unwrap_or_else(|error| {
+                Counters::add(&counters.undecodable, 1);
+                tracing::warn!(
+                    signature = %tx.signature,
+                    slot = tx.slot,
+                    ix_index,
                     event_index,
-                    event,
-                }),
-                Err(error) => {
-                    Counters::add(&counters.undecodable, 1);
-                    tracing::warn!(
-                        signature = %tx.signature,
-                        slot = tx.slot,
-                        ix_index,
-                        event_index,
-                        program = %cpi.program_id,
-                        %error,
-                        "undecodable event CPI dead-lettered"
-                    );
-                    out.push(DecodedEvent {
-                        signature: tx.signature.clone(),
-                        slot: tx.slot,
-                        tx_index: tx.index_in_slot,
-                        block_time: tx.block_time,
-                        ix_index: ix_index as u32,
-                        event_index,
-                        event: ProgramEvent::Undecodable(DeadEvent {
-                            program: if cpi.program_id == registry {
-                                "registry"
-                            } else {
-                                "challenge"
-                            },
-                            data: cpi.data[EVENT_IX_TAG_LE.len()..].to_vec(),
-                            reason: format!("undecodable: {error}"),
-                        }),
-                    });
-                }
-            }
+                    program = %cpi.program_id,
+                    %error,
+                    "undecodable event CPI dead-lettered"
+                );
+                ProgramEvent::Undecodable(DeadEvent {
+                    program: if cpi.program_id == registry {
+                        "registry"
+                    } else {
+                        "challenge"
+                    },
+                    data: cpi.data[EVENT_IX_TAG_LE.len()..].to_vec(),
+                    reason: format!("undecodable: {error}"),
+                })
+            });
+            out.push(DecodedEvent {
+                signature: tx.signature.clone(),
+                slot: tx.slot,
+                tx_index: tx.index_in_slot,
+                block_time: tx.block_time,
+                ix_index: ix_index as u32,
+                event_index,
+                event,
+            });
             event_index += 1;
         }
     }

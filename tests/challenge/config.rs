@@ -7,7 +7,6 @@ use challenge::{
 use veil_client::challenge as cix;
 use veil_harness::{
     assert::{assert_account_already_in_use, assert_challenge_error},
-    chain::LOADER_V3,
     ChallengeFixture, ChallengeProgram, Keypair, Signer, TestChain,
 };
 
@@ -66,36 +65,27 @@ fn update_config_with_unsound_bounds_fails() {
 fn update_config_with_a_bad_bond_mint_list_or_arbiter_window_fails() {
     let mut f = ChallengeFixture::new();
     let admin = f.admin.insecure_clone();
-    let mut too_many = f.config_args();
-    too_many.bond_mints = (0..9).map(|_| Pubkey::new_unique()).collect();
-    assert_challenge_error(
-        f.t.chain.send(
-            &admin,
-            &[cix::update_config(&admin.pubkey(), too_many)],
-            &[],
+    type Change = fn(&mut ConfigArgs);
+    let bad: [(Change, ChallengeError); 3] = [
+        (
+            |a| a.bond_mints = (0..9).map(|_| Pubkey::new_unique()).collect(),
+            ChallengeError::InvalidBondMintList,
         ),
-        ChallengeError::InvalidBondMintList,
-    );
-    let mut default_key = f.config_args();
-    default_key.bond_mints = vec![Pubkey::default()];
-    assert_challenge_error(
-        f.t.chain.send(
-            &admin,
-            &[cix::update_config(&admin.pubkey(), default_key)],
-            &[],
+        (
+            |a| a.bond_mints = vec![Pubkey::default()],
+            ChallengeError::InvalidBondMintList,
         ),
-        ChallengeError::InvalidBondMintList,
-    );
-    let mut no_window = f.config_args();
-    no_window.arbiter_window = 0;
-    assert_challenge_error(
-        f.t.chain.send(
-            &admin,
-            &[cix::update_config(&admin.pubkey(), no_window)],
-            &[],
+        (
+            |a| a.arbiter_window = 0,
+            ChallengeError::InvalidDeadlineBounds,
         ),
-        ChallengeError::InvalidDeadlineBounds,
-    );
+    ];
+    for (change, error) in bad {
+        let mut args = f.config_args();
+        change(&mut args);
+        let ix = cix::update_config(&admin.pubkey(), args);
+        assert_challenge_error(f.t.chain.send(&admin, &[ix], &[]), error);
+    }
 }
 
 #[test]
@@ -172,18 +162,7 @@ fn admin_rotation_takes_a_proposal_and_an_acceptance() {
 
 /// The challenge program deployed under the upgradeable loader with `authority`.
 fn upgradeable(authority: &Keypair) -> (TestChain, Keypair, Pubkey) {
-    let mut chain = TestChain::upgradeable(
-        cix::PROGRAM_ID,
-        ChallengeProgram::registerer(),
-        Some(authority.pubkey()),
-    );
-    chain
-        .svm()
-        .airdrop(&authority.pubkey(), 10_000_000_000)
-        .unwrap();
-    let attacker = chain.funded_keypair(10_000_000_000);
-    let program_data = Pubkey::find_program_address(&[cix::PROGRAM_ID.as_ref()], &LOADER_V3).0;
-    (chain, attacker, program_data)
+    TestChain::upgradeable_with_stranger(cix::PROGRAM_ID, ChallengeProgram::registerer(), authority)
 }
 
 fn config_args(gatekeeper: Pubkey) -> ConfigArgs {

@@ -459,25 +459,10 @@ async fn localnet_the_crank_expires_an_overdue_enforced_challenge_and_refunds_it
 async fn localnet_a_bond_of_u64_max_is_indexed_with_its_exact_amount() {
     // Audit finding 8: a bond above i64::MAX used to fail the indexer's batch on every restart.
     let s = setup().await;
-    let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
-    let response_deadline = s.chain_now().await + 3_000;
-    let body = json!({
-        "creator": creator.to_string(), "mode": "fire",
-        "counterparty": counterparty.to_string(), "arbiter": s.arbiter.pubkey().to_string(),
-        "terms": "an absurd bond", "bond_mint": s.mint.to_string(), "bond_amount": u64::MAX,
-        "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": 11,
-        "response_deadline": response_deadline,
-    });
-    let (address, _) = s
-        .sign_and_send("/api/v2/challenges", body, &s.creator)
-        .await;
+    let creator = s.creator.pubkey();
+    let address = s.created_fire(11, u64::MAX).await;
     // An event after it, in a later transaction: it must be indexed too.
-    s.sign_and_send(
-        &format!("/api/v2/challenges/{address}/accept"),
-        json!({ "counterparty": counterparty.to_string() }),
-        &s.counterparty,
-    )
-    .await;
+    s.accept(&address).await;
 
     backfill(&s.rpc, &s.t.db.pool).await;
     let challenge = cix::challenge_pda(&creator, 11).0.to_bytes().to_vec();
@@ -503,27 +488,37 @@ async fn localnet_a_bond_of_u64_max_is_indexed_with_its_exact_amount() {
 }
 
 impl Setup {
-    /// Creates a Fire challenge (nonce `nonce`) through the API and has the counterparty
-    /// accept it; its address.
-    async fn accepted_fire(&self, nonce: u64) -> String {
+    /// Creates a Fire challenge (nonce `nonce`, each party's bond `bond`) through the API; its
+    /// address.
+    async fn created_fire(&self, nonce: u64, bond: u64) -> String {
         let response_deadline = self.chain_now().await + 3_000;
         let body = json!({
             "creator": self.creator.pubkey().to_string(), "mode": "fire",
             "counterparty": self.counterparty.pubkey().to_string(),
             "arbiter": self.arbiter.pubkey().to_string(),
-            "terms": "attest me", "bond_mint": self.mint.to_string(), "bond_amount": BOND,
+            "terms": "attest me", "bond_mint": self.mint.to_string(), "bond_amount": bond,
             "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": nonce,
             "response_deadline": response_deadline,
         });
-        let (address, _) = self
-            .sign_and_send("/api/v2/challenges", body, &self.creator)
-            .await;
+        self.sign_and_send("/api/v2/challenges", body, &self.creator)
+            .await
+            .0
+    }
+
+    /// The counterparty accepts `address`.
+    async fn accept(&self, address: &str) {
         self.sign_and_send(
             &format!("/api/v2/challenges/{address}/accept"),
             json!({ "counterparty": self.counterparty.pubkey().to_string() }),
             &self.counterparty,
         )
         .await;
+    }
+
+    /// A Fire challenge the counterparty accepted; its address.
+    async fn accepted_fire(&self, nonce: u64) -> String {
+        let address = self.created_fire(nonce, BOND).await;
+        self.accept(&address).await;
         address
     }
 
@@ -551,18 +546,7 @@ async fn localnet_attest_before_acceptance_is_refused_and_stores_nothing() {
     // Audit finding 10: attesting the creator right after creation, before it held the bond,
     // stored funds_ok=false, which every later attestation reused to cancel the challenge.
     let s = setup().await;
-    let response_deadline = s.chain_now().await + 3_000;
-    let body = json!({
-        "creator": s.creator.pubkey().to_string(), "mode": "fire",
-        "counterparty": s.counterparty.pubkey().to_string(),
-        "arbiter": s.arbiter.pubkey().to_string(),
-        "terms": "too early", "bond_mint": s.mint.to_string(), "bond_amount": BOND,
-        "winner_share_bps": 5_000, "treasury_share_bps": 1_000, "nonce": 31,
-        "response_deadline": response_deadline,
-    });
-    let (address, _) = s
-        .sign_and_send("/api/v2/challenges", body, &s.creator)
-        .await;
+    let address = s.created_fire(31, BOND).await;
     let early = s.attest_answer(&address, "creator").await;
     assert_eq!(
         (
@@ -577,12 +561,7 @@ async fn localnet_attest_before_acceptance_is_refused_and_stores_nothing() {
     assert_eq!(s.attestation_rows(&address).await, 0);
 
     // After acceptance the attestation is judged on what holds now, and passes.
-    s.sign_and_send(
-        &format!("/api/v2/challenges/{address}/accept"),
-        json!({ "counterparty": s.counterparty.pubkey().to_string() }),
-        &s.counterparty,
-    )
-    .await;
+    s.accept(&address).await;
     let attested = s
         .relayer_step(&address, "attest", json!({"party": "creator"}))
         .await;

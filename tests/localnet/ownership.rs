@@ -59,15 +59,21 @@ fn relayer_key() -> Keypair {
     Keypair::new_from_array(seed)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_row_appears() {
-    let relayer = relayer_key();
-    let issuer = Keypair::new();
-    let holder = Member::new(Keypair::new());
-    let outsider = Member::new(Keypair::new());
+/// A local chain (50 ms slots) with `relayer` and `funded` holding SOL, and the registry
+/// initialized with `relayer` as its admin and registrar.
+async fn registry_chain(
+    relayer: &Keypair,
+    funded: &[Pubkey],
+) -> (
+    Localnet,
+    solana_rpc_client::nonblocking::rpc_client::RpcClient,
+) {
     let net = Localnet::start(LocalnetConfig {
         slot_time: Duration::from_millis(50),
-        airdrop: vec![relayer.pubkey(), issuer.pubkey()],
+        airdrop: [relayer.pubkey()]
+            .into_iter()
+            .chain(funded.iter().copied())
+            .collect(),
         airdrop_lamports: 10 * SOL,
         ..LocalnetConfig::default()
     })
@@ -82,9 +88,17 @@ async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_r
         &Pubkey::new_unique(),
         None,
     );
-    send(&rpc, &relayer, &[init], &[])
-        .await
-        .expect("initialize");
+    send(&rpc, relayer, &[init], &[]).await.expect("initialize");
+    (net, rpc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_row_appears() {
+    let relayer = relayer_key();
+    let issuer = Keypair::new();
+    let holder = Member::new(Keypair::new());
+    let outsider = Member::new(Keypair::new());
+    let (net, rpc) = registry_chain(&relayer, &[issuer.pubkey()]).await;
     let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
     let holding = fund_tokens(&rpc, &issuer, &mint, &holder.wallet.pubkey(), 1_000_000).await;
 
@@ -457,26 +471,7 @@ async fn localnet_a_sold_token_stops_proving_within_the_freshness_window() {
     let issuer = Keypair::new();
     let first = Member::new(Keypair::new());
     let second = Member::new(Keypair::new());
-    let net = Localnet::start(LocalnetConfig {
-        slot_time: Duration::from_millis(50),
-        airdrop: vec![relayer.pubkey(), issuer.pubkey(), first.wallet.pubkey()],
-        airdrop_lamports: 10 * SOL,
-        ..LocalnetConfig::default()
-    })
-    .expect("localnet starts");
-    let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
-        net.rpc_url().to_owned(),
-        solana_commitment_config::CommitmentConfig::confirmed(),
-    );
-    let init = ix::initialize(
-        &relayer.pubkey(),
-        &relayer.pubkey(),
-        &Pubkey::new_unique(),
-        None,
-    );
-    send(&rpc, &relayer, &[init], &[])
-        .await
-        .expect("initialize");
+    let (net, rpc) = registry_chain(&relayer, &[issuer.pubkey(), first.wallet.pubkey()]).await;
     let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
     let from = fund_tokens(&rpc, &issuer, &mint, &first.wallet.pubkey(), 1).await;
     // W2's account exists, empty, so that it can receive the token.

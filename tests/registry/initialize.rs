@@ -3,7 +3,6 @@ use registry::{error::RegistryError, events::RegistryInitialized, state::Config}
 use veil_client::{decode::RegistryEvent, registry as ix};
 use veil_harness::{
     assert::{assert_account_already_in_use, assert_registry_error},
-    chain::LOADER_V3,
     Keypair, RegistryProgram, Signer, TestBuilder, TestChain,
 };
 
@@ -104,18 +103,7 @@ fn initialize_without_the_admin_signature_fails() {
 /// The registry deployed under the upgradeable loader with `authority`, plus a funded
 /// attacker and the ProgramData address.
 fn upgradeable(authority: &Keypair) -> (TestChain, Keypair, Pubkey) {
-    let mut chain = TestChain::upgradeable(
-        ix::PROGRAM_ID,
-        RegistryProgram::registerer(),
-        Some(authority.pubkey()),
-    );
-    chain
-        .svm()
-        .airdrop(&authority.pubkey(), 10_000_000_000)
-        .unwrap();
-    let attacker = chain.funded_keypair(10_000_000_000);
-    let program_data = Pubkey::find_program_address(&[ix::PROGRAM_ID.as_ref()], &LOADER_V3).0;
-    (chain, attacker, program_data)
+    TestChain::upgradeable_with_stranger(ix::PROGRAM_ID, RegistryProgram::registerer(), authority)
 }
 
 fn initialize_ix(admin: &Pubkey, program_data: Option<Pubkey>) -> Instruction {
@@ -188,7 +176,7 @@ fn initialize_upgradeable_refuses_anyone_but_the_upgrade_authority() {
 fn initialize_upgradeable_refuses_everyone_once_the_program_is_immutable() {
     let mut chain = TestChain::upgradeable(ix::PROGRAM_ID, RegistryProgram::registerer(), None);
     let payer = chain.funded_keypair(10_000_000_000);
-    let program_data = Pubkey::find_program_address(&[ix::PROGRAM_ID.as_ref()], &LOADER_V3).0;
+    let program_data = TestChain::program_data_address(&ix::PROGRAM_ID);
     assert_registry_error(
         chain.send(
             &payer,

@@ -13,13 +13,14 @@ use veil_relayer::{
     clock::OffsetClock,
     config::Config,
     drand_relay::RelayMode,
-    secrets::{SecretError, SecretName, StaticSecrets},
+    secrets::{SecretError, SecretName},
     state::StartupError,
     AppState,
 };
 
 use super::support::{
-    code, recorded_now, redis_prefix, redis_url, secrets, TestApp, TestDb, FALLBACK_TOKEN,
+    code, recorded_now, redis_prefix, redis_url, secrets, secrets_without_fallback_token, TestApp,
+    TestDb, FALLBACK_TOKEN,
 };
 
 const HASH: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
@@ -284,16 +285,7 @@ async fn relayer_with_a_fallback_url_refuses_to_start_without_a_usable_token() {
         config
     };
     let clock = || std::sync::Arc::new(OffsetClock::starting_at(recorded_now()));
-    let without = StaticSecrets::default()
-        .with(SecretName::VrfKey, super::support::VRF_SECRET)
-        .with(
-            SecretName::HmacMaster,
-            "1111111111111111111111111111111111111111111111111111111111111111",
-        )
-        .with(
-            SecretName::ApiKeyPepper,
-            "2222222222222222222222222222222222222222222222222222222222222222",
-        );
+    let without = secrets_without_fallback_token();
     let missing = AppState::build(config(), &without, clock()).await;
     assert!(
         matches!(

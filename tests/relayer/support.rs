@@ -168,6 +168,11 @@ pub const VRF_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b32691970
 
 /// The test secrets.
 pub fn secrets() -> StaticSecrets {
+    secrets_without_fallback_token().with(SecretName::FallbackToken, FALLBACK_TOKEN)
+}
+
+/// The test secrets without the fallback minter's token.
+pub fn secrets_without_fallback_token() -> StaticSecrets {
     StaticSecrets::default()
         .with(SecretName::VrfKey, VRF_SECRET)
         .with(
@@ -179,7 +184,6 @@ pub fn secrets() -> StaticSecrets {
             "2222222222222222222222222222222222222222222222222222222222222222",
         )
         .with(SecretName::ChainKey, CHAIN_SEED)
-        .with(SecretName::FallbackToken, FALLBACK_TOKEN)
 }
 
 /// The fallback minter's bearer token in every test relayer's secrets (32 characters, the

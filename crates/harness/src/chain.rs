@@ -104,7 +104,7 @@ impl TestChain {
     ) -> Self {
         let mut svm = LiteSVM::new();
         svm.add_builtin(LOADER_V3, registerer);
-        let (programdata, _) = Pubkey::find_program_address(&[program_id.as_ref()], &LOADER_V3);
+        let programdata = Self::program_data_address(&program_id);
         // UpgradeableLoaderState in its bincode layout: a u32 tag (2 = Program, 3 =
         // ProgramData), then the fields.
         let mut program_state = 2u32.to_le_bytes().to_vec();
@@ -134,6 +134,27 @@ impl TestChain {
         svm.set_account(programdata, programdata_account)
             .expect("programdata account");
         Self { svm }
+    }
+
+    /// The ProgramData address of an upgradeable `program_id`.
+    pub fn program_data_address(program_id: &Pubkey) -> Pubkey {
+        Pubkey::find_program_address(&[program_id.as_ref()], &LOADER_V3).0
+    }
+
+    /// [`TestChain::upgradeable`] with `authority` funded, plus a funded stranger (the would-be
+    /// attacker); the chain, the stranger and the ProgramData address.
+    pub fn upgradeable_with_stranger(
+        program_id: Pubkey,
+        registerer: BuiltinFunctionRegisterer,
+        authority: &Keypair,
+    ) -> (Self, Keypair, Pubkey) {
+        let mut chain = Self::upgradeable(program_id, registerer, Some(authority.pubkey()));
+        chain
+            .svm
+            .airdrop(&authority.pubkey(), 10_000_000_000)
+            .expect("airdrop to the upgrade authority");
+        let stranger = chain.funded_keypair(10_000_000_000);
+        (chain, stranger, Self::program_data_address(&program_id))
     }
 
     /// The underlying runtime, for what this wrapper does not cover.
