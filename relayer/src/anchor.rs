@@ -3,8 +3,11 @@
 //! has landed the batch becomes `anchored` with the transaction's signature and slot, which
 //! `verify` returns as the ID's chain evidence.
 //!
-//! The on-chain record of batch `n` is the `IdBatch` PDA of (`namespace`, `first_seq = n`),
-//! holding the batch root and its size. The submission key is `anchor_id_batch:{n}`, so the
+//! The on-chain record of batch `n` is the `IdBatch` PDA of (`namespace`, `first_seq`), where
+//! `first_seq` is the sequence number of the batch's first ID among all IDs batched (assigned
+//! when the batch is cut), holding the batch root and its size. The program refuses a range
+//! that overlaps the previous one, so batches are anchored in `first_seq` order and a round
+//! stops at its first failure. The submission key is `anchor_id_batch:{n}`, so the
 //! chain layer applies it at most once however often (or by however many relayers) a batch is
 //! anchored; the database update (one statement) moves the batch and its IDs from `pending` to
 //! `anchored`.
@@ -25,8 +28,10 @@ pub const DEFAULT_NAMESPACE: [u8; 4] = *b"CHI\0";
 /// A batch that was anchored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anchored {
-    /// Batch id (`first_seq` on chain).
+    /// Batch id.
     pub batch_id: i64,
+    /// The sequence number of its first ID (`first_seq` on chain).
+    pub first_seq: u64,
     /// Where it landed.
     pub landed: Landed,
 }
@@ -94,7 +99,8 @@ impl Anchorer {
     /// first failure (the batches before it stay anchored).
     pub async fn anchor_pending(&self, limit: i64) -> Result<Vec<Anchored>, AnchorError> {
         let rows = sqlx::query(
-            "SELECT id, root, size FROM id_batches WHERE status = 'pending' ORDER BY id LIMIT $1",
+            "SELECT id, root, size, first_seq FROM id_batches WHERE status = 'pending' \
+             ORDER BY first_seq LIMIT $1",
         )
         .bind(limit.max(1))
         .fetch_all(&self.pool)
@@ -104,7 +110,8 @@ impl Anchorer {
             let batch_id: i64 = row.try_get(0)?;
             let root: Vec<u8> = row.try_get(1)?;
             let size: i32 = row.try_get(2)?;
-            anchored.push(self.anchor(batch_id, &root, size).await?);
+            let first_seq: i64 = row.try_get(3)?;
+            anchored.push(self.anchor(batch_id, &root, size, first_seq).await?);
         }
         Ok(anchored)
     }
@@ -131,10 +138,16 @@ impl Anchorer {
     }
 
     /// Anchors one batch.
-    async fn anchor(&self, batch_id: i64, root: &[u8], size: i32) -> Result<Anchored, AnchorError> {
+    async fn anchor(
+        &self,
+        batch_id: i64,
+        root: &[u8],
+        size: i32,
+        first_seq: i64,
+    ) -> Result<Anchored, AnchorError> {
         let malformed = |what| AnchorError::Malformed { batch_id, what };
         let root: [u8; 32] = root.try_into().map_err(|_| malformed("root length"))?;
-        let first_seq = u64::try_from(batch_id).map_err(|_| malformed("negative id"))?;
+        let first_seq = u64::try_from(first_seq).map_err(|_| malformed("negative first_seq"))?;
         let count = u32::try_from(size).map_err(|_| malformed("negative size"))?;
         let registrar = self.chain.payer();
         let instruction = ix::anchor_id_batch(&registrar, self.namespace, root, first_seq, count);
@@ -156,6 +169,10 @@ impl Anchorer {
         .await?;
         self.verifier.invalidate(ids.iter().map(String::as_str));
         tracing::info!(batch_id, signature = %landed.signature, slot = landed.slot, "batch anchored");
-        Ok(Anchored { batch_id, landed })
+        Ok(Anchored {
+            batch_id,
+            first_seq,
+            landed,
+        })
     }
 }

@@ -82,12 +82,18 @@ impl Batcher {
         let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
         let tree = BatchTree::new(&ids).expect("non-empty");
         let size = i32::try_from(ids.len()).unwrap_or(i32::MAX);
-        let batch_id: i64 =
-            sqlx::query_scalar("INSERT INTO id_batches (root, size) VALUES ($1, $2) RETURNING id")
-                .bind(&tree.root()[..])
-                .bind(size)
-                .fetch_one(&mut *tx)
-                .await?;
+        // The batch's range of sequence numbers, from the one counter row: its lock orders
+        // concurrent cuts, so ranges commit in the order they were taken.
+        let batch_id: i64 = sqlx::query_scalar(
+            "WITH range AS (UPDATE id_batch_sequence SET next_seq = next_seq + $2 \
+                            RETURNING next_seq - $2 AS first_seq) \
+             INSERT INTO id_batches (root, size, first_seq) \
+             SELECT $1, $2, first_seq FROM range RETURNING id",
+        )
+        .bind(&tree.root()[..])
+        .bind(size)
+        .fetch_one(&mut *tx)
+        .await?;
         let positions: Vec<i32> = (0..size).collect();
         sqlx::query(
             "UPDATE chittyids c SET batch_id = $1, batch_index = u.pos

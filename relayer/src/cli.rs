@@ -201,12 +201,7 @@ pub async fn check_chain(
     use anchor_lang::AccountDeserialize;
     let batch = evidence.batch.as_ref().ok_or(CliError::NotAnchored)?;
     let anchor = batch.anchor.as_ref().ok_or(CliError::NotAnchored)?;
-    let first_seq = u64::try_from(batch.batch_id).map_err(|_| CliError::ChainMismatch {
-        field: "account",
-        chain: "none".to_owned(),
-        evidence: format!("batch id {}", batch.batch_id),
-    })?;
-    let address = veil_client::registry::id_batch_pda(&namespace, first_seq).0;
+    let address = veil_client::registry::id_batch_pda(&namespace, batch.first_seq).0;
     let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(rpc_url.to_owned());
     let account = rpc
         .get_account_with_commitment(

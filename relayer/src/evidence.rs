@@ -89,6 +89,9 @@ pub struct VrfEvidence {
 pub struct BatchEvidence {
     /// Batch id.
     pub batch_id: i64,
+    /// Sequence number of the batch's first ID: its on-chain `IdBatch` is the PDA of
+    /// (namespace, `first_seq`).
+    pub first_seq: u64,
     /// RFC 6962 root over the batch's IDs, hex.
     pub root: String,
     /// IDs in the batch.

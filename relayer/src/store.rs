@@ -184,6 +184,8 @@ pub struct StoredId {
     pub batch_root: Option<Vec<u8>>,
     /// Batch size.
     pub batch_size: Option<i32>,
+    /// Sequence number of the batch's first ID (`first_seq` of its on-chain record).
+    pub batch_first_seq: Option<i64>,
     /// Batch status.
     pub batch_status: Option<String>,
     /// Anchor signature.
@@ -203,7 +205,7 @@ pub async fn fetch_id(pool: &PgPool, id: &str) -> Result<Option<StoredId>, Store
                 c.request_nonce, c.drand_round, c.drand_randomness, c.drand_signature,
                 c.vrf_key_id, k.public_key, c.vrf_counter, c.vrf_beta, c.vrf_proof, c.status,
                 c.batch_id, c.batch_index, b.root, b.size, b.status AS batch_status,
-                b.anchor_signature, b.anchor_slot, r.provisional_id, c.created_at
+                b.anchor_signature, b.anchor_slot, r.provisional_id, c.created_at, b.first_seq
            FROM chittyids c
            JOIN vrf_keys k ON k.key_id = c.vrf_key_id
            LEFT JOIN id_batches b ON b.id = c.batch_id
@@ -239,6 +241,7 @@ pub async fn fetch_id(pool: &PgPool, id: &str) -> Result<Option<StoredId>, Store
         anchor_slot: r.get(22),
         reconciled_from: r.get(23),
         created_at: r.get(24),
+        batch_first_seq: r.get(25),
     }))
 }
 

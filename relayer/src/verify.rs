@@ -166,6 +166,10 @@ impl Verifier {
                 }
                 Some(BatchEvidence {
                     batch_id,
+                    first_seq: s
+                        .batch_first_seq
+                        .and_then(|f| u64::try_from(f).ok())
+                        .ok_or_else(corrupt)?,
                     root: hex::encode(root),
                     size: proof.size as u64,
                     index: proof.index as u64,

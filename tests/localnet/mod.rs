@@ -256,8 +256,8 @@ fn anchorer(
 }
 
 /// The registry's `IdBatch` of batch `batch_id`, read over JSON-RPC.
-async fn id_batch(rpc: &RpcClient, batch_id: i64) -> IdBatch {
-    let pda = ix::id_batch_pda(&DEFAULT_NAMESPACE, batch_id as u64).0;
+async fn id_batch(rpc: &RpcClient, first_seq: u64) -> IdBatch {
+    let pda = ix::id_batch_pda(&DEFAULT_NAMESPACE, first_seq).0;
     let data = rpc.get_account_data(&pda).await.expect("IdBatch account");
     IdBatch::try_deserialize(&mut data.as_slice()).expect("an IdBatch")
 }
@@ -283,12 +283,14 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
     let anchored = anchorer.anchor_pending(10).await.expect("anchoring");
     assert_eq!(anchored.len(), 1);
     assert_eq!(anchored[0].batch_id, batch_id);
+    // The first batch of a fresh database covers sequence numbers [0, 4).
+    assert_eq!(anchored[0].first_seq, 0);
     let landed = anchored[0].landed.clone();
 
     // On chain: the batch's IdBatch account holds its root and size.
-    let on_chain = id_batch(&rpc, batch_id).await;
+    let on_chain = id_batch(&rpc, 0).await;
     assert_eq!(hex::encode(on_chain.batch_root), root);
-    assert_eq!((on_chain.first_seq, on_chain.count), (batch_id as u64, 4));
+    assert_eq!((on_chain.first_seq, on_chain.count), (0, 4));
     assert_eq!(on_chain.namespace, DEFAULT_NAMESPACE);
     assert_eq!(on_chain.slot, landed.slot);
 
@@ -549,7 +551,12 @@ impl Anchoring {
     }
 
     async fn on_chain(&self) -> IdBatch {
-        id_batch(&self.rpc, self.batch_id).await
+        let first_seq: i64 = sqlx::query_scalar("SELECT first_seq FROM id_batches WHERE id = $1")
+            .bind(self.batch_id)
+            .fetch_one(&self.t.db.pool)
+            .await
+            .unwrap();
+        id_batch(&self.rpc, first_seq as u64).await
     }
 }
 

@@ -124,3 +124,33 @@ fn anchor_id_batch_with_an_overflowing_range_fails() {
         RegistryError::SequenceOverflow,
     );
 }
+
+#[test]
+fn anchor_id_batch_overlapping_the_previous_batch_fails() {
+    // Audit finding 6: overlapping ranges were accepted.
+    let mut t = TestBuilder::new().build();
+    let registrar = t.registrar.insecure_clone();
+    t.anchor_id_batch_as(&registrar, CHI, scalar(1), 100, 50)
+        .expect("[100, 150)");
+    // Starting inside, or before, the previous range.
+    assert_registry_error(
+        t.anchor_id_batch_as(&registrar, CHI, scalar(2), 149, 10),
+        RegistryError::BatchOverlaps,
+    );
+    assert_registry_error(
+        t.anchor_id_batch_as(&registrar, CHI, scalar(3), 0, 10),
+        RegistryError::BatchOverlaps,
+    );
+    assert!(t.id_batch(&CHI, 149).is_none());
+    // Right after it, and in another namespace from anywhere.
+    t.anchor_id_batch_as(&registrar, CHI, scalar(4), 150, 1)
+        .expect("[150, 151)");
+    t.anchor_id_batch_as(&registrar, *b"ACME", scalar(5), 0, 10)
+        .expect("another namespace");
+    let sequence: registry::state::IdSequence = t
+        .chain
+        .anchor_account(&ix::id_sequence_pda(&CHI).0)
+        .unwrap()
+        .unwrap();
+    assert_eq!((sequence.namespace, sequence.next_seq), (CHI, 151));
+}

@@ -7,7 +7,7 @@ use anchor_lang::{
 pub use registry::ID as PROGRAM_ID;
 use registry::{
     accounts, instruction,
-    state::{CONFIG_SEED, ID_BATCH_SEED, NULLIFIER_SEED, TRACK_SEED},
+    state::{CONFIG_SEED, ID_BATCH_SEED, ID_SEQUENCE_SEED, NULLIFIER_SEED, TRACK_SEED},
     AnchorIdBatchArgs, CreateTrackArgs, InitializeArgs, PublishRootArgs, VerifyOwnershipArgs,
 };
 
@@ -32,6 +32,11 @@ pub fn id_batch_pda(namespace: &[u8; 4], first_seq: u64) -> (Pubkey, u8) {
         &[ID_BATCH_SEED, namespace, &first_seq.to_le_bytes()],
         &PROGRAM_ID,
     )
+}
+
+/// The `IdSequence` PDA of `namespace`: where its anchored ranges end.
+pub fn id_sequence_pda(namespace: &[u8; 4]) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[ID_SEQUENCE_SEED, namespace], &PROGRAM_ID)
 }
 
 /// Anchor's event-CPI authority for the registry.
@@ -206,6 +211,7 @@ pub fn anchor_id_batch(
             registrar: *registrar,
             config: config_pda().0,
             id_batch: id_batch_pda(&namespace, first_seq).0,
+            sequence: id_sequence_pda(&namespace).0,
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: PROGRAM_ID,

@@ -78,7 +78,8 @@ pub mod registry {
     }
 
     /// Records a ChittyID batch root. Signer: registrar (payer). Not paused; valid namespace;
-    /// 1..=MAX_ID_BATCH IDs; (namespace, first_seq) not anchored before.
+    /// 1..=MAX_ID_BATCH IDs; (namespace, first_seq) not anchored before; the range starts at
+    /// or past the end of the namespace's previous batch.
     #[access_control(ctx.accounts.validate(&args))]
     pub fn anchor_id_batch(ctx: Context<AnchorIdBatch>, args: AnchorIdBatchArgs) -> Result<()> {
         AnchorIdBatch::handle(ctx, args)

@@ -37,12 +37,22 @@ pub struct AnchorIdBatch<'info> {
         bump
     )]
     pub id_batch: Account<'info, IdBatch>,
+    /// Where the namespace's anchored ranges end; created with its first batch.
+    #[account(
+        init_if_needed,
+        payer = registrar,
+        space = 8 + IdSequence::INIT_SPACE,
+        seeds = [ID_SEQUENCE_SEED, args.namespace.as_ref()],
+        bump
+    )]
+    pub sequence: Account<'info, IdSequence>,
     /// The system program.
     pub system_program: Program<'info, System>,
 }
 
 impl AnchorIdBatch<'_> {
-    /// The registry is not paused, the signer is the registrar, and the batch is well formed.
+    /// The registry is not paused, the signer is the registrar, the batch is well formed, and
+    /// it does not overlap the namespace's previous batch.
     pub fn validate(&self, args: &AnchorIdBatchArgs) -> Result<()> {
         self.config.require_not_paused()?;
         self.config.require_registrar(&self.registrar.key())?;
@@ -54,6 +64,11 @@ impl AnchorIdBatch<'_> {
         args.first_seq
             .checked_add(u64::from(args.count))
             .ok_or(RegistryError::SequenceOverflow)?;
+        // Ranges move forward: a batch starts at or past where the previous one ended.
+        require!(
+            args.first_seq >= self.sequence.next_seq,
+            RegistryError::BatchOverlaps
+        );
         Ok(())
     }
 
@@ -71,6 +86,13 @@ impl AnchorIdBatch<'_> {
             bump: ctx.bumps.id_batch,
         });
         batch.invariant()?;
+        let sequence = &mut ctx.accounts.sequence;
+        sequence.namespace = args.namespace;
+        sequence.bump = ctx.bumps.sequence;
+        sequence.next_seq = args
+            .first_seq
+            .checked_add(u64::from(args.count))
+            .ok_or(RegistryError::SequenceOverflow)?;
         emit_cpi!(IdBatchAnchored {
             namespace: args.namespace,
             batch_root: args.batch_root,

@@ -48,3 +48,17 @@ impl IdBatch {
         Ok(())
     }
 }
+
+/// Where a namespace's anchored ID ranges end: a batch must start at or past it, so no two
+/// batches of a namespace claim the same sequence numbers. PDA `[ID_SEQUENCE_SEED, namespace]`,
+/// created by the namespace's first `anchor_id_batch`.
+#[account]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
+pub struct IdSequence {
+    /// Namespace, zero-padded to 4 bytes.
+    pub namespace: [u8; 4],
+    /// One past the last sequence number anchored (0 before the first batch).
+    pub next_seq: u64,
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+}

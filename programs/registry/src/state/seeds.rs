@@ -13,3 +13,7 @@ pub const NULLIFIER_SEED: &[u8] = b"nullifier";
 /// `[ID_BATCH_SEED, namespace (4 bytes), first_seq (u64 LE)]`: one [`crate::state::IdBatch`]
 /// per anchored ChittyID batch.
 pub const ID_BATCH_SEED: &[u8] = b"id_batch";
+
+/// `[ID_SEQUENCE_SEED, namespace (4 bytes)]`: the end of the namespace's anchored ID ranges
+/// ([`crate::state::IdSequence`]).
+pub const ID_SEQUENCE_SEED: &[u8] = b"id_sequence";
