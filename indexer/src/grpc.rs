@@ -270,6 +270,8 @@ pub struct GrpcSource {
     rx: mpsc::Receiver<Result<Update, GrpcError>>,
     stats: Arc<GrpcStats>,
     task: JoinHandle<()>,
+    /// Kept to resubscribe on [`Source::rewind`].
+    config: GrpcConfig,
 }
 
 impl GrpcSource {
@@ -290,7 +292,7 @@ impl GrpcSource {
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
         let task = tokio::spawn(
             Stream {
-                config,
+                config: config.clone(),
                 stats: stats.clone(),
                 tx,
                 position: resume.map(Position::from_cursor),
@@ -301,7 +303,12 @@ impl GrpcSource {
             }
             .run(),
         );
-        Self { rx, stats, task }
+        Self {
+            rx,
+            stats,
+            task,
+            config,
+        }
     }
 
     /// The stream task's counters (reconnects among them).
@@ -323,6 +330,15 @@ impl Source for GrpcSource {
             Some(Ok(update)) => Ok(Some(update)),
             Some(Err(error)) => Err(SourceError::Transport(Box::new(error))),
         }
+    }
+
+    /// Resubscribes from `from` (`from_slot` replay): updates already buffered are dropped
+    /// with the old stream, and the new one delivers only what comes after `from`.
+    async fn rewind(&mut self, from: &Cursor) {
+        let fresh =
+            Self::spawn_with_stats(self.config.clone(), Some(from.clone()), self.stats.clone());
+        // The old source's drop aborts its stream task.
+        *self = fresh;
     }
 }
 
@@ -539,6 +555,12 @@ impl Stream {
                         Err(Closed) => return Ended::Closed,
                     }
                     continue;
+                }
+                Some(UpdateOneof::Slot(slot))
+                    if slot.status == ProtoSlotStatus::SlotFinalized as i32 =>
+                {
+                    self.stats.head_slot.fetch_max(slot.slot, Ordering::Relaxed);
+                    Update::Slot(SlotStatus::Finalized(slot.slot))
                 }
                 Some(UpdateOneof::Slot(slot))
                     if slot.status != ProtoSlotStatus::SlotDead as i32 =>

@@ -226,4 +226,8 @@ impl<P: Persist> Persist for Metered<P> {
     async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
         self.inner.cursor().await
     }
+
+    async fn set_finalized(&self, slot: u64) -> Result<(), PersistError> {
+        self.inner.set_finalized(slot).await
+    }
 }

@@ -105,6 +105,10 @@ pub trait Persist: Send + Sync {
 
     /// The committed position, if any.
     fn cursor(&self) -> impl Future<Output = Result<Option<Cursor>, PersistError>> + Send;
+
+    /// Records that `slot` is finalized (a watermark that only moves forward): rows at or
+    /// below it can no longer be rolled back, so consumers that need finality filter on it.
+    fn set_finalized(&self, slot: u64) -> impl Future<Output = Result<(), PersistError>> + Send;
 }
 
 /// [`Persist`] on PostgreSQL, for the pipeline called `name` (its cursor row).
@@ -765,6 +769,24 @@ impl Persist for PgStore {
             })
             .await?;
         Ok(removed as u64)
+    }
+
+    async fn set_finalized(&self, slot: u64) -> Result<(), PersistError> {
+        let slot = big("slot", slot)?;
+        self.retrying("finalized", || async {
+            sqlx::query(
+                "INSERT INTO indexer_finality (name, finalized_slot) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET finalized_slot = \
+                   GREATEST(indexer_finality.finalized_slot, EXCLUDED.finalized_slot), \
+                   updated_at = now()",
+            )
+            .bind(&self.name)
+            .bind(slot)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {

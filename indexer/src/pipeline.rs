@@ -151,8 +151,10 @@ impl<'a, P: Persist> Writes<'a, P> {
 
 /// Runs the pipeline until the source ends (`Ok`) or `cancel` fires (`Ok`, after the batch in
 /// hand is written). Every batch goes to `store` with the cursor of its last transaction; a
-/// [`SlotStatus::Dead`] first writes what came before it, then rolls the slot back. When the
-/// source fails, what it delivered before is written, then the error is returned.
+/// [`SlotStatus::Dead`] first writes what came before it, then rolls the slot back and has
+/// the source read again from the rewound cursor; a [`SlotStatus::Finalized`] moves the
+/// store's finality watermark. When the source fails, what it delivered before is written,
+/// then the error is returned.
 pub async fn run<S: Source, P: Persist>(
     source: &mut S,
     store: &P,
@@ -219,6 +221,14 @@ async fn stream<S: Source, P: Persist>(
                     writes.restart_chain();
                     counters.dead_slots.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(slot, removed, "dead slot rolled back");
+                    // Read again from the rewound cursor: what follows comes from the fork
+                    // that survived (rows already written are kept by the idempotent inserts).
+                    if let Some(cursor) = writes.store.cursor().await? {
+                        source.rewind(&cursor).await;
+                    }
+                }
+                Ok(Some(Update::Slot(SlotStatus::Finalized(slot)))) => {
+                    writes.store.set_finalized(slot).await?;
                 }
             }
             if txs >= config.max_batch_txs || cancel.is_cancelled() {

@@ -6,6 +6,8 @@ use std::future::Future;
 use anchor_lang::prelude::Pubkey;
 use tokio::sync::mpsc;
 
+use crate::persist::Cursor;
+
 /// One instruction executed by CPI inside a top-level instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InnerIx {
@@ -37,6 +39,8 @@ pub struct TxUpdate {
 pub enum SlotStatus {
     /// The slot was abandoned (its fork died): everything delivered from it is void.
     Dead(u64),
+    /// The slot is finalized: it and every slot before it can no longer be rolled back.
+    Finalized(u64),
 }
 
 /// One item of a source's stream.
@@ -63,6 +67,14 @@ pub trait Source: Send {
     /// Must be cancel-safe (as [`mpsc::Receiver::recv`] is): the pipeline drops the future when
     /// it is not ready, to close a batch, and no update may be lost by that.
     fn next(&mut self) -> impl Future<Output = Result<Option<Update>, SourceError>> + Send;
+
+    /// Makes the stream continue right after `from`: called after a dead slot was rolled back
+    /// and the cursor rewound to `from`, so that what follows is read again from the chain's
+    /// surviving fork (the writes are idempotent). A source that cannot replay ignores it.
+    fn rewind(&mut self, from: &Cursor) -> impl Future<Output = ()> + Send {
+        let _ = from;
+        async {}
+    }
 }
 
 /// A source fed through a channel: for tests, and for transports that run their own task.

@@ -458,6 +458,10 @@ impl Persist for Timed {
     async fn cursor(&self) -> Result<Option<Cursor>, PersistError> {
         self.inner.cursor().await
     }
+
+    async fn set_finalized(&self, slot: u64) -> Result<(), PersistError> {
+        self.inner.set_finalized(slot).await
+    }
 }
 
 /// One run's figures.
