@@ -430,14 +430,19 @@ async fn indexer_restart_at_random_points_loses_and_duplicates_nothing() {
     assert_eq!(store.cursor().await.unwrap(), Some(end));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn indexer_dead_slot_removes_its_rows_and_rewinds_the_cursor() {
+/// A recorded history, one of its slots to declare dead, and the transactions outside it.
+fn history_with_a_dead_slot() -> (Vec<TxUpdate>, u64, Vec<TxUpdate>) {
     let mut rec = Recorder::new();
     rec.registry(12, 3).challenges(2);
     let txs = rec.updates();
-    let all_slots = slots(&txs);
-    let dead = *all_slots.iter().nth(4).unwrap();
-    let alive: Vec<TxUpdate> = txs.iter().filter(|t| t.slot != dead).cloned().collect();
+    let dead = *slots(&txs).iter().nth(4).unwrap();
+    let alive = txs.iter().filter(|t| t.slot != dead).cloned().collect();
+    (txs, dead, alive)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_dead_slot_removes_its_rows_and_rewinds_the_cursor() {
+    let (txs, dead, alive) = history_with_a_dead_slot();
     assert!(expected(&alive).len() < expected(&txs).len());
 
     // 1. Dead in the stream, after the slot that follows it: its rows are gone, the rest stay.
@@ -703,12 +708,7 @@ impl veil_indexer::Source for Replaying {
 async fn indexer_dead_slot_rewinds_the_source_and_finality_is_recorded() {
     // Audit finding 12: after a rollback the cursor moved on without reading again, and
     // nothing recorded which rows are final.
-    let mut rec = Recorder::new();
-    rec.registry(12, 3).challenges(2);
-    let txs = rec.updates();
-    let all_slots = slots(&txs);
-    let dead = *all_slots.iter().nth(4).unwrap();
-    let alive: Vec<TxUpdate> = txs.iter().filter(|t| t.slot != dead).cloned().collect();
+    let (txs, dead, alive) = history_with_a_dead_slot();
     let last = txs.last().unwrap().clone();
     // The dead slot is reported two slots after it; a finalized slot comes at the end.
     let mut updates = Vec::new();

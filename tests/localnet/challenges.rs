@@ -532,6 +532,22 @@ impl Setup {
             .await
     }
 
+    /// Attests `party` and expects the program's refusal `rule`, with nothing stored.
+    async fn attest_refused(&self, address: &str, party: &str, rule: &str) {
+        let refused = self.attest_answer(address, party).await;
+        assert_eq!(
+            (
+                refused.status,
+                refused.code(),
+                &refused.body["error"]["details"]["rule"]
+            ),
+            (409, "CHALLENGE_REFUSED", &json!(rule)),
+            "{}",
+            refused.body
+        );
+        assert_eq!(self.attestation_rows(address).await, 0);
+    }
+
     async fn attestation_rows(&self, address: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM challenge_attestations WHERE challenge = $1")
             .bind(address)
@@ -547,18 +563,7 @@ async fn localnet_attest_before_acceptance_is_refused_and_stores_nothing() {
     // stored funds_ok=false, which every later attestation reused to cancel the challenge.
     let s = setup().await;
     let address = s.created_fire(31, BOND).await;
-    let early = s.attest_answer(&address, "creator").await;
-    assert_eq!(
-        (
-            early.status,
-            early.code(),
-            &early.body["error"]["details"]["rule"]
-        ),
-        (409, "CHALLENGE_REFUSED", &json!("InvalidStatus")),
-        "{}",
-        early.body
-    );
-    assert_eq!(s.attestation_rows(&address).await, 0);
+    s.attest_refused(&address, "creator", "InvalidStatus").await;
 
     // After acceptance the attestation is judged on what holds now, and passes.
     s.accept(&address).await;
@@ -581,18 +586,7 @@ async fn localnet_a_refused_attestation_is_not_kept() {
     // The program refuses while paused: the record written before sending must go.
     let pause = cix::set_paused(&s.admin.pubkey(), true);
     send(&s.rpc, &s.admin, &[pause], &[]).await.expect("pause");
-    let refused = s.attest_answer(&address, "counterparty").await;
-    assert_eq!(
-        (
-            refused.status,
-            refused.code(),
-            &refused.body["error"]["details"]["rule"]
-        ),
-        (409, "CHALLENGE_REFUSED", &json!("Paused")),
-        "{}",
-        refused.body
-    );
-    assert_eq!(s.attestation_rows(&address).await, 0);
+    s.attest_refused(&address, "counterparty", "Paused").await;
     let unpause = cix::set_paused(&s.admin.pubkey(), false);
     send(&s.rpc, &s.admin, &[unpause], &[])
         .await

@@ -509,14 +509,16 @@ async fn localnet_a_sold_token_stops_proving_within_the_freshness_window() {
         })
     };
 
-    let registered = wire
-        .post(
-            "/api/v2/registry/register",
-            &first.registration(&mint),
-            &key,
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
+    let register = |member: &Member| {
+        let body = member.registration(&mint);
+        let (wire, key) = (&wire, &key);
+        async move {
+            let registered = wire.post("/api/v2/registry/register", &body, key).await;
+            assert_eq!(registered.status, 201, "{}", registered.body);
+        }
+    };
+
+    register(&first).await;
     let before = publish().await;
     assert_eq!(before["holders"], json!(1));
     let old_proof = wire.post("/api/v2/prove", &prove(&first), &key).await;
@@ -535,14 +537,7 @@ async fn localnet_a_sold_token_stops_proving_within_the_freshness_window() {
     send(&rpc, &first.wallet, &[transfer], &[])
         .await
         .expect("transfer");
-    let registered = wire
-        .post(
-            "/api/v2/registry/register",
-            &second.registration(&mint),
-            &key,
-        )
-        .await;
-    assert_eq!(registered.status, 201, "{}", registered.body);
+    register(&second).await;
     let after = publish().await;
     assert_eq!(
         (&after["leaf_count"], &after["holders"], &after["sent"]),
