@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins};
+use crate::chittyid::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins};
 
 /// `veil-relayer verify`.
 #[derive(Debug, Clone, Args)]
@@ -35,7 +35,7 @@ pub struct VerifyArgs {
     #[arg(long, env = "VEIL_RPC_URL", hide_env_values = true)]
     pub rpc_url: Option<String>,
     /// The namespace the relayer anchors under (`RELAYER_ANCHOR_NAMESPACE`).
-    #[arg(long, default_value = "CHI", value_parser = crate::config::parse_namespace)]
+    #[arg(long, default_value = "CHI", value_parser = crate::platform::config::parse_namespace)]
     pub anchor_namespace: [u8; 4],
 }
 
@@ -60,10 +60,10 @@ pub struct CreateKeyArgs {
     pub burst: u32,
     /// Database.
     #[command(flatten)]
-    pub db: crate::config::DbArgs,
+    pub db: crate::platform::config::DbArgs,
     /// Secret source (the pepper and HMAC master).
     #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
-    pub secrets: crate::config::SecretSource,
+    pub secrets: crate::platform::config::SecretSource,
     /// Directory for `--secrets file`.
     #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
     pub secrets_dir: PathBuf,

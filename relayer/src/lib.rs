@@ -21,30 +21,14 @@
 //! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` | yes |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
 
-pub mod anchor;
-pub mod api;
-pub mod auth;
-pub mod batch;
-pub mod breaker;
-pub mod chain;
 pub mod challenges;
+pub mod chittyid;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod drand;
-pub mod drand_relay;
-pub mod error;
-pub mod evidence;
-pub mod fallback_client;
-pub mod metrics;
-pub mod mint;
-pub mod prover;
-pub mod reconcile;
+pub mod openapi;
+pub mod ops;
+pub mod platform;
 pub mod registry;
-pub mod secrets;
 pub mod state;
-pub mod store;
-pub mod verify;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -60,7 +44,10 @@ use tower_http::{
 };
 
 pub use crate::state::AppState;
-use crate::{api::chittyid, auth::Scope};
+use crate::{
+    challenges::handlers as challenge_api, chittyid::handlers as chittyid, platform::auth::{self, Scope}, platform::http as api,
+    registry::handlers as registry_api,
+};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -112,62 +99,62 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v2/chittyid/verify/{id}", get(chittyid::verify))
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
     let registry = Router::new()
-        .route("/api/v2/registry/register", post(api::registry::register))
-        .route("/api/v2/prove", post(api::registry::prove))
+        .route("/api/v2/registry/register", post(registry_api::register))
+        .route("/api/v2/prove", post(registry_api::prove))
         .route(
             "/api/v2/verify-ownership",
-            post(api::registry::verify_ownership),
+            post(registry_api::verify_ownership),
         )
         .route_layer(auth::require(auth.clone(), Scope::Registry));
     let challenges = Router::new()
-        .route("/api/v2/challenges", post(api::challenges::create))
-        .route("/api/v2/challenges/{address}", get(api::challenges::get))
+        .route("/api/v2/challenges", post(challenge_api::create))
+        .route("/api/v2/challenges/{address}", get(challenge_api::get))
         .route(
             "/api/v2/challenges/{address}/accept",
-            post(api::challenges::accept),
+            post(challenge_api::accept),
         )
         .route(
             "/api/v2/challenges/{address}/attest",
-            post(api::challenges::attest),
+            post(challenge_api::attest),
         )
         .route(
             "/api/v2/challenges/{address}/deposit",
-            post(api::challenges::deposit),
+            post(challenge_api::deposit),
         )
         .route(
             "/api/v2/challenges/{address}/lock",
-            post(api::challenges::lock),
+            post(challenge_api::lock),
         )
         .route(
             "/api/v2/challenges/{address}/confirm",
-            post(api::challenges::confirm),
+            post(challenge_api::confirm),
         )
         .route(
             "/api/v2/challenges/{address}/resolve",
-            post(api::challenges::resolve),
+            post(challenge_api::resolve),
         )
         .route(
             "/api/v2/challenges/{address}/settle",
-            post(api::challenges::settle),
+            post(challenge_api::settle),
         )
         .route(
             "/api/v2/challenges/{address}/expire",
-            post(api::challenges::expire),
+            post(challenge_api::expire),
         )
-        .route("/api/v2/transactions", post(api::challenges::forward))
+        .route("/api/v2/transactions", post(challenge_api::forward))
         .route_layer(auth::require(auth.clone(), Scope::Challenges));
     let admin = Router::new()
-        .route("/api/v2/registry/publish", post(api::registry::publish))
+        .route("/api/v2/registry/publish", post(registry_api::publish))
         .route("/api/v2/chittyid/reconcile", post(chittyid::reconcile))
         .route("/admin/batches/cut", post(chittyid::cut_batch))
         .route("/admin/batches/anchor", post(chittyid::anchor_batches))
         .route_layer(auth::require(auth.clone(), Scope::Admin))
         .route_layer(auth::admin_only(auth));
     let public = Router::new()
-        .route("/health", get(api::ops::health))
-        .route("/metrics", get(api::ops::metrics))
-        .route("/openapi.json", get(api::docs::openapi))
-        .route("/docs", get(api::docs::page));
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/docs", get(openapi::page));
     Router::new()
         .merge(mint)
         .merge(verify)

@@ -6,12 +6,13 @@ use clap::Parser;
 use sqlx::postgres::PgPoolOptions;
 use tracing_subscriber::EnvFilter;
 use veil_relayer::{
-    auth::{api_keys::KeyCacheConfig, ApiKeyStore, Quota, Scope},
+    chittyid::store,
     cli,
-    clock::SystemClock,
-    config::{Cli, Command, Config, DbArgs, KeysCommand, LogFormat, SecretSource},
-    secrets::{EnvSecrets, FileSecrets, SecretProvider},
-    store, AppState,
+    platform::auth::{api_keys::KeyCacheConfig, ApiKeyStore, Quota, Scope},
+    platform::clock::SystemClock,
+    platform::config::{Cli, Command, Config, DbArgs, KeysCommand, LogFormat, SecretSource},
+    platform::secrets::{EnvSecrets, FileSecrets, SecretProvider},
+    AppState,
 };
 
 /// mimalloc: the relayer allocates many small, short-lived buffers per request (JSON, hex,

@@ -6,24 +6,24 @@ use ed25519_dalek::VerifyingKey;
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 use crate::{
-    anchor::Anchorer,
-    auth::{AuthService, AuthSetupError},
-    batch::{BatchPolicy, Batcher},
-    breaker::CircuitBreaker,
-    chain::{ChainClient, ChainConfig},
+    chittyid::anchor::Anchorer,
+    platform::auth::{AuthService, AuthSetupError},
+    chittyid::batch::{BatchPolicy, Batcher},
+    platform::breaker::CircuitBreaker,
+    platform::chain::{ChainClient, ChainConfig},
     challenges::ChallengeService,
-    clock::Clock,
-    config::Config,
-    drand::{DrandClient, DrandConfig},
-    fallback_client::FallbackClient,
-    metrics::Metrics,
-    mint::{service::MintService, writer::CommitQueue, Minter, VrfKey},
-    prover::{KeySource, ProverConfig, ProverPool},
-    reconcile::Reconciler,
+    platform::clock::Clock,
+    platform::config::Config,
+    chittyid::drand::{DrandClient, DrandConfig},
+    chittyid::fallback_client::FallbackClient,
+    platform::metrics::Metrics,
+    chittyid::mint::{service::MintService, writer::CommitQueue, Minter, VrfKey},
+    registry::prover::{KeySource, ProverConfig, ProverPool},
+    chittyid::reconcile::Reconciler,
     registry::RegistryService,
-    secrets::{SecretError, SecretName, SecretProvider},
-    store::{self, StoreError},
-    verify::Verifier,
+    platform::secrets::{SecretError, SecretName, SecretProvider},
+    chittyid::store::{self, StoreError},
+    chittyid::verify::Verifier,
 };
 
 /// Group-commit writer tasks.
@@ -56,7 +56,7 @@ pub enum StartupError {
     FallbackKey,
     /// The drand relay list is empty or holds a URL that is not `http(s)://host…`.
     #[error(transparent)]
-    Drand(#[from] crate::drand::DrandConfigError),
+    Drand(#[from] crate::chittyid::drand::DrandConfigError),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -96,7 +96,7 @@ pub struct Inner {
     pub challenges: Option<Arc<ChallengeService>>,
     /// The last `/health` answer and when it was computed (reused for
     /// `RELAYER_HEALTH_CACHE_MS`).
-    pub health_cache: parking_lot::Mutex<Option<crate::api::ops::CachedHealth>>,
+    pub health_cache: parking_lot::Mutex<Option<crate::ops::CachedHealth>>,
 }
 
 /// Cheap to clone.

@@ -2,7 +2,7 @@
 //! (`X-Timestamp`, `X-Nonce`, `X-Signature`; docs/api-auth.md).
 
 use serde_json::Value;
-use veil_relayer::auth::{signature::sign_request, SigningSecret};
+use veil_relayer::platform::auth::{signature::sign_request, SigningSecret};
 
 /// Why a request was not sent.
 #[derive(Debug, thiserror::Error)]

@@ -18,10 +18,10 @@ use veil_indexer::{
 };
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_relayer::{
-    auth::{Quota, Scope},
-    clock::SystemClock,
-    config::{Config, SecretSource},
-    secrets::FileSecrets,
+    platform::auth::{Quota, Scope},
+    platform::clock::SystemClock,
+    platform::config::{Config, SecretSource},
+    platform::secrets::FileSecrets,
     AppState,
 };
 
@@ -247,7 +247,7 @@ pub async fn up(
 
     // drand: the recorded quicknet relay, so the stack runs offline. Its newest beacon is
     // accepted however old it is; a deployment points RELAYER_DRAND_URLS at the real relays.
-    let (_, drand) = veil_relayer::drand_relay::RecordedRelay::spawn()
+    let (_, drand) = veil_relayer::chittyid::drand_relay::RecordedRelay::spawn()
         .await
         .map_err(|source| UpError::Listen {
             addr: "127.0.0.1:0".parse().expect("an address"),

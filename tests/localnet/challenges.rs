@@ -19,7 +19,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use veil_client::challenge as cix;
 use veil_localnet::{Localnet, LocalnetConfig};
-use veil_relayer::auth::{CreatedKey, Scope};
+use veil_relayer::platform::auth::{CreatedKey, Scope};
 
 use super::{
     backfill, send,

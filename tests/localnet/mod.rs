@@ -24,10 +24,10 @@ use veil_indexer::{
 };
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_relayer::{
-    anchor::{Anchorer, DEFAULT_NAMESPACE},
-    breaker::{BreakerState, CircuitBreaker},
-    chain::{store, ChainClient, ChainConfig, ChainError},
+    chittyid::anchor::{Anchorer, DEFAULT_NAMESPACE},
     cli::{self, VerifyArgs},
+    platform::breaker::{BreakerState, CircuitBreaker},
+    platform::chain::{store, ChainClient, ChainConfig, ChainError},
 };
 
 use crate::relayer::support::{code, TestApp, TestDb, CHAIN_SEED};
@@ -597,10 +597,10 @@ async fn localnet_a_lost_transaction_is_rebuilt_after_its_blockhash_expires_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn localnet_an_rpc_outage_opens_the_breaker_and_the_submission_completes_once_after_it() {
     let a = Anchoring::new().await;
-    let ticker = Arc::new(veil_relayer::breaker::ManualTicker::new());
+    let ticker = Arc::new(veil_relayer::platform::breaker::ManualTicker::new());
     let breaker = Arc::new(CircuitBreaker::with_ticker(
         "rpc",
-        veil_relayer::breaker::BreakerConfig {
+        veil_relayer::platform::breaker::BreakerConfig {
             failure_threshold: 2,
             open_for: Duration::from_secs(30),
         },
@@ -617,7 +617,7 @@ async fn localnet_an_rpc_outage_opens_the_breaker_and_the_submission_completes_o
     assert!(
         matches!(
             error,
-            veil_relayer::anchor::AnchorError::Chain {
+            veil_relayer::chittyid::anchor::AnchorError::Chain {
                 source: ChainError::Transport { .. } | ChainError::Unavailable { .. },
                 ..
             }
@@ -633,7 +633,7 @@ async fn localnet_an_rpc_outage_opens_the_breaker_and_the_submission_completes_o
     assert!(
         matches!(
             refused,
-            veil_relayer::anchor::AnchorError::Chain {
+            veil_relayer::chittyid::anchor::AnchorError::Chain {
                 source: ChainError::Unavailable {
                     state: BreakerState::Open,
                     ..

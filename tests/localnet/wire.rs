@@ -16,8 +16,8 @@ use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_signer::Signer;
 use veil_relayer::{
-    auth::{signature::sign_request, CreatedKey, SigningSecret},
-    clock::Clock,
+    platform::auth::{signature::sign_request, CreatedKey, SigningSecret},
+    platform::clock::Clock,
 };
 
 use super::send;

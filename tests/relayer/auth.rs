@@ -29,13 +29,13 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use veil_relayer::{
-    auth::{
+    platform::auth::{
         self, sign_request, signature::generate_nonce, ApiKeyStore, AuthService, AuthSettings,
         CreatedKey, IpAllowlist, KeyCacheConfig, NonceStore, Principal, Quota, Scope,
         SigningSecret,
     },
-    clock::Clock,
-    secrets::{SecretName, StaticSecrets},
+    platform::clock::Clock,
+    platform::secrets::{SecretName, StaticSecrets},
 };
 
 use super::support::{redis_prefix, redis_url, TestDb};

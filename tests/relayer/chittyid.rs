@@ -7,11 +7,11 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use veil_relayer::{
-    auth::Scope,
+    chittyid::drand_relay::latest_recorded,
+    chittyid::evidence::{verify_offline, Evidence, EvidenceError, Pins},
+    chittyid::mint::VrfKey,
     cli::{self, VerifyArgs},
-    drand_relay::latest_recorded,
-    evidence::{verify_offline, Evidence, EvidenceError, Pins},
-    mint::VrfKey,
+    platform::auth::Scope,
 };
 
 use super::support::{code, fresh_nonce, TestApp, VRF_SECRET};
@@ -519,9 +519,9 @@ async fn batches_are_cut_by_count_and_by_age() {
         "1 young ID waits"
     );
     // Age: the same relayer with a zero max age cuts the lone ID.
-    let aged = veil_relayer::batch::Batcher::new(
+    let aged = veil_relayer::chittyid::batch::Batcher::new(
         t.state.pool.clone(),
-        veil_relayer::batch::BatchPolicy {
+        veil_relayer::chittyid::batch::BatchPolicy {
             max_ids: 3,
             max_age: std::time::Duration::ZERO,
         },

@@ -12,11 +12,11 @@ use std::{
 
 use veil_drand::{Beacon, BeaconError, ChainConfig};
 use veil_relayer::{
-    breaker::{BreakerConfig, BreakerOpen, BreakerState, ManualTicker},
-    clock::{Clock, OffsetClock},
-    drand::{DrandClient, DrandConfig, DrandError, RelayFailure, RelayFailureKind},
-    drand_relay::{latest_recorded, recorded, RecordedRelay, RelayHandle, RelayMode},
-    metrics::Metrics,
+    chittyid::drand::{DrandClient, DrandConfig, DrandError, RelayFailure, RelayFailureKind},
+    chittyid::drand_relay::{latest_recorded, recorded, RecordedRelay, RelayHandle, RelayMode},
+    platform::breaker::{BreakerConfig, BreakerOpen, BreakerState, ManualTicker},
+    platform::clock::{Clock, OffsetClock},
+    platform::metrics::Metrics,
 };
 
 const OPEN_FOR: Duration = Duration::from_secs(10);

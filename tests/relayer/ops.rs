@@ -220,8 +220,8 @@ async fn database_outage_is_503_not_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn startup_refuses_a_bad_relay_url_and_a_bad_fallback_key() {
     let db = super::support::TestDb::new().await;
-    let clock = std::sync::Arc::new(veil_relayer::clock::OffsetClock::starting_at(0));
-    let mut config = veil_relayer::config::Config::defaults();
+    let clock = std::sync::Arc::new(veil_relayer::platform::clock::OffsetClock::starting_at(0));
+    let mut config = veil_relayer::platform::config::Config::defaults();
     config.db.database_url = db.url.clone();
     config.drand_urls = vec!["ftp://relay".into()];
     let err =
@@ -247,7 +247,7 @@ async fn startup_refuses_a_bad_relay_url_and_a_bad_fallback_key() {
     config.fallback_public_key = None;
     let err = veil_relayer::AppState::build(
         config,
-        &veil_relayer::secrets::StaticSecrets::default(),
+        &veil_relayer::platform::secrets::StaticSecrets::default(),
         clock,
     )
     .await

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use veil_chittyid::provisional::ProvisionalRecord;
 use veil_fallback::{BearerToken, FallbackKey, FallbackService, FallbackState};
 use veil_relayer::{
-    clock::OffsetClock,
-    config::Config,
-    drand_relay::RelayMode,
-    secrets::{SecretError, SecretName},
+    chittyid::drand_relay::RelayMode,
+    platform::clock::OffsetClock,
+    platform::config::Config,
+    platform::secrets::{SecretError, SecretName},
     state::StartupError,
     AppState,
 };

@@ -51,7 +51,7 @@ pub struct TestDb {
 
 fn template_name() -> String {
     let mut h = Sha256::new();
-    for m in veil_relayer::store::MIGRATOR.iter() {
+    for m in veil_relayer::chittyid::store::MIGRATOR.iter() {
         h.update(m.version.to_be_bytes());
         h.update(&*m.checksum);
     }
@@ -90,7 +90,7 @@ impl TestDb {
             let mut conn = PgConnection::connect(&format!("{base}/{template}"))
                 .await
                 .expect("connect template");
-            veil_relayer::store::MIGRATOR
+            veil_relayer::chittyid::store::MIGRATOR
                 .run(&mut conn)
                 .await
                 .expect("migrate template");
@@ -155,11 +155,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 use veil_relayer::{
     app,
-    auth::{signature::sign_request, CreatedKey, Quota, Scope, SigningSecret},
-    clock::OffsetClock,
-    config::Config,
-    drand_relay::{latest_recorded, RecordedRelay, RelayHandle},
-    secrets::{SecretName, StaticSecrets},
+    chittyid::drand_relay::{latest_recorded, RecordedRelay, RelayHandle},
+    platform::auth::{signature::sign_request, CreatedKey, Quota, Scope, SigningSecret},
+    platform::clock::OffsetClock,
+    platform::config::Config,
+    platform::secrets::{SecretName, StaticSecrets},
     AppState,
 };
 
@@ -329,7 +329,7 @@ pub fn signed_request(
     path: &str,
     body: &[u8],
     key: &CreatedKey,
-    clock: &dyn veil_relayer::clock::Clock,
+    clock: &dyn veil_relayer::platform::clock::Clock,
     nonce: &str,
 ) -> Request<Body> {
     let secret = SigningSecret::from_hex(&key.signing_secret).expect("signing secret");

@@ -25,11 +25,11 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::net::TcpStream;
 use veil_relayer::{
     app,
-    auth::{signature::sign_request, Quota, Scope, SigningSecret},
-    clock::{Clock, OffsetClock},
-    config::Config,
-    drand_relay::{latest_recorded, RecordedRelay},
-    secrets::{SecretName, StaticSecrets},
+    chittyid::drand_relay::{latest_recorded, RecordedRelay},
+    platform::auth::{signature::sign_request, Quota, Scope, SigningSecret},
+    platform::clock::{Clock, OffsetClock},
+    platform::config::Config,
+    platform::secrets::{SecretName, StaticSecrets},
     AppState,
 };
 

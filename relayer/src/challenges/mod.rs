@@ -22,6 +22,7 @@
 //! Every release the relayer sends also creates the treasury's associated token account if
 //! needed, because a vault someone sent surplus tokens into sweeps them there as it closes.
 
+pub mod handlers;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
@@ -43,8 +44,8 @@ use solana_transaction::Transaction;
 use veil_client::challenge as cix;
 
 use crate::{
-    chain::{ChainClient, ChainError, Landed, TxFailure},
-    metrics::Metrics,
+    platform::chain::{ChainClient, ChainError, Landed, TxFailure},
+    platform::metrics::Metrics,
 };
 
 /// Domain of an attestation record's hash.

@@ -3,7 +3,7 @@
 use sqlx::{PgPool, Row};
 
 use super::Attested;
-use crate::chain::Landed;
+use crate::platform::chain::Landed;
 
 /// An attestation record about to be written.
 #[derive(Debug, Clone)]

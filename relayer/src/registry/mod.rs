@@ -28,6 +28,8 @@
 //!    keyed by the nullifier: a nullifier spent before is a typed conflict carrying where it
 //!    was spent, never a second transaction.
 
+pub mod handlers;
+pub mod prover;
 pub mod store;
 
 use std::{collections::HashMap, sync::Arc};
@@ -43,9 +45,9 @@ use veil_zk::{ProofBytes, PublicInputs};
 
 use self::store::{NewMember, Published, Registration};
 use crate::{
-    chain::{ChainClient, ChainError, Landed},
-    metrics::Metrics,
-    prover::{ProverError, ProverPool},
+    platform::chain::{ChainClient, ChainError, Landed},
+    platform::metrics::Metrics,
+    registry::prover::{ProverError, ProverPool},
 };
 
 /// The message a wallet signs to register `commitment` on the track of `mint`.
@@ -624,7 +626,7 @@ impl RegistryService {
             veil_client::registry::verify_ownership_args(proof, inputs),
         );
         let result = self.chain.submit(&key, &[ix], &[]).await;
-        let mut label = crate::metrics::submission_label(&result);
+        let mut label = crate::platform::metrics::submission_label(&result);
         let outcome = match result {
             Ok(landed) if landed.by_this_call => Ok(landed),
             // Spent earlier through this relayer: the record says where.

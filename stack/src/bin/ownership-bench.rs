@@ -27,11 +27,11 @@ use veil_circuits::identity;
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_poseidon::to_be_bytes;
 use veil_relayer::{
-    auth::{Quota, Scope},
-    clock::SystemClock,
-    config::Config,
+    platform::auth::{Quota, Scope},
+    platform::clock::SystemClock,
+    platform::config::Config,
+    platform::secrets::{SecretName, StaticSecrets},
     registry::registration_message,
-    secrets::{SecretName, StaticSecrets},
     AppState,
 };
 use veil_stack::{client::SignedClient, services, tokens};

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::{body::Body, extract::ConnectInfo, http::header};
-use veil_relayer::auth::Scope;
+use veil_relayer::platform::auth::Scope;
 
 use super::{get_req, harness, roomy, signed, Harness, TestKey};
 

@@ -4,7 +4,7 @@ use std::{num::NonZeroUsize, time::Duration};
 
 use axum::{body::Body, extract::Request, http::header};
 use sha2::{Digest, Sha256};
-use veil_relayer::auth::{ApiKeyStore, KeyCacheConfig, KeyStoreError, Quota, Scope};
+use veil_relayer::platform::auth::{ApiKeyStore, KeyCacheConfig, KeyStoreError, Quota, Scope};
 
 use super::{builder, get_req, harness, roomy, secrets, Harness, PEPPER_HEX};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use veil_relayer::auth::{
+use veil_relayer::platform::auth::{
     signature::generate_nonce, AuthSettings, NonceOutcome, NonceStore, NonceStoreError,
 };
 

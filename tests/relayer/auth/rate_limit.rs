@@ -1,6 +1,6 @@
 //! Per-key GCRA rate limits through the middleware.
 
-use veil_relayer::auth::{Quota, Scope};
+use veil_relayer::platform::auth::{Quota, Scope};
 
 use super::{get_req, harness, signed};
 

@@ -1,7 +1,7 @@
 //! Request signing: headers, HMAC, timestamp window, nonce replay, body handling.
 
 use axum::{body::Body, http::header};
-use veil_relayer::auth::{sign_request, signature::generate_nonce, AuthSettings, Scope};
+use veil_relayer::platform::auth::{sign_request, signature::generate_nonce, AuthSettings, Scope};
 
 use super::{builder, harness, harness_with, roomy, signed, signed_at, TestKey, NOW};
 use crate::relayer::support::redis_url;

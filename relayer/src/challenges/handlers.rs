@@ -1,0 +1,585 @@
+//! `/api/v2/challenges/*` and `/api/v2/transactions`: thin handlers over
+//! [`ChallengeService`](crate::challenges::ChallengeService).
+//!
+//! Wallet-signed steps answer an [`UnsignedResponse`]; the relayer's own steps (attest, settle,
+//! expire) answer where their transaction landed.
+
+use anchor_lang::prelude::Pubkey;
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use challenge::{
+    state::{Challenge, Mode, Outcome, Party, PartyState, Status},
+    CreateChallengeArgs,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::platform::http::{invalid_field, on_chain, parse_pubkey, ApiJson};
+use crate::{
+    platform::chain::Landed,
+    challenges::{ChallengeService, CreateRequest, Unsigned},
+    platform::error::{ApiError, ErrorBody},
+    state::AppState,
+};
+
+fn service(state: &AppState) -> Result<&ChallengeService, ApiError> {
+    on_chain(state.challenges.as_deref())
+}
+
+fn address(raw: &str) -> Result<Pubkey, ApiError> {
+    parse_pubkey(raw, "address")
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Solo => "solo",
+        Mode::Gatekeeper => "gatekeeper",
+        Mode::Fire => "fire",
+        Mode::Enforced => "enforced",
+    }
+}
+
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Draft => "draft",
+        Status::AwaitingCounterparty => "awaiting_counterparty",
+        Status::Accepted => "accepted",
+        Status::IntentLocked => "intent_locked",
+        Status::Disputed => "disputed",
+        Status::Completed => "completed",
+        Status::Cancelled => "cancelled",
+        Status::Expired => "expired",
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::CreatorWins => "creator_wins",
+        Outcome::CounterpartyWins => "counterparty_wins",
+        Outcome::Draw => "draw",
+        Outcome::NoContest => "no_contest",
+    }
+}
+
+fn parse_outcome(raw: &str) -> Result<Outcome, ApiError> {
+    match raw {
+        "creator_wins" => Ok(Outcome::CreatorWins),
+        "counterparty_wins" => Ok(Outcome::CounterpartyWins),
+        "draw" => Ok(Outcome::Draw),
+        "no_contest" => Ok(Outcome::NoContest),
+        _ => Err(invalid_field(
+            "outcome",
+            "one of creator_wins, counterparty_wins, draw, no_contest",
+        )),
+    }
+}
+
+fn parse_party(raw: &str) -> Result<Party, ApiError> {
+    match raw {
+        "creator" => Ok(Party::Creator),
+        "counterparty" => Ok(Party::Counterparty),
+        _ => Err(invalid_field("party", "creator or counterparty")),
+    }
+}
+
+/// A transaction for a wallet to sign.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnsignedResponse {
+    /// The challenge's address.
+    pub challenge: String,
+    /// The transaction (bincode, base64) with empty signatures; fee payer `signer`.
+    pub transaction: String,
+    /// Who signs (and pays).
+    pub signer: String,
+    /// The last block height at which it can land: sign and send before then.
+    pub last_valid_block_height: u64,
+}
+
+impl From<Unsigned> for UnsignedResponse {
+    fn from(u: Unsigned) -> Self {
+        Self {
+            challenge: u.challenge.to_string(),
+            transaction: u.transaction,
+            signer: u.signer.to_string(),
+            last_valid_block_height: u.last_valid_block_height,
+        }
+    }
+}
+
+/// Where a transaction landed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LandedResponse {
+    /// The transaction (base58).
+    pub signature: String,
+    /// Its slot.
+    pub slot: u64,
+}
+
+impl From<Landed> for LandedResponse {
+    fn from(l: Landed) -> Self {
+        Self {
+            signature: l.signature,
+            slot: l.slot,
+        }
+    }
+}
+
+/// `POST /api/v2/challenges`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// The creator's wallet (base58); signs and pays.
+    pub creator: String,
+    /// `solo`, `gatekeeper`, `fire` or `enforced`.
+    pub mode: String,
+    /// The counterparty (base58); absent for an open challenge.
+    pub counterparty: Option<String>,
+    /// The arbiter (base58); required when bonded.
+    pub arbiter: Option<String>,
+    /// The agreed terms; their SHA-256 is stored (give this or `terms_hash`).
+    pub terms: Option<String>,
+    /// SHA-256 of the terms, hex.
+    pub terms_hash: Option<String>,
+    /// The bond mint (base58), when bonded (6 decimals).
+    pub bond_mint: Option<String>,
+    /// Each party's bond, base units (0 = unbonded).
+    #[serde(default)]
+    pub bond_amount: u64,
+    /// The winner's share of the loser's bond, basis points.
+    #[serde(default)]
+    pub winner_share_bps: u16,
+    /// The treasury's share of the loser's bond, basis points.
+    #[serde(default)]
+    pub treasury_share_bps: u16,
+    /// Enforced: Unix time by which the counterparty must accept.
+    #[serde(default)]
+    pub accept_deadline: i64,
+    /// Unix time by which the outcome must be confirmed: required in Enforced and whenever
+    /// bonded (Fire: within the configured response window from now).
+    #[serde(default)]
+    pub response_deadline: i64,
+    /// Picks the address with the creator; random when absent.
+    pub nonce: Option<u64>,
+}
+
+/// Builds `create_challenge` for the creator to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges", tag = "challenges", request_body = CreateBody,
+    responses(
+        (status = 200, body = UnsignedResponse),
+        (status = 400, body = ErrorBody, description = "INVALID_BODY"),
+        (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let service = service(&state)?;
+    let mode = match body.mode.as_str() {
+        "solo" => Mode::Solo,
+        "gatekeeper" => Mode::Gatekeeper,
+        "fire" => Mode::Fire,
+        "enforced" => Mode::Enforced,
+        _ => {
+            return Err(invalid_field(
+                "mode",
+                "one of solo, gatekeeper, fire, enforced",
+            ))
+        }
+    };
+    let terms_hash: [u8; 32] = match (&body.terms, &body.terms_hash) {
+        (Some(terms), None) => Sha256::digest(terms.as_bytes()).into(),
+        (None, Some(hash)) => hex::decode(hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| invalid_field("terms_hash", "32 bytes in hex"))?,
+        _ => {
+            return Err(invalid_field(
+                "terms",
+                "given, or `terms_hash` instead (exactly one)",
+            ))
+        }
+    };
+    let bond_mint = body
+        .bond_mint
+        .as_deref()
+        .map(|m| parse_pubkey(m, "bond_mint"))
+        .transpose()?;
+    if bond_mint.is_some() != (body.bond_amount > 0) {
+        return Err(invalid_field(
+            "bond_mint",
+            "given exactly when `bond_amount` is above 0",
+        ));
+    }
+    let request = CreateRequest {
+        creator: parse_pubkey(&body.creator, "creator")?,
+        args: CreateChallengeArgs {
+            nonce: body.nonce.unwrap_or_else(|| rand::thread_rng().next_u64()),
+            mode,
+            counterparty: body
+                .counterparty
+                .as_deref()
+                .map(|c| parse_pubkey(c, "counterparty"))
+                .transpose()?,
+            arbiter: body
+                .arbiter
+                .as_deref()
+                .map(|a| parse_pubkey(a, "arbiter"))
+                .transpose()?,
+            terms_hash,
+            bond_amount: body.bond_amount,
+            winner_share_bps: body.winner_share_bps,
+            treasury_share_bps: body.treasury_share_bps,
+            accept_deadline: body.accept_deadline,
+            response_deadline: body.response_deadline,
+        },
+        bond_mint,
+    };
+    Ok(Json(service.create(&request).await?.into()))
+}
+
+/// One party's progress.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PartyView {
+    /// The gatekeeper attested both checks.
+    pub verified: bool,
+    /// The bond is (or was) in the vault.
+    pub bond_deposited: bool,
+    /// The outcome this party confirmed.
+    pub confirmed: Option<String>,
+}
+
+impl From<&PartyState> for PartyView {
+    fn from(p: &PartyState) -> Self {
+        Self {
+            verified: p.verified,
+            bond_deposited: p.bond_deposited,
+            confirmed: p.confirmed.map(|o| outcome_name(o).to_owned()),
+        }
+    }
+}
+
+/// A challenge as the chain holds it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeView {
+    /// Its address.
+    pub address: String,
+    /// The creator.
+    pub creator: String,
+    /// The counterparty, once known.
+    pub counterparty: Option<String>,
+    /// The arbiter, chosen by the creator alone: it decides disputes and so who is slashed.
+    /// A counterparty should accept only an arbiter it trusts (`docs/security.md`).
+    pub arbiter: Option<String>,
+    /// Seconds the arbiter has to decide a dispute, from the moment it arises.
+    pub arbiter_window: i64,
+    /// Unix time by which the arbiter must decide the current dispute (0 before one).
+    pub arbiter_deadline: i64,
+    /// `solo`, `gatekeeper`, `fire`, `enforced`.
+    pub mode: String,
+    /// `draft`, `awaiting_counterparty`, `accepted`, `intent_locked`, `disputed`,
+    /// `completed`, `cancelled`, `expired`.
+    pub status: String,
+    /// SHA-256 of the terms, hex.
+    pub terms_hash: String,
+    /// The bond mint, when bonded.
+    pub bond_mint: Option<String>,
+    /// Each party's bond.
+    pub bond_amount: u64,
+    /// Unix time by which the counterparty must accept (Enforced; 0 otherwise).
+    pub accept_deadline: i64,
+    /// Unix time by which the outcome must be confirmed (Enforced and bonded; 0 otherwise).
+    /// After it, a single confirmation stands and none refunds.
+    pub response_deadline: i64,
+    /// The creator's progress.
+    pub creator_state: PartyView,
+    /// The counterparty's progress.
+    pub counterparty_state: PartyView,
+    /// The final outcome.
+    pub outcome: Option<String>,
+    /// Tokens deposited into the vault.
+    pub deposited: u64,
+    /// Tokens paid out of it.
+    pub paid_out: u64,
+    /// The vault is closed (settled, refunded or never opened).
+    pub vault_closed: bool,
+}
+
+fn view(address: &Pubkey, c: &Challenge) -> ChallengeView {
+    ChallengeView {
+        address: address.to_string(),
+        creator: c.creator.to_string(),
+        counterparty: c.counterparty.map(|p| p.to_string()),
+        arbiter: c.arbiter.map(|p| p.to_string()),
+        arbiter_window: c.arbiter_window,
+        arbiter_deadline: c.arbiter_deadline,
+        mode: mode_name(c.mode).into(),
+        status: status_name(c.status).into(),
+        terms_hash: hex::encode(c.terms_hash),
+        bond_mint: (c.bond_amount > 0).then(|| c.bond_mint.to_string()),
+        bond_amount: c.bond_amount,
+        accept_deadline: c.accept_deadline,
+        response_deadline: c.response_deadline,
+        creator_state: (&c.creator_state).into(),
+        counterparty_state: (&c.counterparty_state).into(),
+        outcome: c.outcome.map(|o| outcome_name(o).into()),
+        deposited: c.deposited,
+        paid_out: c.paid_out,
+        vault_closed: c.vault_closed || c.bond_amount == 0,
+    }
+}
+
+/// Reads a challenge from the chain.
+#[utoipa::path(
+    get, path = "/api/v2/challenges/{address}", tag = "challenges",
+    params(("address" = String, Path, description = "The challenge (base58)")),
+    responses((status = 200, body = ChallengeView), (status = 404, body = ErrorBody, description = "CHALLENGE_NOT_FOUND")),
+    security(("api_key" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<ChallengeView>, ApiError> {
+    let address = address(&raw)?;
+    let challenge = service(&state)?.get(&address).await?;
+    Ok(Json(view(&address, &challenge)))
+}
+
+/// `{ "counterparty": "<base58>" }`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    /// The accepting wallet.
+    pub counterparty: String,
+}
+
+/// Builds `accept` for the counterparty to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/accept", tag = "challenges", request_body = AcceptBody,
+    params(("address" = String, Path)),
+    responses((status = 200, body = UnsignedResponse), (status = 404, body = ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn accept(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<AcceptBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let counterparty = parse_pubkey(&body.counterparty, "counterparty")?;
+    Ok(Json(
+        service(&state)?
+            .accept(&address(&raw)?, &counterparty)
+            .await?
+            .into(),
+    ))
+}
+
+/// `{ "party": "creator" | "counterparty" }`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyBody {
+    /// Which side.
+    pub party: String,
+}
+
+/// `{ "party": …, "outcome": … }`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    /// Which side confirms.
+    pub party: String,
+    /// `creator_wins`, `counterparty_wins`, `draw` or `no_contest`.
+    pub outcome: String,
+}
+
+/// `{ "outcome": … }`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// The arbiter's decision.
+    pub outcome: String,
+}
+
+/// Builds `deposit_bond` from the party's associated token account, for the party to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/deposit", tag = "challenges", request_body = PartyBody,
+    params(("address" = String, Path)),
+    responses((status = 200, body = UnsignedResponse), (status = 409, body = ErrorBody, description = "CHALLENGE_NO_COUNTERPARTY")),
+    security(("api_key" = []))
+)]
+pub async fn deposit(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<PartyBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let party = parse_party(&body.party)?;
+    Ok(Json(
+        service(&state)?
+            .deposit(&address(&raw)?, party)
+            .await?
+            .into(),
+    ))
+}
+
+/// Builds `lock_intent` for the party to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/lock", tag = "challenges", request_body = PartyBody,
+    params(("address" = String, Path)),
+    responses((status = 200, body = UnsignedResponse)),
+    security(("api_key" = []))
+)]
+pub async fn lock(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<PartyBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let party = parse_party(&body.party)?;
+    Ok(Json(
+        service(&state)?.lock(&address(&raw)?, party).await?.into(),
+    ))
+}
+
+/// Builds `confirm_outcome` for the party to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/confirm", tag = "challenges", request_body = ConfirmBody,
+    params(("address" = String, Path)),
+    responses((status = 200, body = UnsignedResponse)),
+    security(("api_key" = []))
+)]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let party = parse_party(&body.party)?;
+    let outcome = parse_outcome(&body.outcome)?;
+    Ok(Json(
+        service(&state)?
+            .confirm(&address(&raw)?, party, outcome)
+            .await?
+            .into(),
+    ))
+}
+
+/// Builds `resolve` for the arbiter to sign.
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/resolve", tag = "challenges", request_body = ResolveBody,
+    params(("address" = String, Path)),
+    responses((status = 200, body = UnsignedResponse), (status = 409, body = ErrorBody, description = "CHALLENGE_NO_ARBITER")),
+    security(("api_key" = []))
+)]
+pub async fn resolve(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<ResolveBody>,
+) -> Result<Json<UnsignedResponse>, ApiError> {
+    let outcome = parse_outcome(&body.outcome)?;
+    Ok(Json(
+        service(&state)?
+            .resolve(&address(&raw)?, outcome)
+            .await?
+            .into(),
+    ))
+}
+
+/// An attestation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestResponse {
+    /// Both checks passed (false cancels the challenge and refunds its bonds).
+    pub passed: bool,
+    /// SHA-256 of the attestation record, as stored on chain (hex).
+    pub attestation_hash: String,
+    /// The `attest_verification` transaction.
+    pub signature: String,
+    /// Its slot.
+    pub slot: u64,
+}
+
+/// Checks a party and attests the result as the gatekeeper (the relayer signs and pays).
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/attest", tag = "challenges", request_body = PartyBody,
+    params(("address" = String, Path)),
+    responses(
+        (status = 200, body = AttestResponse),
+        (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (details.rule), CHALLENGE_NO_COUNTERPARTY"),
+        (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn attest(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<PartyBody>,
+) -> Result<Json<AttestResponse>, ApiError> {
+    let party = parse_party(&body.party)?;
+    let attested = service(&state)?.attest(&address(&raw)?, party).await?;
+    Ok(Json(AttestResponse {
+        passed: attested.passed,
+        attestation_hash: hex::encode(attested.attestation_hash),
+        signature: attested.landed.signature,
+        slot: attested.landed.slot,
+    }))
+}
+
+/// Settles a completed bonded challenge (the relayer cranks it, once).
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/settle", tag = "challenges",
+    params(("address" = String, Path)),
+    responses((status = 200, body = LandedResponse), (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED")),
+    security(("api_key" = []))
+)]
+pub async fn settle(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<LandedResponse>, ApiError> {
+    Ok(Json(service(&state)?.settle(&address(&raw)?).await?.into()))
+}
+
+/// Expires an overdue Enforced challenge, refunding its bonds (the relayer cranks it, once).
+#[utoipa::path(
+    post, path = "/api/v2/challenges/{address}/expire", tag = "challenges",
+    params(("address" = String, Path)),
+    responses((status = 200, body = LandedResponse), (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (DeadlineNotReached, …)")),
+    security(("api_key" = []))
+)]
+pub async fn expire(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<LandedResponse>, ApiError> {
+    Ok(Json(service(&state)?.expire(&address(&raw)?).await?.into()))
+}
+
+/// `{ "transaction": "<base64>" }`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardBody {
+    /// A wallet-signed transaction (bincode, base64), e.g. one of the unsigned ones above
+    /// after signing.
+    pub transaction: String,
+}
+
+/// Sends a wallet-signed transaction and waits until it lands at confirmed commitment.
+#[utoipa::path(
+    post, path = "/api/v2/transactions", tag = "challenges", request_body = ForwardBody,
+    responses(
+        (status = 200, body = LandedResponse),
+        (status = 400, body = ErrorBody, description = "TRANSACTION_INVALID"),
+        (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (details.rule)"),
+        (status = 502, body = ErrorBody, description = "CHAIN_TRANSACTION_FAILED"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn forward(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ForwardBody>,
+) -> Result<Json<LandedResponse>, ApiError> {
+    Ok(Json(
+        service(&state)?.forward(&body.transaction).await?.into(),
+    ))
+}

@@ -1,0 +1,309 @@
+//! `/api/v2/chittyid/*`: mint, verify, reconcile, and the admin batch cut.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    Extension, Json,
+};
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use veil_chittyid::{
+    provisional::ProvisionalRecord, ChittyId, ChittyIdError, EntityType, IssuerClass,
+};
+
+use crate::platform::http::ApiJson;
+use crate::{
+    platform::auth::Principal,
+    chittyid::batch::BatchSummary,
+    platform::error::{ApiError, ErrorBody, ErrorCode},
+    chittyid::evidence::Evidence,
+    chittyid::mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, MintRequest},
+    chittyid::reconcile::ReconcileReport,
+    state::AppState,
+};
+
+/// `POST /api/v2/chittyid/mint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MintBody {
+    /// 3 or 4 uppercase letters, e.g. `CHI`.
+    pub namespace: String,
+    /// One of `P L T E A I`.
+    pub entity_type: String,
+    /// 0–9 (default 0).
+    #[serde(default)]
+    pub trust_level: u8,
+    /// The content, base64 (give this or `content_hash`).
+    pub content: Option<String>,
+    /// SHA-256 of the content, 64 hex characters (give this or `content`).
+    pub content_hash: Option<String>,
+    /// 1–64 bytes, hex. Generated when absent (and returned in the evidence).
+    pub request_nonce: Option<String>,
+}
+
+/// A mint's answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MintResponse {
+    /// The ID.
+    pub id: String,
+    /// `A` (authoritative) or `F` (provisional, from the fallback minter).
+    pub issuer: String,
+    /// True for an `F` ID, which reconciliation will replace with an `A` ID.
+    pub provisional: bool,
+    /// `pending` (not yet anchored) or `provisional`.
+    pub status: String,
+    /// Evidence of an authoritative ID.
+    pub evidence: Option<Evidence>,
+    /// The fallback minter's signed record of a provisional ID.
+    #[schema(value_type = Option<Object>)]
+    pub provisional_record: Option<ProvisionalRecord>,
+}
+
+/// `GET /api/v2/chittyid/verify/{id}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerifyResponse {
+    /// Always true on 200: grammar, check character and issuance hold.
+    pub valid: bool,
+    /// Everything a third party needs to re-verify offline.
+    pub evidence: Evidence,
+}
+
+/// `POST /api/v2/chittyid/reconcile` (body optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileBody {
+    /// Records to import; when absent, every record of the fallback minter after `after`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub records: Option<Vec<ProvisionalRecord>>,
+    /// Fallback sequence number to start after (default 0).
+    #[serde(default)]
+    pub after: u64,
+}
+
+/// One anchored batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnchoredBatch {
+    /// Batch id (`first_seq` of its on-chain `IdBatch`).
+    pub batch_id: i64,
+    /// The `anchor_id_batch` transaction (base58).
+    pub signature: String,
+    /// Its slot.
+    pub slot: u64,
+}
+
+/// `POST /admin/batches/anchor`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnchorResponse {
+    /// The batches anchored by this call, oldest first.
+    pub anchored: Vec<AnchoredBatch>,
+}
+
+/// `POST /admin/batches/cut`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CutResponse {
+    /// The batch cut, if any ID was waiting.
+    pub batch: Option<BatchSummary>,
+}
+
+fn mint_request(body: MintBody, principal: Option<&Principal>) -> Result<MintRequest, ApiError> {
+    let entity = EntityType::from_letter(&body.entity_type).ok_or_else(|| {
+        ApiError::from(ChittyIdError::InvalidEntityType {
+            found: body.entity_type.clone(),
+        })
+    })?;
+    // The grammar validates namespace and trust level once, here, before any work.
+    ChittyId::new(
+        IssuerClass::Authoritative,
+        &body.namespace,
+        "00000000",
+        entity,
+        0,
+        1,
+        body.trust_level,
+    )?;
+    let content_hash: [u8; 32] = match (&body.content, &body.content_hash) {
+        (Some(content), None) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map_err(|_| {
+                    ApiError::new(ErrorCode::InvalidContent, "`content` is not valid base64")
+                })?;
+            Sha256::digest(bytes).into()
+        }
+        (None, Some(hash)) => hex::decode(hash)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidContent,
+                    "`content_hash` must be 64 hex characters (a SHA-256)",
+                )
+            })?,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidContent,
+                "give exactly one of `content` (base64) and `content_hash` (hex SHA-256)",
+            ))
+        }
+    };
+    let nonce = match &body.request_nonce {
+        Some(hex_nonce) => hex::decode(hex_nonce)
+            .ok()
+            .filter(|n| (1..=MAX_NONCE_LEN).contains(&n.len()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidRequestNonce,
+                    format!("`request_nonce` must be 1 to {MAX_NONCE_LEN} bytes of hex"),
+                )
+            })?,
+        None => {
+            let mut nonce = vec![0u8; 16];
+            rand::thread_rng().fill_bytes(&mut nonce);
+            nonce
+        }
+    };
+    Ok(MintRequest {
+        namespace: body.namespace,
+        entity,
+        trust: body.trust_level,
+        content_hash,
+        nonce,
+        api_key_id: principal.map(|p| p.key_id.clone()),
+    })
+}
+
+/// Mints a ChittyID (SPEC §5.2). Durable before it answers.
+#[utoipa::path(
+    post, path = "/api/v2/chittyid/mint", tag = "chittyid",
+    request_body = MintBody,
+    params(
+        ("X-Timestamp" = String, Header, description = "Unix seconds"),
+        ("X-Nonce" = String, Header, description = "Single-use request nonce"),
+        ("X-Signature" = String, Header, description = "Hex HMAC-SHA256 of the canonical request"),
+    ),
+    responses(
+        (status = 201, body = MintResponse, description = "Minted (authoritative, or provisional when drand is unavailable)"),
+        (status = 400, body = ErrorBody, description = "Invalid namespace, type, trust level, content or nonce"),
+        (status = 401, body = ErrorBody, description = "Missing/invalid key or signature, expired timestamp, replayed nonce"),
+        (status = 429, body = ErrorBody, description = "Rate limited"),
+        (status = 503, body = ErrorBody, description = "drand (and fallback) or database unavailable"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn mint(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    ApiJson(body): ApiJson<MintBody>,
+) -> Result<(StatusCode, Json<MintResponse>), ApiError> {
+    let request = mint_request(body, principal.as_deref())?;
+    let response = match state.mints.mint(request).await? {
+        MintOutcome::Authoritative(evidence) => MintResponse {
+            id: evidence.id.clone(),
+            issuer: "A".into(),
+            provisional: false,
+            status: evidence.status.clone(),
+            evidence: Some(*evidence),
+            provisional_record: None,
+        },
+        MintOutcome::Provisional(record) => MintResponse {
+            id: record.provisional_id.clone(),
+            issuer: "F".into(),
+            provisional: true,
+            status: "provisional".into(),
+            evidence: None,
+            provisional_record: Some(*record),
+        },
+    };
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Verifies a ChittyID and returns all of its evidence (SPEC §5.3).
+#[utoipa::path(
+    get, path = "/api/v2/chittyid/verify/{id}", tag = "chittyid",
+    params(("id" = String, Path, description = "A ChittyID, e.g. 01-A-CHI-7K3M9QXP-I-2611-Z-0")),
+    responses(
+        (status = 200, body = VerifyResponse),
+        (status = 400, body = ErrorBody, description = "Malformed, legacy shape, or check character mismatch"),
+        (status = 404, body = ErrorBody, description = "Well-formed but not issued here"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<VerifyResponse>, ApiError> {
+    let evidence = state.verifier.verify(&id).await?;
+    Ok(Json(VerifyResponse {
+        valid: true,
+        evidence: (*evidence).clone(),
+    }))
+}
+
+/// Imports provisional IDs from the fallback minter (idempotent; admin).
+#[utoipa::path(
+    post, path = "/api/v2/chittyid/reconcile", tag = "chittyid",
+    request_body(content = Option<ReconcileBody>, description = "Optional: records to import, or a cursor"),
+    responses(
+        (status = 200, body = ReconcileReport),
+        (status = 403, body = ErrorBody, description = "Not an admin key, or address not allowlisted"),
+        (status = 503, body = ErrorBody, description = "Fallback minter or drand unavailable"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn reconcile(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<ReconcileReport>, ApiError> {
+    let body: ReconcileBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReconcileBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?
+    };
+    Ok(Json(state.reconciler.run(body.records, body.after).await?))
+}
+
+/// Cuts a batch of pending IDs now, whatever the policy (admin).
+#[utoipa::path(
+    post, path = "/admin/batches/cut", tag = "admin",
+    responses((status = 200, body = CutResponse)),
+    security(("api_key" = []))
+)]
+pub async fn cut_batch(State(state): State<AppState>) -> Result<Json<CutResponse>, ApiError> {
+    Ok(Json(CutResponse {
+        batch: state.batcher.cut(true).await?,
+    }))
+}
+
+/// Anchors every pending batch on chain now (admin); the background anchorer does the same
+/// every `RELAYER_ANCHOR_INTERVAL_SECS`. At most once per batch, however often it is called.
+#[utoipa::path(
+    post, path = "/admin/batches/anchor", tag = "admin",
+    responses(
+        (status = 200, body = AnchorResponse),
+        (status = 501, description = "CHAIN_NOT_CONFIGURED", body = crate::platform::error::ErrorBody),
+        (status = 502, description = "CHAIN_TRANSACTION_FAILED", body = crate::platform::error::ErrorBody),
+        (status = 503, description = "CHAIN_UNAVAILABLE, with Retry-After", body = crate::platform::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn anchor_batches(
+    State(state): State<AppState>,
+) -> Result<Json<AnchorResponse>, ApiError> {
+    let anchorer = crate::platform::http::on_chain(state.anchorer.as_deref())?;
+    let anchored = anchorer.anchor_pending(64).await?;
+    Ok(Json(AnchorResponse {
+        anchored: anchored
+            .into_iter()
+            .map(|a| AnchoredBatch {
+                batch_id: a.batch_id,
+                signature: a.landed.signature,
+                slot: a.landed.slot,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,342 @@
+//! Typed configuration: clap derive with `RELAYER_*` environment variables, parsed once.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::platform::auth::allowlist::IpAllowlist;
+
+/// The relayer's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "veil-relayer",
+    version,
+    about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrations are applied first).
+    Serve(Box<Config>),
+    /// Apply the SQL migrations and exit.
+    Migrate(DbArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Re-verify a ChittyID offline from its evidence (drand signature, VRF proof, batch proof).
+    Verify(crate::cli::VerifyArgs),
+}
+
+/// API-key administration.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints the key and its HMAC signing secret once.
+    Create(crate::cli::CreateKeyArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "postgres://postgres@127.0.0.1:5432/veil"
+    )]
+    pub database_url: String,
+    /// Pool size.
+    #[arg(long, env = "RELAYER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// Where secrets come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretSource {
+    /// `RELAYER_SECRET_<NAME>` environment variables.
+    Env,
+    /// One file per secret in `--secrets-dir`.
+    File,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "RELAYER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Redis URL (nonce store).
+    #[arg(
+        long,
+        env = "RELAYER_REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+    /// Prefix of every Redis key, so several relayers (or tests) can share one server.
+    #[arg(long, env = "RELAYER_REDIS_PREFIX", default_value = "veil:")]
+    pub redis_prefix: String,
+    /// drand relays, tried in order (comma-separated base URLs).
+    #[arg(
+        long,
+        env = "RELAYER_DRAND_URLS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        default_value = "https://api.drand.sh,https://drand.cloudflare.com,https://api2.drand.sh,https://api3.drand.sh"
+    )]
+    pub drand_urls: Vec<String>,
+    /// Per-request timeout to a drand relay, in milliseconds.
+    #[arg(long, env = "RELAYER_DRAND_TIMEOUT_MS", default_value_t = 2_000)]
+    pub drand_timeout_ms: u64,
+    /// A "latest" beacon older than this many seconds is refused as stale.
+    #[arg(long, env = "RELAYER_DRAND_MAX_AGE_SECS", default_value_t = 30)]
+    pub drand_max_age_secs: u64,
+    /// Consecutive failures that open a dependency's circuit breaker.
+    #[arg(long, env = "RELAYER_BREAKER_FAILURES", default_value_t = 3)]
+    pub breaker_failures: u32,
+    /// Seconds a breaker stays open before one probe is let through (half-open).
+    #[arg(long, env = "RELAYER_BREAKER_OPEN_SECS", default_value_t = 10)]
+    pub breaker_open_secs: u64,
+    /// The fallback minter's base URL; mints fall back to it when drand is unavailable.
+    #[arg(long, env = "RELAYER_FALLBACK_URL", hide_env_values = true)]
+    pub fallback_url: Option<String>,
+    /// The fallback minter's Ed25519 public key (hex), pinned: reconciliation refuses records
+    /// it did not sign.
+    #[arg(long, env = "RELAYER_FALLBACK_PUBLIC_KEY")]
+    pub fallback_public_key: Option<String>,
+    /// Solana JSON-RPC endpoint. With it, the relayer anchors ID batches on chain, paying
+    /// and signing with the `chain_key` secret (the registry's registrar); without it,
+    /// batches stay `pending`.
+    #[arg(long, env = "RELAYER_RPC_URL", hide_env_values = true)]
+    pub rpc_url: Option<String>,
+    /// Seconds between anchoring rounds (each anchors every pending batch).
+    #[arg(long, env = "RELAYER_ANCHOR_INTERVAL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub anchor_interval_secs: u64,
+    /// Namespace batches are anchored under on chain (up to 4 ASCII bytes, zero-padded).
+    #[arg(long, env = "RELAYER_ANCHOR_NAMESPACE", default_value = "CHI",
+          value_parser = parse_namespace)]
+    pub anchor_namespace: [u8; 4],
+    /// Seconds between rounds of the challenge crank, which expires overdue Enforced
+    /// challenges (refunding their bonds).
+    #[arg(long, env = "RELAYER_CRANK_INTERVAL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub crank_interval_secs: u64,
+    /// Slots a published root's holdings snapshot stays usable for proofs, set on each track
+    /// the relayer creates: ownership means "held at a slot within the last W". A root whose
+    /// holders have not changed is republished (a refresh) once half of it has passed.
+    #[arg(long, env = "RELAYER_ROOT_FRESHNESS_SLOTS", default_value_t = 9_000,
+          value_parser = clap::value_parser!(u64).range(2..))]
+    pub root_freshness_slots: u64,
+    /// Failed authentications one IP may make per second before its requests are refused
+    /// ahead of any key lookup.
+    #[arg(long, env = "RELAYER_FAILED_AUTH_PER_IP_PER_SEC", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub failed_auth_per_ip_per_sec: u32,
+    /// Failed authentications one IP may make at once.
+    #[arg(long, env = "RELAYER_FAILED_AUTH_PER_IP_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub failed_auth_per_ip_burst: u32,
+    /// Milliseconds a `/health` answer is reused: a flood of health checks costs one round
+    /// of dependency probes per interval, not one per request.
+    #[arg(long, env = "RELAYER_HEALTH_CACHE_MS", default_value_t = 1_000)]
+    pub health_cache_ms: u64,
+    /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
+    /// compiled into the registry program. Without it the relayer generates the public
+    /// development key at start (seconds; insecure by construction, docs/ceremony.md).
+    #[arg(long, env = "RELAYER_PROVING_KEY")]
+    pub proving_key: Option<PathBuf>,
+    /// Proofs computed at once (one proof already uses every core).
+    #[arg(long, env = "RELAYER_PROVER_WORKERS", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub prover_workers: u64,
+    /// Proof requests that may wait for a worker; beyond them `/prove` answers 429.
+    #[arg(long, env = "RELAYER_PROVER_QUEUE", default_value_t = 8)]
+    pub prover_queue: usize,
+    /// Secret source.
+    #[arg(long, env = "RELAYER_SECRETS", value_enum, default_value = "env")]
+    pub secrets: SecretSource,
+    /// Directory for `--secrets file`.
+    #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
+    pub secrets_dir: PathBuf,
+    /// Accepted clock skew of `X-Timestamp`, in seconds (either way).
+    #[arg(long, env = "RELAYER_SIGNATURE_WINDOW_SECS", default_value_t = 60)]
+    pub signature_window_secs: u64,
+    /// Addresses or CIDR blocks allowed on admin routes (comma-separated; empty allows none).
+    #[arg(
+        long,
+        env = "RELAYER_ADMIN_ALLOWLIST",
+        value_delimiter = ',',
+        default_value = "127.0.0.1/32,::1/128"
+    )]
+    pub admin_allowlist: Vec<String>,
+    /// Verification cache entries.
+    #[arg(long, env = "RELAYER_VERIFY_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub verify_cache_capacity: usize,
+    /// Verification cache time-to-live, seconds.
+    #[arg(long, env = "RELAYER_VERIFY_CACHE_TTL_SECS", default_value_t = 30)]
+    pub verify_cache_ttl_secs: u64,
+    /// A batch is cut when this many IDs are pending…
+    #[arg(long, env = "RELAYER_BATCH_MAX_IDS", default_value_t = 1_024)]
+    pub batch_max_ids: usize,
+    /// …or when the oldest pending ID is this many seconds old.
+    #[arg(long, env = "RELAYER_BATCH_MAX_AGE_SECS", default_value_t = 60)]
+    pub batch_max_age_secs: u64,
+    /// Most rows per group commit of minted IDs.
+    #[arg(long, env = "RELAYER_MINT_COMMIT_MAX_ROWS", default_value_t = 512)]
+    pub mint_commit_max_rows: usize,
+    /// Largest accepted request body, bytes.
+    #[arg(long, env = "RELAYER_BODY_LIMIT_BYTES", default_value_t = 1 << 20)]
+    pub body_limit_bytes: usize,
+    /// Log format.
+    #[arg(long, env = "RELAYER_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Parses an on-chain namespace: 1 to 4 uppercase ASCII letters, zero-padded to 4 bytes.
+pub fn parse_namespace(raw: &str) -> Result<[u8; 4], String> {
+    if raw.is_empty() || raw.len() > 4 || !raw.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!("`{raw}` is not 1 to 4 uppercase ASCII letters"));
+    }
+    let mut out = [0u8; 4];
+    out[..raw.len()].copy_from_slice(raw.as_bytes());
+    Ok(out)
+}
+
+impl Config {
+    /// The drand request timeout.
+    pub fn drand_timeout(&self) -> Duration {
+        Duration::from_millis(self.drand_timeout_ms)
+    }
+
+    /// The circuit-breaker settings every outbound dependency uses.
+    pub fn breaker(&self) -> crate::platform::breaker::BreakerConfig {
+        crate::platform::breaker::BreakerConfig {
+            failure_threshold: self.breaker_failures,
+            open_for: Duration::from_secs(self.breaker_open_secs),
+        }
+    }
+
+    /// The parsed admin allowlist.
+    pub fn allowlist(&self) -> Result<IpAllowlist, crate::platform::auth::allowlist::AllowlistError> {
+        IpAllowlist::parse(&self.admin_allowlist)
+    }
+
+    /// The configuration `serve` gets with no flags: the defaults, overridden by any `RELAYER_*`
+    /// (and `DATABASE_URL`) variables set in the environment.
+    pub fn defaults() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        Only::parse_from(["veil-relayer"]).config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument read from an environment variable that can carry a credential (a URL,
+    /// a key, a token) hides its value in `--help` (audit finding 14).
+    #[test]
+    fn help_never_prints_credential_values() {
+        fn walk(command: &clap::Command, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                    continue;
+                };
+                let sensitive = ["_URL", "API_KEY", "_TOKEN", "PASSWORD", "_ENDPOINT"]
+                    .iter()
+                    .any(|s| env.contains(s));
+                if sensitive && !arg.is_hide_env_values_set() {
+                    missing.push(format!("{} {}", command.get_name(), env));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&<Cli as clap::CommandFactory>::command(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "env values shown in --help: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn serve_parses_flags_into_a_typed_config() {
+        let cli = Cli::try_parse_from([
+            "veil-relayer",
+            "serve",
+            "--listen",
+            "0.0.0.0:9000",
+            "--drand-urls",
+            "http://a.example,http://b.example",
+            "--admin-allowlist",
+            "10.0.0.0/8",
+            "--fallback-url",
+            "http://127.0.0.1:8090",
+            "--secrets",
+            "file",
+            "--log-format",
+            "json",
+            "--rpc-url",
+            "http://127.0.0.1:8899",
+            "--anchor-namespace",
+            "VEIL",
+        ])
+        .expect("parses");
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8899"));
+        assert_eq!(config.anchor_namespace, *b"VEIL");
+        assert_eq!(Config::defaults().anchor_namespace, *b"CHI\0");
+        assert_eq!(Config::defaults().rpc_url, None);
+        assert!(parse_namespace("chi").is_err() && parse_namespace("TOOLONG").is_err());
+        assert_eq!(
+            config.drand_urls,
+            vec!["http://a.example".to_owned(), "http://b.example".to_owned()]
+        );
+        assert_eq!(
+            config.fallback_url.as_deref(),
+            Some("http://127.0.0.1:8090")
+        );
+        assert_eq!(config.secrets, SecretSource::File);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.signature_window_secs, 60);
+        assert!(config.allowlist().is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--listen", "nowhere"])
+            .expect_err("not an address");
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--secrets", "vault"])
+            .expect_err("unknown source");
+        assert!(err.to_string().contains("vault"), "{err}");
+    }
+}

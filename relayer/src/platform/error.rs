@@ -1,0 +1,400 @@
+//! The relayer's one error type and its stable, documented codes (SPEC §6).
+//!
+//! Every failure a caller can see is an [`ApiError`]: a [`ErrorCode`] (unique, listed in
+//! `docs/api.md`, checked by a test), a message that states the rule broken, and optional
+//! structured `details`. The body is always
+//! `{ "error": { "code": "…", "message": "…", "details": {…} } }`.
+//!
+//! Internal failures ([`ErrorCode::Internal`]) are logged with their cause and answered with a
+//! generic message: no SQL, no stack, no secret ever reaches a caller.
+
+use axum::{
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+veil_api_codes::error_codes! {
+    /// Every error code the relayer answers with.
+    enum ErrorCode {
+        // ChittyID grammar (the codes come from `veil_chittyid::ChittyIdError::code`).
+        /// Not 8 hyphen-separated fields, or a bad check-character field.
+        ChittyIdMalformed = ("CHITTYID_MALFORMED", BAD_REQUEST),
+        /// A known legacy shape (`CT-…`, 4-digit sequence).
+        ChittyIdLegacyFormat = ("CHITTYID_LEGACY_FORMAT", BAD_REQUEST),
+        /// Version other than `01`.
+        ChittyIdUnsupportedVersion = ("CHITTYID_UNSUPPORTED_VERSION", BAD_REQUEST),
+        /// Issuer class other than `A` / `F`.
+        ChittyIdInvalidIssuer = ("CHITTYID_INVALID_ISSUER", BAD_REQUEST),
+        /// Namespace not 3–4 uppercase letters.
+        ChittyIdInvalidNamespace = ("CHITTYID_INVALID_NAMESPACE", BAD_REQUEST),
+        /// Sequence not 8 Crockford characters.
+        ChittyIdInvalidSequence = ("CHITTYID_INVALID_SEQUENCE", BAD_REQUEST),
+        /// Entity type not one of `P L T E A I`.
+        ChittyIdInvalidEntityType = ("CHITTYID_INVALID_ENTITY_TYPE", BAD_REQUEST),
+        /// Not a `YYMM` month.
+        ChittyIdInvalidYearMonth = ("CHITTYID_INVALID_YEAR_MONTH", BAD_REQUEST),
+        /// Trust level not a digit.
+        ChittyIdInvalidTrustLevel = ("CHITTYID_INVALID_TRUST_LEVEL", BAD_REQUEST),
+        /// The check character does not match.
+        ChittyIdChecksumMismatch = ("CHITTYID_CHECKSUM_MISMATCH", BAD_REQUEST),
+        /// A well-formed ID this relayer never issued.
+        ChittyIdNotFound = ("CHITTYID_NOT_FOUND", NOT_FOUND),
+
+        // Request validation.
+        /// The body is not valid JSON for this endpoint.
+        InvalidBody = ("INVALID_BODY", BAD_REQUEST),
+        /// Give exactly one of `content` (base64) and `content_hash` (hex SHA-256).
+        InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
+        /// The request nonce is not 1–64 bytes of hex.
+        InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
+        /// The body is larger than the configured limit.
+        PayloadTooLarge = ("PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
+        /// No such route.
+        RouteNotFound = ("ROUTE_NOT_FOUND", NOT_FOUND),
+        /// The route exists but not with this method.
+        MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
+
+        // Authentication and abuse control.
+        /// No `Authorization: Bearer <key>` / `X-Api-Key` header.
+        AuthMissingApiKey = ("AUTH_MISSING_API_KEY", UNAUTHORIZED),
+        /// The API key is unknown, malformed or revoked.
+        AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
+        /// The key lacks the scope this route needs.
+        AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
+        /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.
+        AuthMissingSignature = ("AUTH_MISSING_SIGNATURE", UNAUTHORIZED),
+        /// `X-Signature` is not the HMAC of this request under the key's signing secret.
+        AuthInvalidSignature = ("AUTH_INVALID_SIGNATURE", UNAUTHORIZED),
+        /// `X-Timestamp` is outside the ±60 s window.
+        AuthTimestampExpired = ("AUTH_TIMESTAMP_EXPIRED", UNAUTHORIZED),
+        /// `X-Nonce` was already used within the window.
+        AuthNonceReplayed = ("AUTH_NONCE_REPLAYED", UNAUTHORIZED),
+        /// The caller's address is not on the admin allowlist.
+        AuthIpForbidden = ("AUTH_IP_FORBIDDEN", FORBIDDEN),
+        /// The key's GCRA rate limit is exceeded; see `Retry-After`.
+        RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
+
+        // Dependencies.
+        /// No drand relay gave a valid, fresh beacon, and no fallback minter is configured.
+        DrandUnavailable = ("DRAND_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// drand is unavailable and the fallback minter is unreachable or refused.
+        FallbackUnavailable = ("FALLBACK_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// PostgreSQL is unreachable.
+        DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// Redis (the nonce store) is unreachable; signed requests cannot be checked for replay.
+        NonceStoreUnavailable = ("NONCE_STORE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// The minter could not find a free sequence after the retry budget.
+        MintCollisionBudgetExhausted = ("MINT_COLLISION_BUDGET_EXHAUSTED", SERVICE_UNAVAILABLE),
+        /// The chain RPC is unreachable, or its circuit breaker is open; see `Retry-After`.
+        ChainUnavailable = ("CHAIN_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// The relayer runs without `RELAYER_RPC_URL`: nothing is sent on chain.
+        ChainNotConfigured = ("CHAIN_NOT_CONFIGURED", NOT_IMPLEMENTED),
+        /// The chain refused the relayer's transaction, or it landed and failed (`details`:
+        /// the runtime error and the failing program). Usually configuration: the chain key
+        /// is not the registry's registrar, or has no lamports.
+        ChainTransactionFailed = ("CHAIN_TRANSACTION_FAILED", BAD_GATEWAY),
+
+        // Registry and prover.
+        /// A value that must be a BN254 scalar is not below the field modulus (`details.field`).
+        FieldNotCanonical = ("FIELD_NOT_CANONICAL", BAD_REQUEST),
+        /// The wallet's signature over the registration message does not verify.
+        WalletSignatureInvalid = ("WALLET_SIGNATURE_INVALID", BAD_REQUEST),
+        /// The token account read on chain does not show the wallet holding the mint (`details.reason`: `no_account`, `not_a_token_account`, `wrong_mint`, `wrong_owner`, `zero_balance`).
+        TokenNotHeld = ("TOKEN_NOT_HELD", UNPROCESSABLE_ENTITY),
+        /// The wallet registered another identity on this track, or another wallet registered this identity (`details.reason`).
+        RegistryAlreadyRegistered = ("REGISTRY_ALREADY_REGISTERED", CONFLICT),
+        /// The track's tree holds no more leaves.
+        RegistryTrackFull = ("REGISTRY_TRACK_FULL", CONFLICT),
+        /// Nobody registered on this mint's track.
+        RegistryTrackNotFound = ("REGISTRY_TRACK_NOT_FOUND", NOT_FOUND),
+        /// No member of this track has the secret's identity.
+        RegistryNotAMember = ("REGISTRY_NOT_A_MEMBER", NOT_FOUND),
+        /// The member registered after the latest published root; publish first (`details`: `leaf_index`, `published_leaves`).
+        RegistryNotPublished = ("REGISTRY_NOT_PUBLISHED", CONFLICT),
+        /// The proof does not verify against its public inputs (checked before anything is sent).
+        ProofInvalid = ("PROOF_INVALID", UNPROCESSABLE_ENTITY),
+        /// The nullifier was already spent on this track; `details` carries the signature and slot when this relayer spent it. An idempotent conflict: nothing was sent.
+        NullifierAlreadyUsed = ("NULLIFIER_ALREADY_USED", CONFLICT),
+        /// The proof's root is not among the track's recent roots on chain; prove again.
+        RootNotRecent = ("ROOT_NOT_RECENT", CONFLICT),
+        /// The proof's root has a holdings snapshot older than the track's freshness window; publish a fresh root and prove again.
+        RootTooOld = ("ROOT_TOO_OLD", CONFLICT),
+        /// The latest published snapshot did not find this member holding the token (`details`: `leaf_index`, `snapshot_slot`).
+        RegistryNotHeldAtSnapshot = ("REGISTRY_NOT_HELD_AT_SNAPSHOT", CONFLICT),
+        /// Every prover worker is busy and the queue is full; see `Retry-After`.
+        ProverBusy = ("PROVER_BUSY", TOO_MANY_REQUESTS),
+        /// The proving key could not be loaded (logged); no proof can be made.
+        ProverUnavailable = ("PROVER_UNAVAILABLE", SERVICE_UNAVAILABLE),
+
+        // Challenges.
+        /// No challenge account at that address.
+        ChallengeNotFound = ("CHALLENGE_NOT_FOUND", NOT_FOUND),
+        /// The step is the counterparty's, and nobody has accepted the challenge yet.
+        ChallengeNoCounterparty = ("CHALLENGE_NO_COUNTERPARTY", CONFLICT),
+        /// The challenge has no arbiter to resolve it.
+        ChallengeNoArbiter = ("CHALLENGE_NO_ARBITER", CONFLICT),
+        /// The challenge program refused the step (`details.rule`: its error, e.g. `DeadlineNotReached`, `InvalidStatus`; `details.code`).
+        ChallengeRefused = ("CHALLENGE_REFUSED", CONFLICT),
+        /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
+        TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
+
+        /// Anything else. Logged with its cause; the caller sees only this code.
+        Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// An error answer: code, message, details, and optionally `Retry-After`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// Human-readable, states the rule broken. Never contains internals.
+    pub message: String,
+    /// Structured details (field names, expected values).
+    pub details: Value,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+/// The wire shape of an error, for the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorObject,
+}
+
+/// The `error` object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorObject {
+    /// Stable code, e.g. `CHITTYID_CHECKSUM_MISMATCH`.
+    pub code: String,
+    /// What rule was broken.
+    pub message: String,
+    /// Structured details.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    /// An error with no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: json!({}),
+            retry_after: None,
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Adds `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// An internal failure: logs `cause` and answers a generic message.
+    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(context, %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; it has been logged")
+    }
+}
+
+impl From<crate::platform::chain::ChainError> for ApiError {
+    fn from(e: crate::platform::chain::ChainError) -> Self {
+        use crate::platform::chain::ChainError;
+        match e {
+            ChainError::Unavailable { retry_after, .. } => ApiError::new(
+                ErrorCode::ChainUnavailable,
+                "the chain RPC is failing; its circuit breaker is open",
+            )
+            .retry_after(retry_after.as_secs().max(1)),
+            ChainError::Transport { .. } | ChainError::NotLanded { .. } => ApiError::new(
+                ErrorCode::ChainUnavailable,
+                "the chain RPC did not answer; the submission resumes on the next attempt",
+            )
+            .retry_after(1),
+            ChainError::Failed(failure) => ApiError::new(
+                ErrorCode::ChainTransactionFailed,
+                "the chain refused the transaction",
+            )
+            .with_details(json!({
+                "error": failure.error.to_string(),
+                "failing_program": failure.failing_program.map(|p| p.to_string()),
+            })),
+            ChainError::AlreadyFailed {
+                error, signature, ..
+            } => ApiError::new(
+                ErrorCode::ChainTransactionFailed,
+                "the transaction landed and failed",
+            )
+            .with_details(json!({ "error": error, "signature": signature })),
+            ChainError::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+            ChainError::Rpc(error) => {
+                tracing::error!(%error, "chain RPC answered unexpectedly");
+                ApiError::new(
+                    ErrorCode::ChainUnavailable,
+                    "the chain RPC answered unexpectedly",
+                )
+                .retry_after(1)
+            }
+        }
+    }
+}
+
+impl From<crate::registry::RegistryError> for ApiError {
+    fn from(e: crate::registry::RegistryError) -> Self {
+        use crate::{registry::prover::ProverError, registry::RegistryError as E};
+        let message = e.to_string();
+        match e {
+            E::NotInField(field) => ApiError::new(ErrorCode::FieldNotCanonical, message)
+                .with_details(json!({ "field": field })),
+            E::BadSignature => ApiError::new(ErrorCode::WalletSignatureInvalid, message),
+            E::TokenNotHeld { account, reason } => ApiError::new(ErrorCode::TokenNotHeld, message)
+                .with_details(
+                    json!({ "token_account": account.to_string(), "reason": reason.as_str() }),
+                ),
+            E::WalletAlreadyRegistered { leaf_index } => {
+                ApiError::new(ErrorCode::RegistryAlreadyRegistered, message).with_details(
+                    json!({ "reason": "wallet_registered", "leaf_index": leaf_index }),
+                )
+            }
+            E::CommitmentTaken => ApiError::new(ErrorCode::RegistryAlreadyRegistered, message)
+                .with_details(json!({ "reason": "commitment_taken" })),
+            E::TreeFull => ApiError::new(ErrorCode::RegistryTrackFull, message),
+            E::UnknownTrack => ApiError::new(ErrorCode::RegistryTrackNotFound, message),
+            E::NotAMember => ApiError::new(ErrorCode::RegistryNotAMember, message),
+            E::NotPublished {
+                leaf_index,
+                published,
+            } => ApiError::new(ErrorCode::RegistryNotPublished, message)
+                .with_details(json!({ "leaf_index": leaf_index, "published_leaves": published })),
+            E::ProofInvalid => ApiError::new(ErrorCode::ProofInvalid, message),
+            E::NullifierAlreadyUsed { landed } => {
+                ApiError::new(ErrorCode::NullifierAlreadyUsed, message).with_details(match landed {
+                    Some(landed) => json!({ "signature": landed.signature, "slot": landed.slot }),
+                    None => json!({}),
+                })
+            }
+            E::RootNotRecent => ApiError::new(ErrorCode::RootNotRecent, message),
+            E::RootTooOld => ApiError::new(ErrorCode::RootTooOld, message),
+            E::NotHeldAtSnapshot {
+                leaf_index,
+                snapshot_slot,
+            } => ApiError::new(ErrorCode::RegistryNotHeldAtSnapshot, message)
+                .with_details(json!({ "leaf_index": leaf_index, "snapshot_slot": snapshot_slot })),
+            E::Chain(error) => error.into(),
+            E::Prover(ProverError::Busy {
+                capacity,
+                retry_after,
+            }) => ApiError::new(ErrorCode::ProverBusy, message)
+                .with_details(json!({ "capacity": capacity }))
+                .retry_after(retry_after.as_secs().max(1)),
+            E::Prover(ProverError::Witness(error)) => {
+                ApiError::new(ErrorCode::InvalidBody, error.to_string())
+            }
+            E::Prover(ProverError::Unavailable(cause)) => {
+                tracing::error!(%cause, "prover unavailable");
+                ApiError::new(
+                    ErrorCode::ProverUnavailable,
+                    "the prover is unavailable; see the relayer's logs",
+                )
+                .retry_after(30)
+            }
+            E::Prover(ProverError::Failed(cause)) => ApiError::internal("prove", cause),
+            E::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+            E::Integrity(cause) => ApiError::internal("registry", cause),
+        }
+    }
+}
+
+impl From<crate::challenges::ChallengeApiError> for ApiError {
+    fn from(e: crate::challenges::ChallengeApiError) -> Self {
+        use crate::challenges::ChallengeApiError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound(address) => ApiError::new(ErrorCode::ChallengeNotFound, message)
+                .with_details(json!({ "address": address.to_string() })),
+            E::NoCounterparty => ApiError::new(ErrorCode::ChallengeNoCounterparty, message),
+            E::NoArbiter => ApiError::new(ErrorCode::ChallengeNoArbiter, message),
+            E::Refused(rule) => ApiError::new(
+                ErrorCode::ChallengeRefused,
+                format!("the challenge program refused: {rule}"),
+            )
+            .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
+            E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
+            E::Chain(error) => error.into(),
+            E::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+        }
+    }
+}
+
+impl From<crate::chittyid::anchor::AnchorError> for ApiError {
+    fn from(e: crate::chittyid::anchor::AnchorError) -> Self {
+        use crate::chittyid::anchor::AnchorError;
+        match e {
+            AnchorError::Chain { source, .. } => source.into(),
+            AnchorError::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+            AnchorError::Malformed { batch_id, what } => {
+                tracing::error!(batch_id, what, "stored batch is malformed");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<veil_chittyid::ChittyIdError> for ApiError {
+    fn from(e: veil_chittyid::ChittyIdError) -> Self {
+        let code = ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == e.code())
+            .unwrap_or(ErrorCode::ChittyIdMalformed);
+        let details = match &e {
+            veil_chittyid::ChittyIdError::ChecksumMismatch { expected, found } => {
+                json!({ "expected": expected.to_string(), "found": found.to_string() })
+            }
+            veil_chittyid::ChittyIdError::LegacyShape(shape) => {
+                json!({ "legacy_shape": format!("{shape:?}") })
+            }
+            _ => json!({}),
+        };
+        Self::new(code, e.to_string()).with_details(details)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorObject {
+                code: self.code.as_str().to_owned(),
+                message: self.message,
+                details: self.details,
+            },
+        };
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,121 @@
+//! The HTTP surface: routes, the JSON extractor with typed rejections, and the layers every
+//! request goes through (request id, tracing, panic guard, body limit, per-route metrics).
+
+pub mod challenges;
+pub mod chittyid;
+pub mod docs;
+pub mod ops;
+pub mod registry;
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, MatchedPath, Request},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    platform::error::{ApiError, ErrorCode},
+    state::AppState,
+};
+
+/// `Json<T>` whose rejections are [`ApiError`]s (`INVALID_BODY`, `PAYLOAD_TOO_LARGE`).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::BytesRejection(_) => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than the configured limit",
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::InvalidBody,
+            "the body must be JSON with `Content-Type: application/json`",
+        ),
+        other => ApiError::new(ErrorCode::InvalidBody, other.body_text()),
+    }
+}
+
+/// `INVALID_BODY` naming `field` and the rule it broke.
+pub(crate) fn invalid_field(field: &str, rule: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidBody, format!("`{field}` must be {rule}"))
+        .with_details(serde_json::json!({ "field": field }))
+}
+
+/// A base58 address in `field`.
+pub(crate) fn parse_pubkey(
+    value: &str,
+    field: &str,
+) -> Result<anchor_lang::prelude::Pubkey, ApiError> {
+    value
+        .parse()
+        .map_err(|_| invalid_field(field, "a base58 Solana address"))
+}
+
+/// The service behind `RELAYER_RPC_URL`, or `501 CHAIN_NOT_CONFIGURED`.
+pub(crate) fn on_chain<T: ?Sized>(service: Option<&T>) -> Result<&T, ApiError> {
+    service.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ChainNotConfigured,
+            "the relayer runs without RELAYER_RPC_URL",
+        )
+    })
+}
+
+/// Unknown routes.
+pub async fn route_not_found() -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, "no such route")
+}
+
+/// Known route, wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept this method",
+    )
+}
+
+/// Counts `http_requests_total{route,status}`.
+pub async fn count_requests(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .http_requests_total
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}
+
+/// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    let mut response =
+        ApiError::new(ErrorCode::Internal, "internal error; it has been logged").into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

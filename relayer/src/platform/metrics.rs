@@ -1,0 +1,196 @@
+//! Prometheus metrics with the SPEC §8 names. One [`Metrics`] per application (its own
+//! registry), so tests never share counters.
+
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+/// Every collector the relayer exports.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `chittyid_generation_total{issuer}`: IDs minted (authoritative `A`, provisional `F`).
+    pub generation_total: IntCounterVec,
+    /// `chittyid_generation_latency_seconds`: mint request latency, drand to durable commit.
+    pub generation_latency: Histogram,
+    /// `chittyid_validation_cache_hit_ratio`: hits / lookups of the verify cache.
+    pub validation_cache_hit_ratio: Gauge,
+    /// `chittyid_validation_cache_lookups_total{result}`: the counts behind the ratio.
+    pub validation_cache_lookups: IntCounterVec,
+    /// `chittyid_fallback_usage_ratio`: provisional mints / all mints since start.
+    pub fallback_usage_ratio: Gauge,
+    /// `chittyid_reconciliation_total{result}`: reconciled provisional IDs by outcome.
+    pub reconciliation_total: IntCounterVec,
+    /// `drand_beacon_available`: 1 when the last beacon fetch produced a valid, fresh beacon.
+    pub drand_beacon_available: IntGauge,
+    /// `circuit_breaker_state{dependency}`: 0 closed, 1 half-open, 2 open.
+    pub circuit_breaker_state: IntGaugeVec,
+    /// `chittyid_mint_commit_rows`: rows per group commit.
+    pub mint_commit_rows: Histogram,
+    /// `chittyid_sequence_collisions_total`: sequence collisions retried with a counter.
+    pub sequence_collisions_total: IntCounter,
+    /// `http_requests_total{route,status}`.
+    pub http_requests_total: IntCounterVec,
+    /// `proof_generation_seconds`: one ownership proof, from a free worker to the proof.
+    pub proof_generation_seconds: Histogram,
+    /// `prover_requests_total{result}`: `proved`, `busy` (refused with 429), `failed`.
+    pub prover_requests_total: IntCounterVec,
+    /// `tx_submitted_total{result}`: relayer submissions by outcome (`landed`, `conflict`,
+    /// `failed`, `unavailable`).
+    pub tx_submitted_total: IntCounterVec,
+}
+
+/// The `tx_submitted_total` label of a submission's result: `landed`, `unavailable` (the RPC
+/// failed or its breaker is open) or `failed`.
+pub fn submission_label<T>(result: &Result<T, crate::platform::chain::ChainError>) -> &'static str {
+    use crate::platform::chain::ChainError;
+    match result {
+        Ok(_) => "landed",
+        Err(ChainError::Unavailable { .. } | ChainError::Transport { .. }) => "unavailable",
+        Err(_) => "failed",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every collector in a fresh registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        macro_rules! reg {
+            ($c:expr) => {{
+                let c = $c.expect("metric definition is valid");
+                registry
+                    .register(Box::new(c.clone()))
+                    .expect("metric names are unique");
+                c
+            }};
+        }
+        Self {
+            generation_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "chittyid_generation_total",
+                    "ChittyIDs minted, by issuer class"
+                ),
+                &["issuer"]
+            )),
+            generation_latency: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "chittyid_generation_latency_seconds",
+                    "Mint latency from request to durable commit"
+                )
+                .buckets(vec![
+                    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0
+                ])
+            )),
+            validation_cache_hit_ratio: reg!(Gauge::new(
+                "chittyid_validation_cache_hit_ratio",
+                "Verify cache hits divided by lookups"
+            )),
+            validation_cache_lookups: reg!(IntCounterVec::new(
+                Opts::new(
+                    "chittyid_validation_cache_lookups_total",
+                    "Verify cache lookups by result"
+                ),
+                &["result"]
+            )),
+            fallback_usage_ratio: reg!(Gauge::new(
+                "chittyid_fallback_usage_ratio",
+                "Provisional (fallback) mints divided by all mints"
+            )),
+            reconciliation_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "chittyid_reconciliation_total",
+                    "Provisional IDs processed by reconciliation, by result"
+                ),
+                &["result"]
+            )),
+            drand_beacon_available: reg!(IntGauge::new(
+                "drand_beacon_available",
+                "1 when the latest drand beacon fetch gave a valid, fresh beacon"
+            )),
+            circuit_breaker_state: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "circuit_breaker_state",
+                    "Circuit breaker state: 0 closed, 1 half-open, 2 open"
+                ),
+                &["dependency"]
+            )),
+            mint_commit_rows: reg!(Histogram::with_opts(
+                HistogramOpts::new("chittyid_mint_commit_rows", "Rows per group commit").buckets(
+                    vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]
+                )
+            )),
+            sequence_collisions_total: reg!(IntCounter::new(
+                "chittyid_sequence_collisions_total",
+                "Sequence collisions retried with a counter"
+            )),
+            http_requests_total: reg!(IntCounterVec::new(
+                Opts::new("http_requests_total", "HTTP requests by route and status"),
+                &["route", "status"]
+            )),
+            proof_generation_seconds: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "proof_generation_seconds",
+                    "Ownership proof generation time on a prover worker"
+                )
+                .buckets(vec![0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0])
+            )),
+            prover_requests_total: reg!(IntCounterVec::new(
+                Opts::new("prover_requests_total", "Proof requests by result"),
+                &["result"]
+            )),
+            tx_submitted_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "tx_submitted_total",
+                    "Relayer transaction submissions by result"
+                ),
+                &["result"]
+            )),
+            registry,
+        }
+    }
+
+    /// Recomputes the derived ratios.
+    pub fn refresh_ratios(&self) {
+        let hits = self
+            .validation_cache_lookups
+            .with_label_values(&["hit"])
+            .get() as f64;
+        let misses = self
+            .validation_cache_lookups
+            .with_label_values(&["miss"])
+            .get() as f64;
+        if hits + misses > 0.0 {
+            self.validation_cache_hit_ratio.set(hits / (hits + misses));
+        }
+        let a = self.generation_total.with_label_values(&["A"]).get() as f64;
+        let f = self.generation_total.with_label_values(&["F"]).get() as f64;
+        if a + f > 0.0 {
+            self.fallback_usage_ratio.set(f / (a + f));
+        }
+    }
+
+    /// Counts a relayer submission under `tx_submitted_total{result}` (see
+    /// [`submission_label`]).
+    pub fn record_submission<T>(&self, result: &Result<T, crate::platform::chain::ChainError>) {
+        self.tx_submitted_total
+            .with_label_values(&[submission_label(result)])
+            .inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        self.refresh_ratios();
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding of gathered metrics cannot fail");
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
