@@ -45,7 +45,10 @@ use tower_http::{
 
 pub use crate::state::AppState;
 use crate::{
-    challenges::handlers as challenge_api, chittyid::handlers as chittyid, platform::auth::{self, Scope}, platform::http as api,
+    challenges::handlers as challenge_api,
+    chittyid::handlers as chittyid,
+    platform::auth::{self, Scope},
+    platform::http as api,
     registry::handlers as registry_api,
 };
 

@@ -6,7 +6,10 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{challenges::handlers as challenges, chittyid::handlers as chittyid, ops, registry::handlers as registry};
+use crate::{
+    challenges::handlers as challenges, chittyid::handlers as chittyid, ops,
+    registry::handlers as registry,
+};
 
 /// The relayer's OpenAPI document.
 #[derive(OpenApi)]

@@ -6,24 +6,24 @@ use ed25519_dalek::VerifyingKey;
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 use crate::{
-    chittyid::anchor::Anchorer,
-    platform::auth::{AuthService, AuthSetupError},
-    chittyid::batch::{BatchPolicy, Batcher},
-    platform::breaker::CircuitBreaker,
-    platform::chain::{ChainClient, ChainConfig},
     challenges::ChallengeService,
-    platform::clock::Clock,
-    platform::config::Config,
+    chittyid::anchor::Anchorer,
+    chittyid::batch::{BatchPolicy, Batcher},
     chittyid::drand::{DrandClient, DrandConfig},
     chittyid::fallback_client::FallbackClient,
-    platform::metrics::Metrics,
     chittyid::mint::{service::MintService, writer::CommitQueue, Minter, VrfKey},
-    registry::prover::{KeySource, ProverConfig, ProverPool},
     chittyid::reconcile::Reconciler,
-    registry::RegistryService,
-    platform::secrets::{SecretError, SecretName, SecretProvider},
     chittyid::store::{self, StoreError},
     chittyid::verify::Verifier,
+    platform::auth::{AuthService, AuthSetupError},
+    platform::breaker::CircuitBreaker,
+    platform::chain::{ChainClient, ChainConfig},
+    platform::clock::Clock,
+    platform::config::Config,
+    platform::metrics::Metrics,
+    platform::secrets::{SecretError, SecretName, SecretProvider},
+    registry::prover::{KeySource, ProverConfig, ProverPool},
+    registry::RegistryService,
 };
 
 /// Group-commit writer tasks.

@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 
 use crate::platform::http::{invalid_field, on_chain, parse_pubkey, ApiJson};
 use crate::{
-    platform::chain::Landed,
     challenges::{ChallengeService, CreateRequest, Unsigned},
+    platform::chain::Landed,
     platform::error::{ApiError, ErrorBody},
     state::AppState,
 };

@@ -18,8 +18,8 @@ use sqlx::{PgPool, Row as _};
 use veil_client::registry as ix;
 
 use crate::{
-    platform::chain::{ChainClient, ChainError, Landed},
     chittyid::verify::Verifier,
+    platform::chain::{ChainClient, ChainError, Landed},
 };
 
 /// The namespace batches are anchored under unless configured otherwise.

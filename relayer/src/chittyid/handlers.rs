@@ -17,12 +17,12 @@ use veil_chittyid::{
 
 use crate::platform::http::ApiJson;
 use crate::{
-    platform::auth::Principal,
     chittyid::batch::BatchSummary,
-    platform::error::{ApiError, ErrorBody, ErrorCode},
     chittyid::evidence::Evidence,
     chittyid::mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, MintRequest},
     chittyid::reconcile::ReconcileReport,
+    platform::auth::Principal,
+    platform::error::{ApiError, ErrorBody, ErrorCode},
     state::AppState,
 };
 

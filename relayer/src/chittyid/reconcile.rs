@@ -17,11 +17,11 @@ use veil_chittyid::{provisional::ProvisionalRecord, EntityType};
 
 use crate::{
     chittyid::drand::{DrandClient, DrandError},
-    platform::error::{ApiError, ErrorCode},
     chittyid::fallback_client::{FallbackClient, FallbackError},
-    platform::metrics::Metrics,
     chittyid::mint::{writer::Commit, MintError, MintRequest, Minter, MAX_ATTEMPTS},
     chittyid::store::{self, StoreError},
+    platform::error::{ApiError, ErrorCode},
+    platform::metrics::Metrics,
 };
 
 /// Records fetched per page from the fallback minter.

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use sqlx::{PgExecutor, PgPool, Row};
 
 use crate::{
-    platform::error::{ApiError, ErrorCode},
     chittyid::mint::MintRow,
+    platform::error::{ApiError, ErrorCode},
 };
 
 /// The embedded migrations (`migrations/` at the workspace root).

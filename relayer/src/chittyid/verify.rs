@@ -16,11 +16,13 @@ use sqlx::PgPool;
 use veil_chittyid::{batch::BatchTree, ChittyId, EntityType, IssuerClass};
 
 use crate::{
-    platform::error::{ApiError, ErrorCode},
-    chittyid::evidence::{AnchorEvidence, BatchEvidence, DrandEvidence, Evidence, VrfEvidence, VRF_SUITE},
-    platform::metrics::Metrics,
+    chittyid::evidence::{
+        AnchorEvidence, BatchEvidence, DrandEvidence, Evidence, VrfEvidence, VRF_SUITE,
+    },
     chittyid::mint::alpha::AlphaInput,
     chittyid::store::{self, StoreError, StoredId},
+    platform::error::{ApiError, ErrorCode},
+    platform::metrics::Metrics,
 };
 
 /// Why a verification failed.

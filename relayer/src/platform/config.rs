@@ -236,7 +236,9 @@ impl Config {
     }
 
     /// The parsed admin allowlist.
-    pub fn allowlist(&self) -> Result<IpAllowlist, crate::platform::auth::allowlist::AllowlistError> {
+    pub fn allowlist(
+        &self,
+    ) -> Result<IpAllowlist, crate::platform::auth::allowlist::AllowlistError> {
         IpAllowlist::parse(&self.admin_allowlist)
     }
 

@@ -238,7 +238,9 @@ impl From<crate::platform::chain::ChainError> for ApiError {
                 "the transaction landed and failed",
             )
             .with_details(json!({ "error": error, "signature": signature })),
-            ChainError::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+            ChainError::Database(error) => {
+                ApiError::from(crate::chittyid::store::StoreError::from(error))
+            }
             ChainError::Rpc(error) => {
                 tracing::error!(%error, "chain RPC answered unexpectedly");
                 ApiError::new(
@@ -343,7 +345,9 @@ impl From<crate::chittyid::anchor::AnchorError> for ApiError {
         use crate::chittyid::anchor::AnchorError;
         match e {
             AnchorError::Chain { source, .. } => source.into(),
-            AnchorError::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
+            AnchorError::Database(error) => {
+                ApiError::from(crate::chittyid::store::StoreError::from(error))
+            }
             AnchorError::Malformed { batch_id, what } => {
                 tracing::error!(batch_id, what, "stored batch is malformed");
                 ApiError::new(ErrorCode::Internal, "internal error")

@@ -1,11 +1,5 @@
-//! The HTTP surface: routes, the JSON extractor with typed rejections, and the layers every
-//! request goes through (request id, tracing, panic guard, body limit, per-route metrics).
-
-pub mod challenges;
-pub mod chittyid;
-pub mod docs;
-pub mod ops;
-pub mod registry;
+//! Shared HTTP pieces: the JSON extractor with typed rejections, field helpers, and the
+//! fallbacks and layers every request goes through (panic guard, per-route metrics).
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, MatchedPath, Request},

@@ -25,8 +25,8 @@ use self::{
     writer::{Commit, CommitQueue, QueueError},
 };
 use crate::{
-    platform::error::{ApiError, ErrorCode},
     chittyid::evidence::{yymm_of, DrandEvidence, Evidence, VrfEvidence, VRF_SUITE},
+    platform::error::{ApiError, ErrorCode},
     platform::metrics::Metrics,
 };
 

@@ -8,9 +8,9 @@ use veil_chittyid::provisional::ProvisionalRecord;
 use super::{MintError, MintRequest, Minter};
 use crate::{
     chittyid::drand::DrandClient,
-    platform::error::{ApiError, ErrorCode},
     chittyid::evidence::Evidence,
     chittyid::fallback_client::{FallbackClient, FallbackError, FallbackMint},
+    platform::error::{ApiError, ErrorCode},
     platform::metrics::Metrics,
 };
 
