@@ -8,6 +8,9 @@
 #     in one version, so the localnet's surfpool-core hosts the programs on the same runtime.
 #     Other graphs may hold older copies: surfpool-core's txtx addon brings solana-program 2.x,
 #     which never meets the bridge.
+#  3. the relayer's platform layer imports no domain, a domain no other domain's internals,
+#     and no two of its files import each other in a circle (scripts/check-relayer-layers.py;
+#     docs/architecture.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +46,8 @@ litesvms=$(grep -A1 '^name = "litesvm"$' Cargo.lock | grep -c '^version')
 if [ "$litesvms" -ne 1 ]; then
   echo "layering: litesvm appears in $litesvms versions; the harness and the localnet must share one"; fail=1
 fi
+
+python3 scripts/check-relayer-layers.py || fail=1
 
 if [ "$fail" -eq 0 ]; then echo "layering: ok ($(wc -w <<<"$programs") programs checked)"; fi
 exit "$fail"

@@ -27,6 +27,8 @@ install_missing() {
   local packages=()
   command -v pg_ctlcluster >/dev/null || packages+=(postgresql postgresql-client)
   command -v redis-server >/dev/null || packages+=(redis-server redis-tools)
+  # scripts/check-layering.sh reads the relayer's imports with a Python script.
+  command -v python3 >/dev/null || packages+=(python3)
   [ ${#packages[@]} -eq 0 ] && return 0
   log "installing ${packages[*]} from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! veil-fallback keygen --out <path>            # writes a new key file, prints the public key
-//! veil-fallback serve  --listen 127.0.0.1:8090 --db <path.redb> --key-file <path> \
+//! veil-fallback serve  --listen 127.0.0.1:8070 --db <path.redb> --key-file <path> \
 //!                       [--token-file <path>] [--insecure-no-token]
 //! ```
 //!
@@ -64,7 +64,7 @@ pub struct KeygenArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "FALLBACK_LISTEN", default_value = "127.0.0.1:8090")]
+    #[arg(long, env = "FALLBACK_LISTEN", default_value = "127.0.0.1:8070")]
     pub listen: SocketAddr,
     /// The redb file (created if absent).
     #[arg(long, env = "FALLBACK_DB", default_value = "veil-fallback.redb")]
@@ -81,6 +81,18 @@ pub struct ServeArgs {
     /// address.
     #[arg(long, env = "FALLBACK_INSECURE_NO_TOKEN")]
     pub insecure_no_token: bool,
+    /// Log output: `text` for people, `json` (one object per line) for log pipelines.
+    #[arg(long, env = "FALLBACK_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Where the signing key comes from.
@@ -268,7 +280,7 @@ mod tests {
     #[test]
     fn serve_defaults_and_key_source_rules() {
         let args = serve(&["veil-fallback", "serve"]);
-        assert_eq!(args.listen, "127.0.0.1:8090".parse().expect("addr"));
+        assert_eq!(args.listen, "127.0.0.1:8070".parse().expect("addr"));
         assert_eq!(args.db, PathBuf::from("veil-fallback.redb"));
         let token = || Some(TOKEN.to_owned());
         assert_eq!(

@@ -30,6 +30,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod key;
+pub mod metrics;
 pub mod service;
 pub mod store;
 
@@ -47,6 +48,7 @@ pub const ROUTE_PREFIX: &str = "/api/v2/fallback";
 pub struct FallbackState {
     service: Arc<FallbackService>,
     token: Option<Arc<BearerToken>>,
+    metrics: metrics::Metrics,
 }
 
 impl FallbackState {
@@ -55,6 +57,7 @@ impl FallbackState {
         Self {
             service: Arc::new(service),
             token: None,
+            metrics: metrics::Metrics::new(),
         }
     }
 
@@ -67,6 +70,11 @@ impl FallbackState {
     /// The service.
     pub fn service(&self) -> &FallbackService {
         &self.service
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 
     /// The bearer token, if one is required.
@@ -97,9 +105,12 @@ impl FallbackState {
 /// | `GET /api/v2/fallback/status` | open |
 /// | `GET /api/v2/fallback/status/{provisional_id}` | bearer, if configured |
 /// | `GET /api/v2/fallback/records?after=&limit=` | bearer, if configured |
+/// | `GET /health`, `GET /metrics` | open |
 ///
 /// Unknown routes answer `FALLBACK_ROUTE_NOT_FOUND`, wrong methods
-/// `FALLBACK_METHOD_NOT_ALLOWED`.
+/// `FALLBACK_METHOD_NOT_ALLOWED`. Every request gets an `x-request-id` (kept when sent), a
+/// tracing span carrying it, a panic guard answering `FALLBACK_INTERNAL`, and a count in
+/// `fallback_http_requests_total`.
 pub fn app(state: FallbackState) -> Router {
     let protected = Router::new()
         .route("/api/v2/fallback/request", post(api::request::issue))
@@ -112,10 +123,23 @@ pub fn app(state: FallbackState) -> Router {
             state.clone(),
             api::guard::require_token,
         ));
-    Router::new()
+    let routes = Router::new()
         .route("/api/v2/fallback/status", get(api::status::status))
+        .route("/health", get(api::ops::health))
+        .route("/metrics", get(api::ops::metrics))
         .merge(protected)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::ops::count_requests,
+        ))
+        .with_state(state);
+    veil_http_layers::observe(routes, panic_response)
+}
+
+/// A panic in a handler becomes `FALLBACK_INTERNAL`, never a dropped connection.
+fn panic_response() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::new(ErrorCode::Internal, "internal error; it has been logged").into_response()
 }

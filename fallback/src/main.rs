@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 use veil_fallback::{
     app,
     config::{
-        Cli, Command, ConfigError, KeygenArgs, ServeArgs, ServeConfig, SECRET_KEY_ENV, TOKEN_ENV,
+        Cli, Command, ConfigError, KeygenArgs, LogFormat, ServeArgs, ServeConfig, SECRET_KEY_ENV,
+        TOKEN_ENV,
     },
     key::{FallbackKey, KeyError},
     store::StoreError,
@@ -36,11 +37,19 @@ enum MainError {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let command = Cli::parse().command;
+    let format = match &command {
+        Command::Serve(args) => args.log_format,
+        Command::Keygen(_) => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    let result = match command {
         Command::Keygen(args) => keygen(&args),
         Command::Serve(args) => serve(args).await,
     };

@@ -419,7 +419,14 @@ struct Closed;
 impl Stream {
     async fn run(mut self) {
         let mut failures = 0u32;
-        let mut delay = self.config.backoff_initial;
+        // Unbounded here (`max_attempts` decides when to give up); the policy only spaces the
+        // attempts, with jitter, doubling up to `backoff_max`.
+        let policy = veil_retry::Policy::new(
+            self.config.backoff_initial,
+            self.config.backoff_max,
+            u32::MAX,
+        );
+        let mut delays = policy.delays();
         loop {
             let from_slot = self.position.as_ref().map(|p| p.slot);
             let ended = self.connection(from_slot).await;
@@ -433,12 +440,13 @@ impl Stream {
                 Ended::Retry { delivered, error } => {
                     if delivered {
                         failures = 0;
-                        delay = self.config.backoff_initial;
+                        delays = policy.delays();
                     }
                     error
                 }
             };
             failures = failures.saturating_add(1);
+            let delay = delays.next().unwrap_or(self.config.backoff_max);
             if self.config.max_attempts.is_some_and(|max| failures >= max) {
                 let gave_up = GrpcError::GaveUp {
                     attempts: failures,
@@ -459,7 +467,6 @@ impl Stream {
                 () = tokio::time::sleep(delay) => {}
                 () = self.tx.closed() => return,
             }
-            delay = delay.saturating_mul(2).min(self.config.backoff_max);
             self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -127,11 +127,8 @@ pub struct PgStore {
 
 /// The retry policy of transient database errors: 50 ms doubling to at most 2 s, with jitter,
 /// up to 12 retries (about 15 s in all) before the error is returned.
-pub const RETRY: backon::ExponentialBuilder = backon::ExponentialBuilder::new()
-    .with_min_delay(Duration::from_millis(50))
-    .with_max_delay(Duration::from_secs(2))
-    .with_max_times(12)
-    .with_jitter();
+pub const RETRY: veil_retry::Policy =
+    veil_retry::Policy::new(Duration::from_millis(50), Duration::from_secs(2), 12);
 
 /// Whether `error` is worth retrying: the database or the way to it failed, not the
 /// statement.
@@ -186,7 +183,7 @@ impl PgStore {
         Fut: Future<Output = Result<T, PersistError>>,
     {
         use backon::Retryable;
-        op.retry(RETRY)
+        op.retry(RETRY.builder())
             .when(is_transient)
             .notify(|error, after| {
                 self.retries.fetch_add(1, Ordering::Relaxed);

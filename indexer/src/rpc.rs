@@ -20,7 +20,7 @@
 //! ([`RpcError::BlockUnavailable`]).
 //!
 //! The requests go through [`RpcClient`]: plain `reqwest` with a per-request timeout, a
-//! requests-per-second limit, and retries with exponential backoff on transport errors, HTTP
+//! requests-per-second limit, and retries with exponential backoff and jitter on transport errors, HTTP
 //! 429 and 5xx. JSON-RPC errors are not retried.
 //!
 //! Like the gRPC source, the work runs in a task that feeds a bounded channel, so
@@ -63,7 +63,7 @@ pub struct RpcConfig {
     pub request_timeout: Duration,
     /// Retries of one request after a transport error, HTTP 429 or 5xx (0: no retry).
     pub max_retries: u32,
-    /// The first retry delay; each retry doubles it.
+    /// The first retry delay; each retry doubles it, plus jitter ([`veil_retry::Policy`]).
     pub backoff_initial: Duration,
     /// The longest retry delay.
     pub backoff_max: Duration,
@@ -462,7 +462,12 @@ impl RpcClient {
         params: Value,
     ) -> Result<T, RpcError> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let mut delay = self.config.backoff_initial;
+        let mut delays = veil_retry::Policy::new(
+            self.config.backoff_initial,
+            self.config.backoff_max,
+            self.config.max_retries,
+        )
+        .delays();
         let mut attempts = 0u32;
         loop {
             self.pace().await;
@@ -504,13 +509,12 @@ impl RpcClient {
                     }
                 }
             };
-            if attempts > self.config.max_retries {
+            let Some(delay) = delays.next() else {
                 return Err(retry);
-            }
+            };
             tracing::warn!(method, attempts, delay_ms = delay.as_millis() as u64, error = %retry, "JSON-RPC request failed; retrying");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2).min(self.config.backoff_max);
         }
     }
 

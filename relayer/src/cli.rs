@@ -1,11 +1,50 @@
-//! Command-line subcommands besides `serve`: offline `verify` and `keys create`.
+//! The command line: `serve`, `migrate`, `keys` and the offline `verify`.
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::chittyid::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins};
+
+/// The relayer's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "veil-relayer",
+    version,
+    about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrations are applied first).
+    Serve(Box<crate::platform::config::Config>),
+    /// Apply the SQL migrations and exit.
+    Migrate(crate::platform::config::DbArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Re-verify a ChittyID offline from its evidence (drand signature, VRF proof, batch proof).
+    Verify(VerifyArgs),
+}
+
+/// API-key administration.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints the key and its HMAC signing secret once.
+    Create(CreateKeyArgs),
+    /// List keys (live ones; `--all` adds revoked keys). Never prints a secret.
+    List(ListKeysArgs),
+    /// Revoke a key: this command's database write is seen by every relayer instance within
+    /// its key cache's TTL (`RELAYER_KEY_CACHE_TTL_MS`, 10 s by default).
+    Revoke(RevokeKeyArgs),
+}
 
 /// `veil-relayer verify`.
 #[derive(Debug, Clone, Args)]
@@ -58,6 +97,14 @@ pub struct CreateKeyArgs {
     /// Burst.
     #[arg(long, default_value_t = 200)]
     pub burst: u32,
+    /// The key store.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
+}
+
+/// Where the key store is: the database and the secrets that open it.
+#[derive(Debug, Clone, Args)]
+pub struct KeyStoreArgs {
     /// Database.
     #[command(flatten)]
     pub db: crate::platform::config::DbArgs,
@@ -67,6 +114,27 @@ pub struct CreateKeyArgs {
     /// Directory for `--secrets file`.
     #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
     pub secrets_dir: PathBuf,
+}
+
+/// `veil-relayer keys list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListKeysArgs {
+    /// Include revoked keys.
+    #[arg(long)]
+    pub all: bool,
+    /// The key store.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
+}
+
+/// `veil-relayer keys revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct RevokeKeyArgs {
+    /// The key id (16 hex characters, as `keys list` shows it).
+    pub key_id: String,
+    /// The key store.
+    #[command(flatten)]
+    pub store: KeyStoreArgs,
 }
 
 /// Why `verify` could not run (as opposed to: the evidence does not verify).
@@ -242,4 +310,97 @@ pub async fn check_chain(
         return mismatch("slot", on_chain.slot.to_string(), anchor.slot.to_string());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+    use super::Command;
+    use crate::platform::config::{parse_namespace, Config, LogFormat, SecretSource};
+
+    /// Every argument read from an environment variable that can carry a credential (a URL,
+    /// a key, a token) hides its value in `--help` (audit finding 14).
+    #[test]
+    fn help_never_prints_credential_values() {
+        fn walk(command: &clap::Command, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
+                    continue;
+                };
+                let sensitive = ["_URL", "API_KEY", "_TOKEN", "PASSWORD", "_ENDPOINT"]
+                    .iter()
+                    .any(|s| env.contains(s));
+                if sensitive && !arg.is_hide_env_values_set() {
+                    missing.push(format!("{} {}", command.get_name(), env));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&<Cli as clap::CommandFactory>::command(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "env values shown in --help: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn serve_parses_flags_into_a_typed_config() {
+        let cli = Cli::try_parse_from([
+            "veil-relayer",
+            "serve",
+            "--listen",
+            "0.0.0.0:9000",
+            "--drand-urls",
+            "http://a.example,http://b.example",
+            "--admin-allowlist",
+            "10.0.0.0/8",
+            "--fallback-url",
+            "http://127.0.0.1:8070",
+            "--secrets",
+            "file",
+            "--log-format",
+            "json",
+            "--rpc-url",
+            "http://127.0.0.1:8899",
+            "--anchor-namespace",
+            "VEIL",
+        ])
+        .expect("parses");
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8899"));
+        assert_eq!(config.anchor_namespace, *b"VEIL");
+        assert_eq!(Config::defaults().anchor_namespace, *b"CHI\0");
+        assert_eq!(Config::defaults().rpc_url, None);
+        assert!(parse_namespace("chi").is_err() && parse_namespace("TOOLONG").is_err());
+        assert_eq!(
+            config.drand_urls,
+            vec!["http://a.example".to_owned(), "http://b.example".to_owned()]
+        );
+        assert_eq!(
+            config.fallback_url.as_deref(),
+            Some("http://127.0.0.1:8070")
+        );
+        assert_eq!(config.secrets, SecretSource::File);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.signature_window_secs, 60);
+        assert!(config.allowlist().is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--listen", "nowhere"])
+            .expect_err("not an address");
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--secrets", "vault"])
+            .expect_err("unknown source");
+        assert!(err.to_string().contains("vault"), "{err}");
+    }
 }

@@ -1,8 +1,15 @@
 //! The Chitty Veil relayer (SPEC §5, §6, §8).
 //!
-//! [`app`] builds the whole HTTP surface from an [`AppState`]; handlers in [`api`] are thin and
-//! call transport-free services: [`mint`] (drand + VRF + group commit, with fallback),
-//! [`verify`] (evidence with a validation cache), [`reconcile`], [`batch`] and [`auth`].
+//! A platform layer under one folder per domain (`docs/architecture.md`):
+//!
+//! - [`platform`]: what every domain stands on and knows none of them: auth, the circuit
+//!   breaker, the chain client, config, the database, the error envelope, feature flags, shared
+//!   HTTP pieces, metrics, secrets, the clock.
+//! - [`chittyid`], [`registry`], [`challenges`]: each its service (transport-free), its store,
+//!   its handlers with `routes()` and their OpenAPI paths, and its error type.
+//! - The composition root: [`state`] builds every service once, [`app`] merges the routes under
+//!   the platform's layers, [`serve`] starts the background tasks, [`ops`] answers `/health`
+//!   and `/metrics`, [`openapi`] serves the document, [`cli`] is the command line.
 //!
 //! | route | scope | signed |
 //! |---|---|---|
@@ -15,10 +22,12 @@
 //! | `POST /api/v2/registry/publish` | `admin` + IP allowlist | yes |
 //! | `POST /api/v2/prove` | `registry` | yes |
 //! | `POST /api/v2/verify-ownership` | `registry` | yes |
-//! | `POST /api/v2/challenges`, `…/{address}/{accept,deposit,lock,confirm,resolve}` (unsigned transactions) | `challenges` | yes |
-//! | `POST /api/v2/challenges/{address}/{attest,settle,expire}` (the relayer submits) | `challenges` | yes |
-//! | `GET /api/v2/challenges/{address}` | `challenges` | no |
-//! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` | yes |
+//! | `POST /api/v2/challenges`, `…/{address}/{accept,deposit,lock,confirm,resolve}` (unsigned transactions) | `challenges` + `FF_CHALLENGES` | yes |
+//! | `POST /api/v2/challenges/{address}/{attest,settle,expire}` (the relayer submits) | `challenges` + `FF_CHALLENGES` | yes |
+//! | `GET /api/v2/challenges/{address}` | `challenges` + `FF_CHALLENGES` | no |
+//! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` + `FF_CHALLENGES` | yes |
+//! | `GET`, `PUT /admin/flags` | `admin` + IP allowlist | PUT |
+//! | `GET`, `POST /admin/keys`, `DELETE /admin/keys/{key_id}` | `admin` + IP allowlist | POST, DELETE |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
 
 pub mod challenges;
@@ -30,29 +39,17 @@ pub mod platform;
 pub mod registry;
 pub mod state;
 
-use axum::{
-    extract::DefaultBodyLimit,
-    http::{HeaderName, Request},
-    middleware,
-    routing::{get, post},
-    Router,
-};
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
+use std::sync::Arc;
+
+use axum::{extract::DefaultBodyLimit, middleware, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use crate::state::AppState;
 use crate::{
-    challenges::handlers as challenge_api,
-    chittyid::handlers as chittyid,
-    platform::auth::{self, Scope},
-    platform::http as api,
-    registry::handlers as registry_api,
+    challenges::handlers::ChallengeApi, chittyid::handlers::ChittyIdApi, platform::http,
+    registry::handlers::RegistryApi,
 };
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Serves `state` on `listener` with its background tasks (the batch cutter, and with an RPC
 /// the anchorer and the challenge crank) until `shutdown` resolves; then drains in-flight
@@ -75,6 +72,10 @@ pub async fn serve(
         tracing::info!(payer = %anchorer.payer(), "anchoring ID batches on chain");
         tasks.push(tokio::spawn(anchorer.run(tick, stop_rx.clone())));
     }
+    let refresh = Duration::from_millis(state.config.flags_refresh_ms);
+    tasks.push(tokio::spawn(
+        state.flags.clone().run(refresh, stop_rx.clone()),
+    ));
     if let Some(challenges) = state.challenges.clone() {
         let tick = Duration::from_secs(state.config.crank_interval_secs);
         tasks.push(tokio::spawn(challenges.run_crank(tick, stop_rx)));
@@ -92,98 +93,53 @@ pub async fn serve(
     served
 }
 
-/// The relayer's HTTP API.
+/// The relayer's HTTP API: each domain's routes, the ops routes and the OpenAPI document they
+/// make together, under the platform's layers.
 pub fn app(state: AppState) -> Router {
-    let auth = state.auth.clone();
-    let mint = Router::new()
-        .route("/api/v2/chittyid/mint", post(chittyid::mint))
-        .route_layer(auth::require(auth.clone(), Scope::ChittyIdMint));
-    let verify = Router::new()
-        .route("/api/v2/chittyid/verify/{id}", get(chittyid::verify))
-        .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
-    let registry = Router::new()
-        .route("/api/v2/registry/register", post(registry_api::register))
-        .route("/api/v2/prove", post(registry_api::prove))
-        .route(
-            "/api/v2/verify-ownership",
-            post(registry_api::verify_ownership),
-        )
-        .route_layer(auth::require(auth.clone(), Scope::Registry));
-    let challenges = Router::new()
-        .route("/api/v2/challenges", post(challenge_api::create))
-        .route("/api/v2/challenges/{address}", get(challenge_api::get))
-        .route(
-            "/api/v2/challenges/{address}/accept",
-            post(challenge_api::accept),
-        )
-        .route(
-            "/api/v2/challenges/{address}/attest",
-            post(challenge_api::attest),
-        )
-        .route(
-            "/api/v2/challenges/{address}/deposit",
-            post(challenge_api::deposit),
-        )
-        .route(
-            "/api/v2/challenges/{address}/lock",
-            post(challenge_api::lock),
-        )
-        .route(
-            "/api/v2/challenges/{address}/confirm",
-            post(challenge_api::confirm),
-        )
-        .route(
-            "/api/v2/challenges/{address}/resolve",
-            post(challenge_api::resolve),
-        )
-        .route(
-            "/api/v2/challenges/{address}/settle",
-            post(challenge_api::settle),
-        )
-        .route(
-            "/api/v2/challenges/{address}/expire",
-            post(challenge_api::expire),
-        )
-        .route("/api/v2/transactions", post(challenge_api::forward))
-        .route_layer(auth::require(auth.clone(), Scope::Challenges));
-    let admin = Router::new()
-        .route("/api/v2/registry/publish", post(registry_api::publish))
-        .route("/api/v2/chittyid/reconcile", post(chittyid::reconcile))
-        .route("/admin/batches/cut", post(chittyid::cut_batch))
-        .route("/admin/batches/anchor", post(chittyid::anchor_batches))
-        .route_layer(auth::require(auth.clone(), Scope::Admin))
-        .route_layer(auth::admin_only(auth));
-    let public = Router::new()
-        .route("/health", get(ops::health))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(openapi::openapi))
-        .route("/docs", get(openapi::page));
-    Router::new()
-        .merge(mint)
-        .merge(verify)
-        .merge(registry)
-        .merge(challenges)
-        .merge(admin)
-        .merge(public)
-        .fallback(api::route_not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+    let (routes, document) = api(&state).split_for_parts();
+    let routes = routes
+        .merge(openapi::routes(document))
+        .fallback(http::route_not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
-            api::count_requests,
+            std::time::Duration::from_millis(state.config.request_timeout_ms),
+            http::deadline,
         ))
-        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
-        .layer(CatchPanicLayer::custom(api::panic_response))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
-            }),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            http::count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
+    veil_http_layers::observe(routes, http::panic_response)
+}
+
+/// Every documented route, each registered once with its OpenAPI path.
+pub fn api(state: &AppState) -> OpenApiRouter {
+    let auth: &Arc<_> = &state.auth;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(chittyid::handlers::routes(
+            ChittyIdApi {
+                mints: state.mints.clone(),
+                verifier: state.verifier.clone(),
+                batcher: state.batcher.clone(),
+                reconciler: state.reconciler.clone(),
+                anchorer: state.anchorer.clone(),
+            },
+            auth,
+        ))
+        .merge(registry::handlers::routes(
+            RegistryApi {
+                registry: state.registry.clone(),
+            },
+            auth,
+        ))
+        .merge(challenges::handlers::routes(
+            ChallengeApi {
+                challenges: state.challenges.clone(),
+                flags: state.flags.clone(),
+            },
+            auth,
+        ))
+        .merge(ops::routes(state.clone()))
+        .merge(platform::routes(state.flags.clone(), auth))
 }

@@ -6,12 +6,16 @@ use clap::Parser;
 use sqlx::postgres::PgPoolOptions;
 use tracing_subscriber::EnvFilter;
 use veil_relayer::{
-    chittyid::store,
     cli,
+    cli::{Cli, Command, KeysCommand},
     platform::auth::{api_keys::KeyCacheConfig, ApiKeyStore, Quota, Scope},
     platform::clock::SystemClock,
-    platform::config::{Cli, Command, Config, DbArgs, KeysCommand, LogFormat, SecretSource},
-    platform::secrets::{EnvSecrets, FileSecrets, SecretProvider},
+    platform::config::{Config, DbArgs, LogFormat, SecretSource},
+    platform::db as store,
+    platform::secrets::{
+        onepassword::{OnePasswordConfig, OnePasswordSecrets},
+        EnvSecrets, FileSecrets, Secret, SecretProvider,
+    },
     AppState,
 };
 
@@ -32,15 +36,52 @@ fn init_tracing(format: LogFormat) {
 
 fn secrets(source: SecretSource, dir: &std::path::Path) -> Box<dyn SecretProvider> {
     match source {
-        SecretSource::Env => Box::new(EnvSecrets),
+        SecretSource::Env | SecretSource::OnePassword => Box::new(EnvSecrets),
         SecretSource::File => Box::new(FileSecrets {
             dir: dir.to_owned(),
         }),
     }
 }
 
+/// The 1Password provider of `serve --secrets onepassword`: connects, loads every secret and
+/// keeps them fresh in the background.
+async fn onepassword(
+    config: &Config,
+) -> Result<Arc<OnePasswordSecrets>, Box<dyn std::error::Error>> {
+    let url = config
+        .op_connect_host
+        .clone()
+        .ok_or("--secrets onepassword needs OP_CONNECT_HOST")?;
+    let token = std::env::var("OP_CONNECT_TOKEN")
+        .map_err(|_| "--secrets onepassword needs OP_CONNECT_TOKEN")?;
+    let refs = OnePasswordConfig::refs_for(&config.op_vault, &config.op_item, |name| {
+        std::env::var(format!("RELAYER_OP_REF_{}", name.as_str().to_uppercase())).ok()
+    })?;
+    let provider = OnePasswordSecrets::connect(OnePasswordConfig {
+        url,
+        token: Secret::new(token.into_bytes()),
+        refs,
+        timeout: config.drand_timeout(),
+        breaker: config.breaker(),
+    })
+    .await?;
+    let (_keep, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn({
+        let provider = provider.clone();
+        let every = Duration::from_secs(config.op_refresh_secs);
+        async move {
+            let _keep = _keep;
+            provider.run(every, stop).await
+        }
+    });
+    Ok(provider)
+}
+
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let secrets = secrets(config.secrets, &config.secrets_dir);
+    let secrets: Box<dyn SecretProvider> = match config.secrets {
+        SecretSource::OnePassword => Box::new(onepassword(&config).await?),
+        source => secrets(source, &config.secrets_dir),
+    };
     let listen = config.listen;
     let state = AppState::build(config, secrets.as_ref(), Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -61,6 +102,17 @@ async fn pool(db: &DbArgs) -> Result<sqlx::PgPool, sqlx::Error> {
         .await
 }
 
+async fn key_store(args: &cli::KeyStoreArgs) -> Result<ApiKeyStore, Box<dyn std::error::Error>> {
+    let secrets = secrets(args.secrets, &args.secrets_dir);
+    let pool = pool(&args.db).await?;
+    store::MIGRATOR.run(&pool).await?;
+    Ok(ApiKeyStore::new(
+        pool,
+        secrets.as_ref(),
+        KeyCacheConfig::default(),
+    )?)
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve(config) => {
@@ -72,10 +124,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!("migrations applied");
         }
         Command::Keys(KeysCommand::Create(args)) => {
-            let secrets = secrets(args.secrets, &args.secrets_dir);
-            let pool = pool(&args.db).await?;
-            store::MIGRATOR.run(&pool).await?;
-            let store = ApiKeyStore::new(pool, secrets.as_ref(), KeyCacheConfig::default())?;
+            let store = key_store(&args.store).await?;
             let scopes = args
                 .scopes
                 .iter()
@@ -88,6 +137,46 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!("api_key:        {}", created.api_key);
             println!("signing_secret: {}", created.signing_secret);
             println!("(shown once; the relayer stores only a peppered hash of the key)");
+        }
+        Command::Keys(KeysCommand::List(args)) => {
+            let store = key_store(&args.store).await?;
+            let keys = store.list(args.all).await?;
+            println!(
+                "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  label",
+                "key_id", "created", "revoked", "rate", "burst", "scopes"
+            );
+            for key in &keys {
+                println!(
+                    "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  {}",
+                    key.key_id,
+                    key.created_at,
+                    key.revoked_at.as_deref().unwrap_or("-"),
+                    key.rate_per_sec,
+                    key.burst,
+                    key.scopes.join(","),
+                    key.label
+                );
+            }
+            println!("({} keys)", keys.len());
+        }
+        Command::Keys(KeysCommand::Revoke(args)) => {
+            let store = key_store(&args.store).await?;
+            match store.get(&args.key_id).await? {
+                None => {
+                    eprintln!("error: no API key has the id {}", args.key_id);
+                    return Ok(ExitCode::from(1));
+                }
+                Some(key) if key.revoked_at.is_some() => {
+                    println!("{} was already revoked", args.key_id);
+                }
+                Some(_) => {
+                    store.revoke(&args.key_id).await?;
+                    println!(
+                        "revoked {}; every relayer refuses it within its key cache TTL (RELAYER_KEY_CACHE_TTL_MS)",
+                        args.key_id
+                    );
+                }
+            }
         }
         Command::Verify(args) => {
             match cli::verify(&args).await {

@@ -1,21 +1,20 @@
-//! The OpenAPI 3.1 document (utoipa) and an interactive page that renders it.
+//! The OpenAPI 3.1 document and the page that renders it. The paths come from the routers
+//! themselves (`utoipa_axum::routes!`), so the document cannot drift from what is routed;
+//! this module adds the title, tags and security scheme, and serves the result.
 
-use axum::{response::Html, Json};
+use std::sync::Arc;
+
+use axum::{extract::State, routing::get, Json, Router};
 use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
     Modify, OpenApi,
 };
+use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{
-    challenges::handlers as challenges, chittyid::handlers as chittyid, ops,
-    registry::handlers as registry,
-};
-
-/// The relayer's OpenAPI document.
+/// The relayer's OpenAPI document: everything but the paths, which the routers add.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation; token-ownership registry, prover and on-chain verification. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
-    paths(chittyid::mint, chittyid::verify, chittyid::reconcile, chittyid::cut_batch, chittyid::anchor_batches, registry::register, registry::publish, registry::prove, registry::verify_ownership, challenges::create, challenges::get, challenges::accept, challenges::attest, challenges::deposit, challenges::lock, challenges::confirm, challenges::resolve, challenges::settle, challenges::expire, challenges::forward, ops::health, ops::metrics),
     modifiers(&Security),
     tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "admin"), (name = "ops"))
 )]
@@ -25,35 +24,26 @@ struct Security;
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        if let Some(components) = openapi.components.as_mut() {
-            components.add_security_scheme(
-                "api_key",
-                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
-            );
-        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
     }
 }
 
-/// `GET /openapi.json`.
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /openapi.json` (the finished document) and `GET /docs` (Swagger UI, served from the
+/// assets of the `utoipa-swagger-ui-vendored` crate: it works on an offline machine).
+pub fn routes(document: utoipa::openapi::OpenApi) -> Router {
+    let document = Arc::new(document);
+    Router::new()
+        .route("/openapi.json", get(serve_document))
+        .with_state(document.clone())
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
 }
 
-/// `GET /docs`: Scalar's API reference, loading the document from `/openapi.json`. The page
-/// fetches Scalar's script from its CDN in the browser; the API itself needs no internet.
-pub async fn page() -> Html<&'static str> {
-    Html(
-        r#"<!doctype html>
-<html>
-  <head>
-    <title>Chitty Veil relayer API</title>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-  </head>
-  <body>
-    <script id="api-reference" data-url="/openapi.json"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-  </body>
-</html>"#,
-    )
+async fn serve_document(
+    State(document): State<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json(document.as_ref().clone())
 }

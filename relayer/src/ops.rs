@@ -11,7 +11,31 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::state::AppState;
+
+/// What the ops handlers read: the whole application (health probes every dependency) and the
+/// last `/health` answer.
+#[derive(Clone)]
+pub struct Ops {
+    app: AppState,
+    cache: Arc<Mutex<Option<CachedHealth>>>,
+}
+
+/// `/health` and `/metrics`, public.
+pub fn routes(app: AppState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+        .with_state(Ops {
+            app,
+            cache: Arc::new(Mutex::new(None)),
+        })
+}
 
 /// One dependency's state.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -71,7 +95,8 @@ fn dep(result: Result<(), String>) -> DependencyHealth {
 /// the fallback), 503 otherwise.
 #[utoipa::path(get, path = "/health", tag = "ops",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub async fn health(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+pub async fn health(State(ops): State<Ops>, request: axum::extract::Request) -> Response {
+    let state = &ops.app;
     // Per-IP limit first, then a recent answer if there is one: a flood of health checks
     // probes PostgreSQL, Redis and drand once per interval, not once per request.
     if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
@@ -80,16 +105,11 @@ pub async fn health(State(state): State<AppState>, request: axum::extract::Reque
         }
     }
     let ttl = std::time::Duration::from_millis(state.config.health_cache_ms);
-    if let Some(cached) = state
-        .health_cache
-        .lock()
-        .as_ref()
-        .filter(|c| c.at.elapsed() < ttl)
-    {
+    if let Some(cached) = ops.cache.lock().as_ref().filter(|c| c.at.elapsed() < ttl) {
         return (cached.code, Json(cached.body.clone())).into_response();
     }
-    let (code, body) = probe(&state).await;
-    *state.health_cache.lock() = Some(CachedHealth {
+    let (code, body) = probe(state).await;
+    *ops.cache.lock() = Some(CachedHealth {
         at: Instant::now(),
         code,
         body: body.clone(),
@@ -99,7 +119,7 @@ pub async fn health(State(state): State<AppState>, request: axum::extract::Reque
 
 /// Probes every dependency.
 async fn probe(state: &AppState) -> (StatusCode, Health) {
-    let database = dep(crate::chittyid::store::ping(&state.pool)
+    let database = dep(crate::platform::db::ping(&state.pool)
         .await
         .map_err(|_| "unreachable".to_owned()));
     let redis = dep(state
@@ -159,7 +179,8 @@ async fn probe(state: &AppState) -> (StatusCode, Health) {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
+    let state = &ops.app;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -20,6 +20,7 @@ use crate::{
     platform::chain::{ChainClient, ChainConfig},
     platform::clock::Clock,
     platform::config::Config,
+    platform::flags::Flags,
     platform::metrics::Metrics,
     platform::secrets::{SecretError, SecretName, SecretProvider},
     registry::prover::{KeySource, ProverConfig, ProverPool},
@@ -84,6 +85,8 @@ pub struct Inner {
     pub reconciler: Arc<Reconciler>,
     /// API keys, signatures, nonces, rate limits, allowlist.
     pub auth: Arc<AuthService>,
+    /// Feature flags.
+    pub flags: Flags,
     /// Whether mints can fall back.
     pub fallback_configured: bool,
     /// The fallback client (for its breaker state in `/health`).
@@ -94,9 +97,6 @@ pub struct Inner {
     pub registry: Option<Arc<RegistryService>>,
     /// The challenge flows and the expiry crank, with `RELAYER_RPC_URL`.
     pub challenges: Option<Arc<ChallengeService>>,
-    /// The last `/health` answer and when it was computed (reused for
-    /// `RELAYER_HEALTH_CACHE_MS`).
-    pub health_cache: parking_lot::Mutex<Option<crate::ops::CachedHealth>>,
 }
 
 /// Cheap to clone.
@@ -128,7 +128,7 @@ impl AppState {
             .connect(&config.db.database_url)
             .await
             .map_err(StartupError::Database)?;
-        store::MIGRATOR.run(&pool).await?;
+        crate::platform::db::MIGRATOR.run(&pool).await?;
         let metrics = Metrics::new();
 
         let vrf = VrfKey::from_secret(&secrets.get(SecretName::VrfKey)?.to_array("vrf_key")?);
@@ -245,6 +245,12 @@ impl AppState {
             None => (None, None, None),
         };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
+        let flags = Flags::new(
+            config.flags(),
+            pool.clone(),
+            metrics.feature_flag_enabled.clone(),
+        );
+        flags.refresh().await?;
         Ok(Self(Arc::new(Inner {
             anchorer,
             registry,
@@ -261,7 +267,7 @@ impl AppState {
             batcher,
             reconciler,
             auth,
-            health_cache: parking_lot::Mutex::new(None),
+            flags,
         })))
     }
 }

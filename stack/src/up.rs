@@ -253,7 +253,8 @@ pub async fn up(
             addr: "127.0.0.1:0".parse().expect("an address"),
             source,
         })?;
-    let mut config = Config::defaults();
+    // A local stack turns every feature flag on (a production config leaves them off).
+    let mut config = Config::defaults().with_all_flags_on();
     config.listen = args.relayer;
     config.db.database_url = database_url.clone();
     config.redis_url = redis_url;
@@ -335,6 +336,9 @@ pub async fn up(
         mint: mint.to_string(),
     };
     data.save_session(&session)?;
+    println!(
+        "  flags       every FF_* feature flag is on (a production relayer starts with them off; GET/PUT /admin/flags)"
+    );
     crate::demo::print_guide(&session, data);
 
     tokio::select! {

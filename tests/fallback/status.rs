@@ -89,3 +89,59 @@ async fn status_by_id_unknown_is_not_found_and_malformed_is_invalid_id() {
         "CHITTYID_CHECKSUM_MISMATCH"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_are_open_and_every_answer_carries_a_request_id() {
+    use axum::{body::Body, http::Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let f = TestFallback::with_token("a-bearer-token-of-at-least-32-chars");
+    let (status, json) = get(f.app(), "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        serde_json::json!({ "status": "ok", "store": "up", "token_required": true })
+    );
+    // A protected route without the token, then a scrape: both counted, by route and status.
+    let refused = get(f.app(), "/api/v2/fallback/records").await;
+    assert_error(&refused, StatusCode::UNAUTHORIZED, "FALLBACK_UNAUTHORIZED");
+    let response = f
+        .app()
+        .oneshot(
+            Request::get("/metrics")
+                .header("x-request-id", "probe-7")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "probe-7");
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for line in [
+        "fallback_http_requests_total{route=\"/health\",status=\"200\"} 1",
+        "fallback_http_requests_total{route=\"/api/v2/fallback/records\",status=\"401\"} 1",
+        "fallback_records_issued 0",
+        "fallback_last_seq_no 0",
+        "fallback_http_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    // Without a request id, one is made.
+    let response = f
+        .app()
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"].len(), 36);
+}

@@ -577,6 +577,74 @@ async fn indexer_api_openapi_lists_every_endpoint() {
     assert_eq!(codes.len(), api::ErrorCode::ALL.len());
 }
 
+#[tokio::test]
+async fn indexer_api_has_request_ids_and_an_offline_docs_page() {
+    let (_db, app) = empty_app().await;
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/analytics/nullifiers")
+                .header("x-request-id", "trace-me-42")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let response = app
+        .clone()
+        .oneshot(Request::get("/nowhere").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.headers()["x-request-id"].len(),
+        36,
+        "a request id is made when none is sent"
+    );
+    // Swagger UI from the vendored crate: the page and its assets are served here.
+    let page = app
+        .clone()
+        .oneshot(Request::get("/docs/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = String::from_utf8(
+        page.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        html.contains("swagger-ui-bundle.js") && !html.contains("src=\"http"),
+        "{html}"
+    );
+    let init = app
+        .clone()
+        .oneshot(
+            Request::get("/docs/swagger-initializer.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(init.status(), StatusCode::OK);
+    let init = String::from_utf8(
+        init.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(init.contains("/openapi.json"), "{init}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexer_api_flood_is_shed_with_503_while_every_event_is_indexed() {
     // Audit finding 9: the API shared the writers' pool with no limit, so a handful of

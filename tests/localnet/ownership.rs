@@ -13,7 +13,7 @@ use veil_circuits::identity;
 use veil_client::registry as ix;
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_poseidon::to_be_bytes;
-use veil_relayer::{auth::Scope, registry::registration_message};
+use veil_relayer::{platform::auth::Scope, registry::registration_message};
 
 use super::{
     backfill, send,

@@ -4,6 +4,9 @@
 mod auth;
 mod chittyid;
 mod drand;
+mod flags;
+mod keys;
+mod onepassword;
 mod ops;
 mod reconcile;
 pub mod support;

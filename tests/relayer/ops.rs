@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::json;
 use tower::ServiceExt;
-use veil_relayer::{drand_relay::RelayMode, error::ErrorCode};
+use veil_relayer::{chittyid::drand_relay::RelayMode, platform::error::ErrorCode};
 
 use super::support::{code, signed_request, TestApp};
 
@@ -91,6 +91,9 @@ async fn openapi_document_and_docs_page() {
         "/api/v2/chittyid/verify/{id}",
         "/api/v2/chittyid/reconcile",
         "/admin/batches/cut",
+        "/admin/flags",
+        "/admin/keys",
+        "/admin/keys/{key_id}",
         "/health",
         "/metrics",
     ] {
@@ -103,18 +106,82 @@ async fn openapi_document_and_docs_page() {
     assert!(doc["components"]["securitySchemes"]
         .get("api_key")
         .is_some());
+    // The page and every asset it loads come from the relayer itself (the vendored Swagger
+    // UI): nothing is fetched from a CDN, so it renders on an offline machine.
+    let page = body_text(&t, "/docs/").await;
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        assert!(
+            page.contains(asset),
+            "/docs/ does not load {asset}:\n{page}"
+        );
+        let (status, bytes) = body_bytes(&t, &format!("/docs/{asset}")).await;
+        assert_eq!(status, StatusCode::OK, "/docs/{asset}");
+        assert!(bytes.len() > 100, "/docs/{asset} is {} bytes", bytes.len());
+    }
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "/docs/ loads something from elsewhere:\n{page}"
+    );
+    let init = body_text(&t, "/docs/swagger-initializer.js").await;
+    assert!(init.contains("/openapi.json"), "{init}");
+}
+
+/// Every path and method the document lists is routed: none answers `ROUTE_NOT_FOUND` or
+/// `METHOD_NOT_ALLOWED`. (The reverse holds by construction: routes are registered with
+/// `utoipa_axum::routes!`, which adds each to the document.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_routed() {
+    let t = TestApp::new().await;
+    let (_, doc) = t
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 25, "only {} paths documented", paths.len());
+    for (path, operations) in paths {
+        let concrete = path
+            .replace("{id}", "01-A-CHI-00000000-I-2611-0-0")
+            .replace("{address}", "11111111111111111111111111111111")
+            .replace("{key_id}", "0123456789abcdef");
+        assert!(!concrete.contains('{'), "unfilled parameter in {path}");
+        for method in operations.as_object().unwrap().keys() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&concrete)
+                .body(Body::empty())
+                .unwrap();
+            let (status, body) = t.send(request).await;
+            assert!(
+                !matches!(code(&body), "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED"),
+                "{method} {path} is documented but not routed: {status} {body}"
+            );
+        }
+    }
+}
+
+async fn body_bytes(t: &TestApp, path: &str) -> (StatusCode, Vec<u8>) {
     let response = t
         .router
         .clone()
-        .oneshot(Request::get("/docs").body(Body::empty()).unwrap())
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = http_body_util::BodyExt::collect(response.into_body())
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
         .to_bytes();
-    assert!(String::from_utf8_lossy(&html).contains("data-url=\"/openapi.json\""));
+    (status, bytes.to_vec())
+}
+
+async fn body_text(t: &TestApp, path: &str) -> String {
+    let (status, bytes) = body_bytes(t, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    String::from_utf8(bytes).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,4 +411,49 @@ async fn health_answers_are_cached_and_limited_per_ip() {
         }
     }
     assert!(limited > 0, "80 health checks at once were never limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_slower_than_the_server_timeout_gets_a_typed_503() {
+    // A drand relay that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let t = TestApp::with(|c| {
+        c.drand_urls = vec![url];
+        c.drand_timeout_ms = 10_000;
+        c.request_timeout_ms = 300;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let (status, body) = t
+        .mint(&"cd".repeat(32), &super::support::fresh_nonce())
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(code(&body), "REQUEST_TIMEOUT");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("300 ms"));
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "answered after {took:?}"
+    );
+    // Fast routes are unaffected, and the timeout is counted like any answer.
+    let (status, _) = t
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(t
+        .state
+        .metrics
+        .render()
+        .contains("http_requests_total{route=\"/api/v2/chittyid/mint\",status=\"503\"} 1"));
+    held.abort();
 }

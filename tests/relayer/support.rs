@@ -51,7 +51,7 @@ pub struct TestDb {
 
 fn template_name() -> String {
     let mut h = Sha256::new();
-    for m in veil_relayer::chittyid::store::MIGRATOR.iter() {
+    for m in veil_relayer::platform::db::MIGRATOR.iter() {
         h.update(m.version.to_be_bytes());
         h.update(&*m.checksum);
     }
@@ -90,7 +90,7 @@ impl TestDb {
             let mut conn = PgConnection::connect(&format!("{base}/{template}"))
                 .await
                 .expect("connect template");
-            veil_relayer::chittyid::store::MIGRATOR
+            veil_relayer::platform::db::MIGRATOR
                 .run(&mut conn)
                 .await
                 .expect("migrate template");
@@ -227,10 +227,24 @@ impl TestApp {
 
     /// With configuration changes.
     pub async fn with(change: impl FnOnce(&mut Config)) -> Self {
+        Self::build(change, &secrets()).await
+    }
+
+    /// Defaults, with secrets from `provider`.
+    pub async fn with_secrets(
+        provider: impl veil_relayer::platform::secrets::SecretProvider,
+    ) -> Self {
+        Self::build(|_| {}, &provider).await
+    }
+
+    async fn build(
+        change: impl FnOnce(&mut Config),
+        secrets: &dyn veil_relayer::platform::secrets::SecretProvider,
+    ) -> Self {
         let db = TestDb::new().await;
         let (_, relay) = RecordedRelay::spawn().await.expect("drand relay");
         let clock = Arc::new(OffsetClock::starting_at(recorded_now()));
-        let mut config = Config::defaults();
+        let mut config = Config::defaults().with_all_flags_on();
         config.db.database_url = db.url.clone();
         config.db.db_max_connections = 8;
         config.redis_url = redis_url();
@@ -242,7 +256,7 @@ impl TestApp {
         // Every /health call probes afresh unless a test asks for the cache.
         config.health_cache_ms = 0;
         change(&mut config);
-        let state = AppState::build(config, &secrets(), clock.clone())
+        let state = AppState::build(config, secrets, clock.clone())
             .await
             .expect("relayer state");
         let key = Self::create_key(
@@ -261,6 +275,18 @@ impl TestApp {
             key,
             admin,
         }
+    }
+
+    /// A second relayer instance on the same database and Redis prefix (another process
+    /// behind the same load balancer), with `change` applied to a copy of this one's config.
+    pub async fn sibling(&self, change: impl FnOnce(&mut Config)) -> (AppState, Router) {
+        let mut config = self.state.config.clone();
+        change(&mut config);
+        let state = AppState::build(config, &secrets(), self.clock.clone())
+            .await
+            .expect("second relayer state");
+        let router = app(state.clone());
+        (state, router)
     }
 
     /// A new key.

@@ -5,6 +5,7 @@ use crate::error::{ApiError, ErrorCode};
 
 pub mod extract;
 pub mod guard;
+pub mod ops;
 pub mod records;
 pub mod request;
 pub mod status;

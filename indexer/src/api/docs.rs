@@ -1,4 +1,5 @@
-//! The OpenAPI 3.1 document (utoipa), served at `/openapi.json`.
+//! The OpenAPI 3.1 document (utoipa), served at `/openapi.json`, and `/docs`, Swagger UI from
+//! the `utoipa-swagger-ui-vendored` crate's assets (works offline).
 
 use axum::Json;
 use utoipa::OpenApi;
@@ -25,4 +26,12 @@ pub struct ApiDoc;
 /// `GET /openapi.json`.
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// `GET /docs`: Swagger UI reading `/openapi.json`.
+pub fn page<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    axum::Router::from(
+        utoipa_swagger_ui::SwaggerUi::new("/docs")
+            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    )
 }

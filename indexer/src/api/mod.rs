@@ -9,7 +9,10 @@
 //! | `GET /api/v1/analytics/challenges` | current challenges by mode and status | [`challenges`] |
 //! | `GET /api/v1/analytics/slashes` | slashed volume per mint | [`slashes`] |
 //! | `GET /api/v1/analytics/id-mints?from=&to=` | IDs anchored and minted per hour, fallback ratio | [`id_mints`] |
-//! | `GET /health`, `/metrics`, `/openapi.json` | operations | [`ops`], [`docs`] |
+//! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | operations | [`ops`], [`docs`] |
+//!
+//! Every request gets an `x-request-id` (kept when the caller sent one, returned either way), a
+//! tracing span carrying it, and a panic guard that answers `INTERNAL_ERROR`.
 //!
 //! Each analytics endpoint is one SQL statement (its `SQL` constant), run by a function that
 //! knows nothing of HTTP; the handler only extracts, validates and answers. Errors are
@@ -115,7 +118,7 @@ pub async fn api_pool(
 /// `limits.request_timeout` is answered `503 QUERY_TIMEOUT`.
 pub fn app(state: ApiState) -> Router {
     let limits = state.limits;
-    Router::new()
+    let routes = Router::new()
         .route(
             "/api/v1/analytics/verifications",
             get(verifications::handler),
@@ -127,6 +130,7 @@ pub fn app(state: ApiState) -> Router {
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(docs::openapi))
+        .merge(docs::page())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -136,7 +140,14 @@ pub fn app(state: ApiState) -> Router {
                 .load_shed()
                 .concurrency_limit(limits.concurrency.max(1))
                 .timeout(limits.request_timeout),
-        )
+        );
+    veil_http_layers::observe(routes, panic_response)
+}
+
+/// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.
+fn panic_response() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::new(ErrorCode::Internal, "internal error; it has been logged").into_response()
 }
 
 /// The answer of a request the load limits refused.

@@ -19,14 +19,52 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::platform::http::{invalid_field, on_chain, parse_pubkey, ApiJson};
+use std::sync::Arc;
+
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
     challenges::{ChallengeService, CreateRequest, Unsigned},
-    platform::chain::Landed,
-    platform::error::{ApiError, ErrorBody},
-    state::AppState,
+    platform::{
+        auth::{self, AuthService, Principal, Scope},
+        chain::Landed,
+        error::{ApiError, ErrorBody},
+        flags::{self, Flag, Flags},
+    },
 };
 
-fn service(state: &AppState) -> Result<&ChallengeService, ApiError> {
+/// What the challenge handlers call: the service, present with `RELAYER_RPC_URL` (without it
+/// every route answers `501 CHAIN_NOT_CONFIGURED`).
+#[derive(Clone)]
+pub struct ChallengeApi {
+    /// The challenge flows.
+    pub challenges: Option<Arc<ChallengeService>>,
+    /// `FF_FIRE_MODE` and `FF_ENFORCED_MODE` gate creating challenges of those modes.
+    pub flags: Flags,
+}
+
+/// The challenge routes with their OpenAPI paths, all under the `challenges` scope and
+/// `FF_CHALLENGES`.
+pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
+    let flag = flags::require(state.flags.clone(), Flag::Challenges);
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get))
+        .routes(routes!(accept))
+        .routes(routes!(attest))
+        .routes(routes!(deposit))
+        .routes(routes!(lock))
+        .routes(routes!(confirm))
+        .routes(routes!(resolve))
+        .routes(routes!(settle))
+        .routes(routes!(expire))
+        .routes(routes!(forward))
+        .route_layer(flag)
+        .route_layer(auth::require(auth.clone(), Scope::Challenges))
+        .with_state(state)
+}
+
+fn service(state: &ChallengeApi) -> Result<&ChallengeService, ApiError> {
     on_chain(state.challenges.as_deref())
 }
 
@@ -177,10 +215,10 @@ pub struct CreateBody {
     security(("api_key" = []))
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
+    principal: Principal,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
-    let service = service(&state)?;
     let mode = match body.mode.as_str() {
         "solo" => Mode::Solo,
         "gatekeeper" => Mode::Gatekeeper,
@@ -193,6 +231,12 @@ pub async fn create(
             ))
         }
     };
+    match mode {
+        Mode::Fire => state.flags.check(Flag::FireMode, Some(&principal))?,
+        Mode::Enforced => state.flags.check(Flag::EnforcedMode, Some(&principal))?,
+        Mode::Solo | Mode::Gatekeeper => {}
+    }
+    let service = service(&state)?;
     let terms_hash: [u8; 32] = match (&body.terms, &body.terms_hash) {
         (Some(terms), None) => Sha256::digest(terms.as_bytes()).into(),
         (None, Some(hash)) => hex::decode(hash)
@@ -343,7 +387,7 @@ fn view(address: &Pubkey, c: &Challenge) -> ChallengeView {
     security(("api_key" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
 ) -> Result<Json<ChallengeView>, ApiError> {
     let address = address(&raw)?;
@@ -367,7 +411,7 @@ pub struct AcceptBody {
     security(("api_key" = []))
 )]
 pub async fn accept(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
@@ -414,7 +458,7 @@ pub struct ResolveBody {
     security(("api_key" = []))
 )]
 pub async fn deposit(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<PartyBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
@@ -435,7 +479,7 @@ pub async fn deposit(
     security(("api_key" = []))
 )]
 pub async fn lock(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<PartyBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
@@ -453,7 +497,7 @@ pub async fn lock(
     security(("api_key" = []))
 )]
 pub async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
@@ -475,7 +519,7 @@ pub async fn confirm(
     security(("api_key" = []))
 )]
 pub async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
@@ -513,7 +557,7 @@ pub struct AttestResponse {
     security(("api_key" = []))
 )]
 pub async fn attest(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<PartyBody>,
 ) -> Result<Json<AttestResponse>, ApiError> {
@@ -535,7 +579,7 @@ pub async fn attest(
     security(("api_key" = []))
 )]
 pub async fn settle(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
 ) -> Result<Json<LandedResponse>, ApiError> {
     Ok(Json(service(&state)?.settle(&address(&raw)?).await?.into()))
@@ -549,7 +593,7 @@ pub async fn settle(
     security(("api_key" = []))
 )]
 pub async fn expire(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     Path(raw): Path<String>,
 ) -> Result<Json<LandedResponse>, ApiError> {
     Ok(Json(service(&state)?.expire(&address(&raw)?).await?.into()))
@@ -576,7 +620,7 @@ pub struct ForwardBody {
     security(("api_key" = []))
 )]
 pub async fn forward(
-    State(state): State<AppState>,
+    State(state): State<ChallengeApi>,
     ApiJson(body): ApiJson<ForwardBody>,
 ) -> Result<Json<LandedResponse>, ApiError> {
     Ok(Json(

@@ -22,6 +22,7 @@
 //! Every release the relayer sends also creates the treasury's associated token account if
 //! needed, because a vault someone sent surplus tokens into sweeps them there as it closes.
 
+mod error;
 pub mod handlers;
 pub mod store;
 
@@ -345,7 +346,7 @@ impl ChallengeService {
 
     async fn submit(&self, key: &str, ixs: &[Instruction]) -> Result<Landed, ChallengeApiError> {
         let result = self.chain.submit(key, ixs, &[]).await;
-        self.metrics.record_submission(&result);
+        crate::platform::chain::record_submission(&self.metrics, &result);
         Ok(result?)
     }
 

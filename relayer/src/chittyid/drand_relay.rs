@@ -41,7 +41,7 @@ use tokio::{
 use veil_drand::{Beacon, ChainInfo};
 
 /// The recording: provenance, the chain's `/info`, another chain's `/info`, and the beacons.
-const RECORDING: &str = include_str!("../data/drand/quicknet.json");
+const RECORDING: &str = include_str!("../../data/drand/quicknet.json");
 
 #[derive(Deserialize)]
 struct Recording {

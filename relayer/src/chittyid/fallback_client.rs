@@ -90,7 +90,7 @@ pub struct FallbackClient {
 }
 
 impl FallbackClient {
-    /// A client of `base` (e.g. `http://127.0.0.1:8090`).
+    /// A client of `base` (e.g. `http://127.0.0.1:8070`).
     pub fn new(
         base: &str,
         token: Option<String>,

@@ -15,16 +15,58 @@ use veil_chittyid::{
     provisional::ProvisionalRecord, ChittyId, ChittyIdError, EntityType, IssuerClass,
 };
 
-use crate::platform::http::ApiJson;
+use std::sync::Arc;
+
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
-    chittyid::batch::BatchSummary,
-    chittyid::evidence::Evidence,
-    chittyid::mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, MintRequest},
-    chittyid::reconcile::ReconcileReport,
-    platform::auth::Principal,
-    platform::error::{ApiError, ErrorBody, ErrorCode},
-    state::AppState,
+    chittyid::{
+        anchor::Anchorer,
+        batch::{BatchSummary, Batcher},
+        evidence::Evidence,
+        mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, service::MintService, MintRequest},
+        reconcile::{ReconcileReport, Reconciler},
+        verify::Verifier,
+    },
+    platform::{
+        auth::{self, AuthService, Principal, Scope},
+        error::{ApiError, ErrorBody, ErrorCode},
+        http::ApiJson,
+    },
 };
+
+/// What the ChittyID handlers call.
+#[derive(Clone)]
+pub struct ChittyIdApi {
+    /// Mint with fallback.
+    pub mints: Arc<MintService>,
+    /// Verification with its cache.
+    pub verifier: Arc<Verifier>,
+    /// Batches.
+    pub batcher: Arc<Batcher>,
+    /// Reconciliation.
+    pub reconciler: Arc<Reconciler>,
+    /// The anchorer, with `RELAYER_RPC_URL`.
+    pub anchorer: Option<Arc<Anchorer>>,
+}
+
+/// The ChittyID routes with their OpenAPI paths: mint and verify under their scopes;
+/// reconcile and the batch operations under `admin` and the IP allowlist.
+pub fn routes(state: ChittyIdApi, auth: &Arc<AuthService>) -> OpenApiRouter {
+    let minting = OpenApiRouter::new()
+        .routes(routes!(mint))
+        .route_layer(auth::require(auth.clone(), Scope::ChittyIdMint));
+    let verifying = OpenApiRouter::new()
+        .routes(routes!(verify))
+        .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
+    let admin = OpenApiRouter::new()
+        .routes(routes!(reconcile))
+        .routes(routes!(cut_batch))
+        .routes(routes!(anchor_batches))
+        .route_layer(auth::require(auth.clone(), Scope::Admin))
+        .route_layer(auth::admin_only(auth.clone()));
+    minting.merge(verifying).merge(admin).with_state(state)
+}
 
 /// `POST /api/v2/chittyid/mint`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -195,7 +237,7 @@ fn mint_request(body: MintBody, principal: Option<&Principal>) -> Result<MintReq
     security(("api_key" = []))
 )]
 pub async fn mint(
-    State(state): State<AppState>,
+    State(state): State<ChittyIdApi>,
     principal: Option<Extension<Principal>>,
     ApiJson(body): ApiJson<MintBody>,
 ) -> Result<(StatusCode, Json<MintResponse>), ApiError> {
@@ -233,7 +275,7 @@ pub async fn mint(
     security(("api_key" = []))
 )]
 pub async fn verify(
-    State(state): State<AppState>,
+    State(state): State<ChittyIdApi>,
     Path(id): Path<String>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let evidence = state.verifier.verify(&id).await?;
@@ -255,7 +297,7 @@ pub async fn verify(
     security(("api_key" = []))
 )]
 pub async fn reconcile(
-    State(state): State<AppState>,
+    State(state): State<ChittyIdApi>,
     body: Bytes,
 ) -> Result<Json<ReconcileReport>, ApiError> {
     let body: ReconcileBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -273,7 +315,7 @@ pub async fn reconcile(
     responses((status = 200, body = CutResponse)),
     security(("api_key" = []))
 )]
-pub async fn cut_batch(State(state): State<AppState>) -> Result<Json<CutResponse>, ApiError> {
+pub async fn cut_batch(State(state): State<ChittyIdApi>) -> Result<Json<CutResponse>, ApiError> {
     Ok(Json(CutResponse {
         batch: state.batcher.cut(true).await?,
     }))
@@ -292,7 +334,7 @@ pub async fn cut_batch(State(state): State<AppState>) -> Result<Json<CutResponse
     security(("api_key" = []))
 )]
 pub async fn anchor_batches(
-    State(state): State<AppState>,
+    State(state): State<ChittyIdApi>,
 ) -> Result<Json<AnchorResponse>, ApiError> {
     let anchorer = crate::platform::http::on_chain(state.anchorer.as_deref())?;
     let anchored = anchorer.anchor_pending(64).await?;

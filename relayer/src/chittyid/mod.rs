@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod batch;
 pub mod drand;
 pub mod drand_relay;
+mod error;
 pub mod evidence;
 pub mod fallback_client;
 pub mod handlers;

@@ -1,44 +1,13 @@
 //! Typed configuration: clap derive with `RELAYER_*` environment variables, parsed once.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
-use crate::platform::auth::allowlist::IpAllowlist;
-
-/// The relayer's command line.
-#[derive(Debug, Parser)]
-#[command(
-    name = "veil-relayer",
-    version,
-    about = "Chitty Veil relayer: ChittyIDs, proofs and transactions over a signed API"
-)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the HTTP API (migrations are applied first).
-    Serve(Box<Config>),
-    /// Apply the SQL migrations and exit.
-    Migrate(DbArgs),
-    /// Manage API keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Re-verify a ChittyID offline from its evidence (drand signature, VRF proof, batch proof).
-    Verify(crate::cli::VerifyArgs),
-}
-
-/// API-key administration.
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Create a key; prints the key and its HMAC signing secret once.
-    Create(crate::cli::CreateKeyArgs),
-}
+use crate::platform::{
+    auth::allowlist::IpAllowlist,
+    flags::{Flag, Rollout},
+};
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
@@ -63,6 +32,10 @@ pub enum SecretSource {
     Env,
     /// One file per secret in `--secrets-dir`.
     File,
+    /// A 1Password Connect server: `OP_CONNECT_HOST`, `OP_CONNECT_TOKEN`, and the item
+    /// `op://<RELAYER_OP_VAULT>/<RELAYER_OP_ITEM>/<secret name>` (or `RELAYER_OP_REF_<NAME>`).
+    #[value(name = "onepassword")]
+    OnePassword,
 }
 
 /// Log output format.
@@ -140,6 +113,30 @@ pub struct Config {
     #[arg(long, env = "RELAYER_CRANK_INTERVAL_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub crank_interval_secs: u64,
+    /// `FF_GATEKEEPER_V2`: the gatekeeper's wallet and funds checks (`off`, `on` or `N%` of
+    /// API keys). Every flag's initial value; `PUT /admin/flags` changes it at runtime.
+    #[arg(long, env = "FF_GATEKEEPER_V2", default_value = "off")]
+    pub ff_gatekeeper_v2: Rollout,
+    /// `FF_CHALLENGES`: every challenge route.
+    #[arg(long, env = "FF_CHALLENGES", default_value = "off")]
+    pub ff_challenges: Rollout,
+    /// `FF_FIRE_MODE`: creating Fire-mode challenges.
+    #[arg(long, env = "FF_FIRE_MODE", default_value = "off")]
+    pub ff_fire_mode: Rollout,
+    /// `FF_ENFORCED_MODE`: creating Enforced-mode challenges.
+    #[arg(long, env = "FF_ENFORCED_MODE", default_value = "off")]
+    pub ff_enforced_mode: Rollout,
+    /// `FF_WEBHOOKS`: webhook endpoints and deliveries.
+    #[arg(long, env = "FF_WEBHOOKS", default_value = "off")]
+    pub ff_webhooks: Rollout,
+    /// `FF_DOCUMENTS`: documents.
+    #[arg(long, env = "FF_DOCUMENTS", default_value = "off")]
+    pub ff_documents: Rollout,
+    /// Milliseconds between reads of the runtime flag changes (the bound within which every
+    /// instance applies a `PUT /admin/flags`).
+    #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub flags_refresh_ms: u64,
     /// Slots a published root's holdings snapshot stays usable for proofs, set on each track
     /// the relayer creates: ownership means "held at a slot within the last W". A root whose
     /// holders have not changed is republished (a refresh) once half of it has passed.
@@ -159,6 +156,16 @@ pub struct Config {
     /// of dependency probes per interval, not one per request.
     #[arg(long, env = "RELAYER_HEALTH_CACHE_MS", default_value_t = 1_000)]
     pub health_cache_ms: u64,
+    /// Milliseconds an API-key lookup is trusted: the bound within which a revocation (or a
+    /// new key) reaches every relayer instance. The instance that revokes applies it at once.
+    #[arg(long, env = "RELAYER_KEY_CACHE_TTL_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub key_cache_ttl_ms: u64,
+    /// Milliseconds a request may take, body and handler together, before it is answered
+    /// `503 REQUEST_TIMEOUT` (a slow dependency never leaves the socket hanging).
+    #[arg(long, env = "RELAYER_REQUEST_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
     /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
     /// compiled into the registry program. Without it the relayer generates the public
     /// development key at start (seconds; insecure by construction, docs/ceremony.md).
@@ -177,6 +184,20 @@ pub struct Config {
     /// Directory for `--secrets file`.
     #[arg(long, env = "RELAYER_SECRETS_DIR", default_value = "keys/dev/relayer")]
     pub secrets_dir: PathBuf,
+    /// The 1Password Connect server for `--secrets onepassword` (its token comes from
+    /// `OP_CONNECT_TOKEN`, never from a flag).
+    #[arg(long, env = "OP_CONNECT_HOST", hide_env_values = true)]
+    pub op_connect_host: Option<String>,
+    /// The vault holding the relayer's item (UUID or name).
+    #[arg(long, env = "RELAYER_OP_VAULT", default_value = "veil")]
+    pub op_vault: String,
+    /// The item holding one field per secret (UUID or title).
+    #[arg(long, env = "RELAYER_OP_ITEM", default_value = "veil-relayer")]
+    pub op_item: String,
+    /// Seconds between re-reads of the 1Password secrets.
+    #[arg(long, env = "RELAYER_OP_REFRESH_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub op_refresh_secs: u64,
     /// Accepted clock skew of `X-Timestamp`, in seconds (either way).
     #[arg(long, env = "RELAYER_SIGNATURE_WINDOW_SECS", default_value_t = 60)]
     pub signature_window_secs: u64,
@@ -222,6 +243,35 @@ pub fn parse_namespace(raw: &str) -> Result<[u8; 4], String> {
 }
 
 impl Config {
+    /// The initial rollout of every flag (exhaustive: a new [`Flag`] needs its argument here).
+    pub fn flags(&self) -> BTreeMap<Flag, Rollout> {
+        Flag::ALL
+            .iter()
+            .map(|&flag| {
+                let rollout = match flag {
+                    Flag::GatekeeperV2 => self.ff_gatekeeper_v2,
+                    Flag::Challenges => self.ff_challenges,
+                    Flag::FireMode => self.ff_fire_mode,
+                    Flag::EnforcedMode => self.ff_enforced_mode,
+                    Flag::Webhooks => self.ff_webhooks,
+                    Flag::Documents => self.ff_documents,
+                };
+                (flag, rollout)
+            })
+            .collect()
+    }
+
+    /// Every flag on (`veil-stack` and tests).
+    pub fn with_all_flags_on(mut self) -> Self {
+        self.ff_gatekeeper_v2 = Rollout::On;
+        self.ff_challenges = Rollout::On;
+        self.ff_fire_mode = Rollout::On;
+        self.ff_enforced_mode = Rollout::On;
+        self.ff_webhooks = Rollout::On;
+        self.ff_documents = Rollout::On;
+        self
+    }
+
     /// The drand request timeout.
     pub fn drand_timeout(&self) -> Duration {
         Duration::from_millis(self.drand_timeout_ms)
@@ -251,94 +301,5 @@ impl Config {
             config: Config,
         }
         Only::parse_from(["veil-relayer"]).config
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every argument read from an environment variable that can carry a credential (a URL,
-    /// a key, a token) hides its value in `--help` (audit finding 14).
-    #[test]
-    fn help_never_prints_credential_values() {
-        fn walk(command: &clap::Command, missing: &mut Vec<String>) {
-            for arg in command.get_arguments() {
-                let Some(env) = arg.get_env().and_then(|e| e.to_str()) else {
-                    continue;
-                };
-                let sensitive = ["_URL", "API_KEY", "_TOKEN", "PASSWORD", "_ENDPOINT"]
-                    .iter()
-                    .any(|s| env.contains(s));
-                if sensitive && !arg.is_hide_env_values_set() {
-                    missing.push(format!("{} {}", command.get_name(), env));
-                }
-            }
-            for sub in command.get_subcommands() {
-                walk(sub, missing);
-            }
-        }
-        let mut missing = Vec::new();
-        walk(&<Cli as clap::CommandFactory>::command(), &mut missing);
-        assert!(
-            missing.is_empty(),
-            "env values shown in --help: {missing:?}"
-        );
-    }
-
-    #[test]
-    fn serve_parses_flags_into_a_typed_config() {
-        let cli = Cli::try_parse_from([
-            "veil-relayer",
-            "serve",
-            "--listen",
-            "0.0.0.0:9000",
-            "--drand-urls",
-            "http://a.example,http://b.example",
-            "--admin-allowlist",
-            "10.0.0.0/8",
-            "--fallback-url",
-            "http://127.0.0.1:8090",
-            "--secrets",
-            "file",
-            "--log-format",
-            "json",
-            "--rpc-url",
-            "http://127.0.0.1:8899",
-            "--anchor-namespace",
-            "VEIL",
-        ])
-        .expect("parses");
-        let Command::Serve(config) = cli.command else {
-            panic!("expected serve");
-        };
-        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
-        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8899"));
-        assert_eq!(config.anchor_namespace, *b"VEIL");
-        assert_eq!(Config::defaults().anchor_namespace, *b"CHI\0");
-        assert_eq!(Config::defaults().rpc_url, None);
-        assert!(parse_namespace("chi").is_err() && parse_namespace("TOOLONG").is_err());
-        assert_eq!(
-            config.drand_urls,
-            vec!["http://a.example".to_owned(), "http://b.example".to_owned()]
-        );
-        assert_eq!(
-            config.fallback_url.as_deref(),
-            Some("http://127.0.0.1:8090")
-        );
-        assert_eq!(config.secrets, SecretSource::File);
-        assert_eq!(config.log_format, LogFormat::Json);
-        assert_eq!(config.signature_window_secs, 60);
-        assert!(config.allowlist().is_ok());
-    }
-
-    #[test]
-    fn bad_values_are_refused_by_name() {
-        let err = Cli::try_parse_from(["veil-relayer", "serve", "--listen", "nowhere"])
-            .expect_err("not an address");
-        assert!(err.to_string().contains("--listen"), "{err}");
-        let err = Cli::try_parse_from(["veil-relayer", "serve", "--secrets", "vault"])
-            .expect_err("unknown source");
-        assert!(err.to_string().contains("vault"), "{err}");
     }
 }

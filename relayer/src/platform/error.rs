@@ -75,6 +75,8 @@ veil_api_codes::error_codes! {
         AuthNonceReplayed = ("AUTH_NONCE_REPLAYED", UNAUTHORIZED),
         /// The caller's address is not on the admin allowlist.
         AuthIpForbidden = ("AUTH_IP_FORBIDDEN", FORBIDDEN),
+        /// No API key has this id (`details.key_id`).
+        KeyNotFound = ("KEY_NOT_FOUND", NOT_FOUND),
         /// The key's GCRA rate limit is exceeded; see `Retry-After`.
         RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
 
@@ -142,6 +144,13 @@ veil_api_codes::error_codes! {
         /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
         TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
 
+        // Feature flags.
+        /// The feature is switched off for this key (`details.flag`: e.g. `FF_CHALLENGES`).
+        FeatureDisabled = ("FEATURE_DISABLED", SERVICE_UNAVAILABLE),
+
+        /// The request took longer than `RELAYER_REQUEST_TIMEOUT_MS`; nothing more is done for it.
+        RequestTimeout = ("REQUEST_TIMEOUT", SERVICE_UNAVAILABLE),
+
         /// Anything else. Logged with its cause; the caller sees only this code.
         Internal = ("INTERNAL_ERROR", INTERNAL_SERVER_ERROR),
     }
@@ -206,173 +215,6 @@ impl ApiError {
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
         tracing::error!(context, %cause, "internal error");
         Self::new(ErrorCode::Internal, "internal error; it has been logged")
-    }
-}
-
-impl From<crate::platform::chain::ChainError> for ApiError {
-    fn from(e: crate::platform::chain::ChainError) -> Self {
-        use crate::platform::chain::ChainError;
-        match e {
-            ChainError::Unavailable { retry_after, .. } => ApiError::new(
-                ErrorCode::ChainUnavailable,
-                "the chain RPC is failing; its circuit breaker is open",
-            )
-            .retry_after(retry_after.as_secs().max(1)),
-            ChainError::Transport { .. } | ChainError::NotLanded { .. } => ApiError::new(
-                ErrorCode::ChainUnavailable,
-                "the chain RPC did not answer; the submission resumes on the next attempt",
-            )
-            .retry_after(1),
-            ChainError::Failed(failure) => ApiError::new(
-                ErrorCode::ChainTransactionFailed,
-                "the chain refused the transaction",
-            )
-            .with_details(json!({
-                "error": failure.error.to_string(),
-                "failing_program": failure.failing_program.map(|p| p.to_string()),
-            })),
-            ChainError::AlreadyFailed {
-                error, signature, ..
-            } => ApiError::new(
-                ErrorCode::ChainTransactionFailed,
-                "the transaction landed and failed",
-            )
-            .with_details(json!({ "error": error, "signature": signature })),
-            ChainError::Database(error) => {
-                ApiError::from(crate::chittyid::store::StoreError::from(error))
-            }
-            ChainError::Rpc(error) => {
-                tracing::error!(%error, "chain RPC answered unexpectedly");
-                ApiError::new(
-                    ErrorCode::ChainUnavailable,
-                    "the chain RPC answered unexpectedly",
-                )
-                .retry_after(1)
-            }
-        }
-    }
-}
-
-impl From<crate::registry::RegistryError> for ApiError {
-    fn from(e: crate::registry::RegistryError) -> Self {
-        use crate::{registry::prover::ProverError, registry::RegistryError as E};
-        let message = e.to_string();
-        match e {
-            E::NotInField(field) => ApiError::new(ErrorCode::FieldNotCanonical, message)
-                .with_details(json!({ "field": field })),
-            E::BadSignature => ApiError::new(ErrorCode::WalletSignatureInvalid, message),
-            E::TokenNotHeld { account, reason } => ApiError::new(ErrorCode::TokenNotHeld, message)
-                .with_details(
-                    json!({ "token_account": account.to_string(), "reason": reason.as_str() }),
-                ),
-            E::WalletAlreadyRegistered { leaf_index } => {
-                ApiError::new(ErrorCode::RegistryAlreadyRegistered, message).with_details(
-                    json!({ "reason": "wallet_registered", "leaf_index": leaf_index }),
-                )
-            }
-            E::CommitmentTaken => ApiError::new(ErrorCode::RegistryAlreadyRegistered, message)
-                .with_details(json!({ "reason": "commitment_taken" })),
-            E::TreeFull => ApiError::new(ErrorCode::RegistryTrackFull, message),
-            E::UnknownTrack => ApiError::new(ErrorCode::RegistryTrackNotFound, message),
-            E::NotAMember => ApiError::new(ErrorCode::RegistryNotAMember, message),
-            E::NotPublished {
-                leaf_index,
-                published,
-            } => ApiError::new(ErrorCode::RegistryNotPublished, message)
-                .with_details(json!({ "leaf_index": leaf_index, "published_leaves": published })),
-            E::ProofInvalid => ApiError::new(ErrorCode::ProofInvalid, message),
-            E::NullifierAlreadyUsed { landed } => {
-                ApiError::new(ErrorCode::NullifierAlreadyUsed, message).with_details(match landed {
-                    Some(landed) => json!({ "signature": landed.signature, "slot": landed.slot }),
-                    None => json!({}),
-                })
-            }
-            E::RootNotRecent => ApiError::new(ErrorCode::RootNotRecent, message),
-            E::RootTooOld => ApiError::new(ErrorCode::RootTooOld, message),
-            E::NotHeldAtSnapshot {
-                leaf_index,
-                snapshot_slot,
-            } => ApiError::new(ErrorCode::RegistryNotHeldAtSnapshot, message)
-                .with_details(json!({ "leaf_index": leaf_index, "snapshot_slot": snapshot_slot })),
-            E::Chain(error) => error.into(),
-            E::Prover(ProverError::Busy {
-                capacity,
-                retry_after,
-            }) => ApiError::new(ErrorCode::ProverBusy, message)
-                .with_details(json!({ "capacity": capacity }))
-                .retry_after(retry_after.as_secs().max(1)),
-            E::Prover(ProverError::Witness(error)) => {
-                ApiError::new(ErrorCode::InvalidBody, error.to_string())
-            }
-            E::Prover(ProverError::Unavailable(cause)) => {
-                tracing::error!(%cause, "prover unavailable");
-                ApiError::new(
-                    ErrorCode::ProverUnavailable,
-                    "the prover is unavailable; see the relayer's logs",
-                )
-                .retry_after(30)
-            }
-            E::Prover(ProverError::Failed(cause)) => ApiError::internal("prove", cause),
-            E::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
-            E::Integrity(cause) => ApiError::internal("registry", cause),
-        }
-    }
-}
-
-impl From<crate::challenges::ChallengeApiError> for ApiError {
-    fn from(e: crate::challenges::ChallengeApiError) -> Self {
-        use crate::challenges::ChallengeApiError as E;
-        let message = e.to_string();
-        match e {
-            E::NotFound(address) => ApiError::new(ErrorCode::ChallengeNotFound, message)
-                .with_details(json!({ "address": address.to_string() })),
-            E::NoCounterparty => ApiError::new(ErrorCode::ChallengeNoCounterparty, message),
-            E::NoArbiter => ApiError::new(ErrorCode::ChallengeNoArbiter, message),
-            E::Refused(rule) => ApiError::new(
-                ErrorCode::ChallengeRefused,
-                format!("the challenge program refused: {rule}"),
-            )
-            .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
-            E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
-            E::Chain(error) => error.into(),
-            E::Database(error) => ApiError::from(crate::chittyid::store::StoreError::from(error)),
-        }
-    }
-}
-
-impl From<crate::chittyid::anchor::AnchorError> for ApiError {
-    fn from(e: crate::chittyid::anchor::AnchorError) -> Self {
-        use crate::chittyid::anchor::AnchorError;
-        match e {
-            AnchorError::Chain { source, .. } => source.into(),
-            AnchorError::Database(error) => {
-                ApiError::from(crate::chittyid::store::StoreError::from(error))
-            }
-            AnchorError::Malformed { batch_id, what } => {
-                tracing::error!(batch_id, what, "stored batch is malformed");
-                ApiError::new(ErrorCode::Internal, "internal error")
-            }
-        }
-    }
-}
-
-impl From<veil_chittyid::ChittyIdError> for ApiError {
-    fn from(e: veil_chittyid::ChittyIdError) -> Self {
-        let code = ErrorCode::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == e.code())
-            .unwrap_or(ErrorCode::ChittyIdMalformed);
-        let details = match &e {
-            veil_chittyid::ChittyIdError::ChecksumMismatch { expected, found } => {
-                json!({ "expected": expected.to_string(), "found": found.to_string() })
-            }
-            veil_chittyid::ChittyIdError::LegacyShape(shape) => {
-                json!({ "legacy_shape": format!("{shape:?}") })
-            }
-            _ => json!({}),
-        };
-        Self::new(code, e.to_string()).with_details(details)
     }
 }
 

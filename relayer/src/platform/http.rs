@@ -9,9 +9,9 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{
-    platform::error::{ApiError, ErrorCode},
-    state::AppState,
+use crate::platform::{
+    error::{ApiError, ErrorCode},
+    metrics::Metrics,
 };
 
 /// `Json<T>` whose rejections are [`ApiError`]s (`INVALID_BODY`, `PAYLOAD_TOO_LARGE`).
@@ -87,7 +87,7 @@ pub async fn method_not_allowed() -> ApiError {
 
 /// Counts `http_requests_total{route,status}`.
 pub async fn count_requests(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(metrics): axum::extract::State<Metrics>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -97,8 +97,7 @@ pub async fn count_requests(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    state
-        .metrics
+    metrics
         .http_requests_total
         .with_label_values(&[route.as_str(), response.status().as_str()])
         .inc();
@@ -106,10 +105,30 @@ pub async fn count_requests(
 }
 
 /// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("handler panicked");
+pub fn panic_response() -> Response {
     let mut response =
         ApiError::new(ErrorCode::Internal, "internal error; it has been logged").into_response();
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
+}
+
+/// Answers `503 REQUEST_TIMEOUT` when the rest of the stack takes longer than `limit`; the
+/// handler's future is dropped, so nothing more is done for the request.
+pub async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request took longer than {} ms and was abandoned",
+                limit.as_millis()
+            ),
+        )
+        .retry_after(1)
+        .into_response(),
+    }
 }

@@ -2,8 +2,8 @@
 //! registry), so tests never share counters.
 
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every collector the relayer exports.
@@ -39,17 +39,9 @@ pub struct Metrics {
     /// `tx_submitted_total{result}`: relayer submissions by outcome (`landed`, `conflict`,
     /// `failed`, `unavailable`).
     pub tx_submitted_total: IntCounterVec,
-}
-
-/// The `tx_submitted_total` label of a submission's result: `landed`, `unavailable` (the RPC
-/// failed or its breaker is open) or `failed`.
-pub fn submission_label<T>(result: &Result<T, crate::platform::chain::ChainError>) -> &'static str {
-    use crate::platform::chain::ChainError;
-    match result {
-        Ok(_) => "landed",
-        Err(ChainError::Unavailable { .. } | ChainError::Transport { .. }) => "unavailable",
-        Err(_) => "failed",
-    }
+    /// `feature_flag_enabled{flag}`: the share of keys a flag lets through (0, 1, or the
+    /// rollout fraction).
+    pub feature_flag_enabled: GaugeVec,
 }
 
 impl Default for Metrics {
@@ -145,6 +137,13 @@ impl Metrics {
                 Opts::new("prover_requests_total", "Proof requests by result"),
                 &["result"]
             )),
+            feature_flag_enabled: reg!(GaugeVec::new(
+                Opts::new(
+                    "feature_flag_enabled",
+                    "Share of API keys a feature flag lets through (0 to 1)"
+                ),
+                &["flag"]
+            )),
             tx_submitted_total: reg!(IntCounterVec::new(
                 Opts::new(
                     "tx_submitted_total",
@@ -174,14 +173,6 @@ impl Metrics {
         if a + f > 0.0 {
             self.fallback_usage_ratio.set(f / (a + f));
         }
-    }
-
-    /// Counts a relayer submission under `tx_submitted_total{result}` (see
-    /// [`submission_label`]).
-    pub fn record_submission<T>(&self, result: &Result<T, crate::platform::chain::ChainError>) {
-        self.tx_submitted_total
-            .with_label_values(&[submission_label(result)])
-            .inc();
     }
 
     /// The text exposition format.

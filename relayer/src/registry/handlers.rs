@@ -8,13 +8,42 @@ use utoipa::ToSchema;
 use veil_zk::{ProofBytes, PublicInputs, PROOF_LEN};
 
 use crate::platform::http::{invalid_field, on_chain, parse_pubkey, ApiJson};
+use std::sync::Arc;
+
+use utoipa_axum::{router::OpenApiRouter, routes};
+
 use crate::{
-    platform::error::{ApiError, ErrorBody},
+    platform::{
+        auth::{self, AuthService, Scope},
+        error::{ApiError, ErrorBody},
+    },
     registry::{ProveRequest, RegisterRequest, RegistryService},
-    state::AppState,
 };
 
-fn service(state: &AppState) -> Result<&RegistryService, ApiError> {
+/// What the registry handlers call: the service, present with `RELAYER_RPC_URL` (without it
+/// every route answers `501 CHAIN_NOT_CONFIGURED`).
+#[derive(Clone)]
+pub struct RegistryApi {
+    /// The registry flows.
+    pub registry: Option<Arc<RegistryService>>,
+}
+
+/// The registry's routes with their OpenAPI paths: register, prove and verify under the
+/// `registry` scope; publish under `admin` and the IP allowlist.
+pub fn routes(state: RegistryApi, auth: &Arc<AuthService>) -> OpenApiRouter {
+    let members = OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(prove))
+        .routes(routes!(verify_ownership))
+        .route_layer(auth::require(auth.clone(), Scope::Registry));
+    let admin = OpenApiRouter::new()
+        .routes(routes!(publish))
+        .route_layer(auth::require(auth.clone(), Scope::Admin))
+        .route_layer(auth::admin_only(auth.clone()));
+    members.merge(admin).with_state(state)
+}
+
+fn service(state: &RegistryApi) -> Result<&RegistryService, ApiError> {
     on_chain(state.registry.as_deref())
 }
 
@@ -78,7 +107,7 @@ pub struct RegisterResponse {
     security(("api_key" = []))
 )]
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<RegistryApi>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     let service = service(&state)?;
@@ -164,7 +193,7 @@ pub struct PublishResponse {
     security(("api_key" = []))
 )]
 pub async fn publish(
-    State(state): State<AppState>,
+    State(state): State<RegistryApi>,
     ApiJson(body): ApiJson<PublishBody>,
 ) -> Result<Json<PublishResponse>, ApiError> {
     let outcome = service(&state)?
@@ -265,7 +294,7 @@ pub struct ProofBody {
     security(("api_key" = []))
 )]
 pub async fn prove(
-    State(state): State<AppState>,
+    State(state): State<RegistryApi>,
     ApiJson(body): ApiJson<ProveBody>,
 ) -> Result<Json<ProofBody>, ApiError> {
     let service = service(&state)?;
@@ -315,7 +344,7 @@ pub struct VerifiedResponse {
     security(("api_key" = []))
 )]
 pub async fn verify_ownership(
-    State(state): State<AppState>,
+    State(state): State<RegistryApi>,
     ApiJson(body): ApiJson<ProofBody>,
 ) -> Result<Json<VerifiedResponse>, ApiError> {
     let service = service(&state)?;

@@ -28,6 +28,7 @@
 //!    keyed by the nullifier: a nullifier spent before is a typed conflict carrying where it
 //!    was spent, never a second transaction.
 
+mod error;
 pub mod handlers;
 pub mod prover;
 pub mod store;
@@ -499,7 +500,7 @@ impl RegistryService {
         ix: anchor_lang::solana_program::instruction::Instruction,
     ) -> Result<Landed, ChainError> {
         let result = self.chain.submit(key, &[ix], &[]).await;
-        self.metrics.record_submission(&result);
+        crate::platform::chain::record_submission(&self.metrics, &result);
         result
     }
 
@@ -626,7 +627,7 @@ impl RegistryService {
             veil_client::registry::verify_ownership_args(proof, inputs),
         );
         let result = self.chain.submit(&key, &[ix], &[]).await;
-        let mut label = crate::platform::metrics::submission_label(&result);
+        let mut label = crate::platform::chain::submission_label(&result);
         let outcome = match result {
             Ok(landed) if landed.by_this_call => Ok(landed),
             // Spent earlier through this relayer: the record says where.

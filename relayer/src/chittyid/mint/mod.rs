@@ -9,6 +9,7 @@
 //! counter.
 
 pub mod alpha;
+pub mod row;
 pub mod service;
 pub mod writer;
 
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use veil_chittyid::{sequence_from_bytes, ChittyId, ChittyIdError, EntityType, IssuerClass};
 use veil_drand::VerifiedBeacon;
 
+pub use self::row::MintRow;
 use self::{
     alpha::AlphaInput,
     writer::{Commit, CommitQueue, QueueError},
@@ -47,45 +49,6 @@ pub struct MintRequest {
     /// Request nonce, 1–64 bytes.
     pub nonce: Vec<u8>,
     /// The API key that asked (audit).
-    pub api_key_id: Option<String>,
-}
-
-/// A minted ID and all of its evidence, as persisted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MintRow {
-    /// The formatted ID.
-    pub id: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Entity type.
-    pub entity: EntityType,
-    /// `YYMM` of the round.
-    pub yymm: String,
-    /// 8 sequence characters.
-    pub sequence: String,
-    /// Trust level.
-    pub trust: u8,
-    /// SHA-256 of the content.
-    pub content_hash: [u8; 32],
-    /// Request nonce.
-    pub nonce: Vec<u8>,
-    /// drand round.
-    pub round: u64,
-    /// drand randomness.
-    pub randomness: [u8; 32],
-    /// drand signature.
-    pub signature: Arc<[u8]>,
-    /// Collision counter.
-    pub counter: u32,
-    /// alpha.
-    pub alpha: [u8; 32],
-    /// VRF output.
-    pub beta: [u8; 64],
-    /// VRF proof.
-    pub proof: [u8; 80],
-    /// VRF key id.
-    pub key_id: Arc<str>,
-    /// Who asked.
     pub api_key_id: Option<String>,
 }
 
@@ -119,12 +82,12 @@ impl From<MintError> for ApiError {
             MintError::Queue(QueueError::Store(store)) => match Arc::try_unwrap(store) {
                 Ok(store) => store.into(),
                 Err(shared) => match &*shared {
-                    crate::chittyid::store::StoreError::Unavailable(_) => ApiError::new(
+                    crate::platform::db::StoreError::Unavailable(_) => ApiError::new(
                         ErrorCode::DatabaseUnavailable,
                         "the database is unavailable; retry later",
                     )
                     .retry_after(1),
-                    crate::chittyid::store::StoreError::Query(cause) => {
+                    crate::platform::db::StoreError::Query(cause) => {
                         ApiError::internal("mint commit", cause)
                     }
                 },

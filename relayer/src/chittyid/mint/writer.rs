@@ -11,7 +11,7 @@ use std::{collections::HashSet, sync::Arc};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::MintRow;
+use super::row::MintRow;
 use crate::{chittyid::store, chittyid::store::StoreError, platform::metrics::Metrics};
 
 /// Whether a queued row was inserted.

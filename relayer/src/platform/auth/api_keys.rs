@@ -16,7 +16,6 @@
 use std::{
     fmt,
     num::NonZeroUsize,
-    str::FromStr,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -32,6 +31,7 @@ use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub use super::scope::{Scope, UnknownScope};
 use super::{
     error::{is_unavailable, AuthError, InvalidKeyReason},
     gcra::Quota,
@@ -52,70 +52,6 @@ const SECRET_TEXT_LEN: usize = 43;
 pub const MAX_LABEL_CHARS: usize = 200;
 /// Attempts at drawing an unused key id before giving up.
 const KEY_ID_ATTEMPTS: usize = 3;
-
-/// What a key may do. [`Scope::Admin`] implies every other scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Scope {
-    /// Mint ChittyIDs (`chittyid:mint`).
-    #[serde(rename = "chittyid:mint")]
-    ChittyIdMint,
-    /// Verify ChittyIDs (`chittyid:verify`).
-    #[serde(rename = "chittyid:verify")]
-    ChittyIdVerify,
-    /// Register identities, prove and verify ownership (`registry`).
-    #[serde(rename = "registry")]
-    Registry,
-    /// Run challenges and forward wallet-signed transactions (`challenges`).
-    #[serde(rename = "challenges")]
-    Challenges,
-    /// Administer the relayer (`admin`); implies all scopes.
-    #[serde(rename = "admin")]
-    Admin,
-}
-
-impl Scope {
-    /// Every scope.
-    pub const ALL: [Scope; 5] = [
-        Scope::ChittyIdMint,
-        Scope::ChittyIdVerify,
-        Scope::Registry,
-        Scope::Challenges,
-        Scope::Admin,
-    ];
-
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ChittyIdMint => "chittyid:mint",
-            Self::ChittyIdVerify => "chittyid:verify",
-            Self::Registry => "registry",
-            Self::Challenges => "challenges",
-            Self::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A scope name that is not one of [`Scope::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, admin)")]
-pub struct UnknownScope(pub String);
-
-impl FromStr for Scope {
-    type Err = UnknownScope;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_owned()))
-    }
-}
 
 /// The authenticated caller, put in the request extensions by the auth layer.
 ///
@@ -206,6 +142,40 @@ impl From<KeyStoreError> for ApiError {
                 .retry_after(1)
             }
             e => ApiError::internal("api key store", e),
+        }
+    }
+}
+
+/// What an operator sees of a key: never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeySummary {
+    /// The public key id (16 hex characters).
+    pub key_id: String,
+    /// The operator's label.
+    pub label: String,
+    /// Scope names as stored.
+    pub scopes: Vec<String>,
+    /// Sustained requests per second.
+    pub rate_per_sec: i32,
+    /// Requests allowed at once.
+    pub burst: i32,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC; absent while the key is live.
+    pub revoked_at: Option<String>,
+}
+
+impl KeySummary {
+    fn from_row(row: &sqlx::postgres::PgRow) -> Self {
+        use sqlx::Row;
+        Self {
+            key_id: row.get("key_id"),
+            label: row.get("label"),
+            scopes: row.get("scopes"),
+            rate_per_sec: row.get("rate_per_sec"),
+            burst: row.get("burst"),
+            created_at: row.get("created"),
+            revoked_at: row.get("revoked"),
         }
     }
 }
@@ -437,6 +407,34 @@ impl ApiKeyStore {
             tracing::info!(key_id, "API key revoked");
         }
         Ok(revoked)
+    }
+
+    /// Every key, newest first (revoked keys too when `include_revoked`). Never the secret.
+    pub async fn list(&self, include_revoked: bool) -> Result<Vec<KeySummary>, KeyStoreError> {
+        let rows = sqlx::query(
+            "SELECT key_id, label, scopes, rate_per_sec, burst, \
+             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, \
+             to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked \
+             FROM api_keys WHERE $1 OR revoked_at IS NULL ORDER BY created_at DESC, key_id",
+        )
+        .bind(include_revoked)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(KeySummary::from_row).collect())
+    }
+
+    /// One key's summary, revoked or not.
+    pub async fn get(&self, key_id: &str) -> Result<Option<KeySummary>, KeyStoreError> {
+        let row = sqlx::query(
+            "SELECT key_id, label, scopes, rate_per_sec, burst, \
+             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, \
+             to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked \
+             FROM api_keys WHERE key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(KeySummary::from_row))
     }
 
     /// Checks a presented key and returns its [`Principal`]. Served from the cache when fresh.

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::{nonce::NonceStoreError, Scope};
+use super::{nonce::NonceStoreError, scope::Scope};
 use crate::platform::error::{ApiError, ErrorCode};
 
 /// Why a presented API key was refused. Logged, never answered: the caller only learns that

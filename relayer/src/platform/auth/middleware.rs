@@ -25,13 +25,14 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower::{Layer, Service};
 
 use super::{
+    api_keys::{Principal, Scope},
     error::{AuthError, InvalidKeyReason},
     nonce::NonceOutcome,
+    service::AuthService,
     signature::{
         is_valid_nonce, parse_timestamp, verify_signature, HEADER_API_KEY, HEADER_NONCE,
         HEADER_SIGNATURE, HEADER_TIMESTAMP, NONCE_RULE,
     },
-    AuthService, Principal, Scope,
 };
 use crate::platform::error::ApiError;
 

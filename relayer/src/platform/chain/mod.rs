@@ -19,6 +19,7 @@
 //! are retried with exponential backoff, and count against a circuit breaker: while it is open
 //! every call fails fast with [`ChainError::Unavailable`].
 
+mod error;
 pub mod failure;
 pub mod store;
 
@@ -62,7 +63,7 @@ pub struct ChainConfig {
     pub max_builds: u32,
     /// Retries of one request after a transport error.
     pub max_retries: u32,
-    /// The first retry delay; each retry doubles it.
+    /// The first retry delay; each retry doubles it, plus jitter ([`veil_retry::Policy`]).
     pub backoff_initial: Duration,
     /// The longest retry delay.
     pub backoff_max: Duration,
@@ -350,7 +351,12 @@ impl ChainClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
-        let mut delay = self.config.backoff_initial;
+        let mut delays = veil_retry::Policy::new(
+            self.config.backoff_initial,
+            self.config.backoff_max,
+            self.config.max_retries,
+        )
+        .delays();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -362,15 +368,14 @@ impl ChainClient {
                 }
                 Err(error) if is_transport(&error) => {
                     permit.record_failure();
-                    if attempt > self.config.max_retries {
+                    let Some(delay) = delays.next() else {
                         return Err(ChainError::Transport {
                             attempts: attempt,
                             source: Box::new(error),
                         });
-                    }
+                    };
                     tracing::warn!(what, attempt, %error, "chain RPC transport error; retrying");
                     tokio::time::sleep(delay).await;
-                    delay = delay.saturating_mul(2).min(self.config.backoff_max);
                 }
                 Err(error) => {
                     // The node answered: it is up, whatever it said.
@@ -670,4 +675,25 @@ impl ChainClient {
             _ => Vec::new(),
         })
     }
+}
+
+/// The `tx_submitted_total` label of a submission's result: `landed`, `unavailable` (the RPC
+/// failed or its breaker is open) or `failed`.
+pub fn submission_label<T>(result: &Result<T, ChainError>) -> &'static str {
+    match result {
+        Ok(_) => "landed",
+        Err(ChainError::Unavailable { .. } | ChainError::Transport { .. }) => "unavailable",
+        Err(_) => "failed",
+    }
+}
+
+/// Counts a relayer submission under `tx_submitted_total{result}` (see [`submission_label`]).
+pub fn record_submission<T>(
+    metrics: &crate::platform::metrics::Metrics,
+    result: &Result<T, ChainError>,
+) {
+    metrics
+        .tx_submitted_total
+        .with_label_values(&[submission_label(result)])
+        .inc();
 }

@@ -1,6 +1,9 @@
 //! Secrets (VRF key, HMAC master secret, API-key pepper, fee payer) come from a
-//! [`SecretProvider`]: the environment or a directory of files. A [`Secret`] never prints its
+//! [`SecretProvider`]: the environment, a directory of files, or a 1Password Connect server
+//! ([`onepassword`]). A [`Secret`] never prints its
 //! value: `Debug` and `Display` show `[redacted]`, and the bytes are zeroed on drop.
+
+pub mod onepassword;
 
 use std::{fmt, path::PathBuf};
 
@@ -60,6 +63,15 @@ pub enum SecretName {
 }
 
 impl SecretName {
+    /// Every secret the relayer may read.
+    pub const ALL: [SecretName; 5] = [
+        Self::VrfKey,
+        Self::HmacMaster,
+        Self::ApiKeyPepper,
+        Self::FallbackToken,
+        Self::ChainKey,
+    ];
+
     /// The file name / environment suffix.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,6 +126,12 @@ pub enum SecretError {
 pub trait SecretProvider: Send + Sync {
     /// Reads one secret.
     fn get(&self, name: SecretName) -> Result<Secret, SecretError>;
+}
+
+impl<T: SecretProvider + ?Sized> SecretProvider for std::sync::Arc<T> {
+    fn get(&self, name: SecretName) -> Result<Secret, SecretError> {
+        (**self).get(name)
+    }
 }
 
 /// Reads `RELAYER_SECRET_<NAME>` (upper case) from the environment.

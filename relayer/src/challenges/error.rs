@@ -1,0 +1,30 @@
+//! How a challenge failure is answered: each [`ChallengeApiError`] to its code in the envelope.
+
+use serde_json::json;
+
+use super::ChallengeApiError;
+use crate::platform::{
+    db::StoreError,
+    error::{ApiError, ErrorCode},
+};
+
+impl From<ChallengeApiError> for ApiError {
+    fn from(e: ChallengeApiError) -> Self {
+        use ChallengeApiError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound(address) => ApiError::new(ErrorCode::ChallengeNotFound, message)
+                .with_details(json!({ "address": address.to_string() })),
+            E::NoCounterparty => ApiError::new(ErrorCode::ChallengeNoCounterparty, message),
+            E::NoArbiter => ApiError::new(ErrorCode::ChallengeNoArbiter, message),
+            E::Refused(rule) => ApiError::new(
+                ErrorCode::ChallengeRefused,
+                format!("the challenge program refused: {rule}"),
+            )
+            .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
+            E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
+            E::Chain(error) => error.into(),
+            E::Database(error) => ApiError::from(StoreError::from(error)),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What a key may do.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// What a key may do. [`Scope::Admin`] implies every other scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Mint ChittyIDs (`chittyid:mint`).
+    #[serde(rename = "chittyid:mint")]
+    ChittyIdMint,
+    /// Verify ChittyIDs (`chittyid:verify`).
+    #[serde(rename = "chittyid:verify")]
+    ChittyIdVerify,
+    /// Register identities, prove and verify ownership (`registry`).
+    #[serde(rename = "registry")]
+    Registry,
+    /// Run challenges and forward wallet-signed transactions (`challenges`).
+    #[serde(rename = "challenges")]
+    Challenges,
+    /// Administer the relayer (`admin`); implies all scopes.
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 5] = [
+        Scope::ChittyIdMint,
+        Scope::ChittyIdVerify,
+        Scope::Registry,
+        Scope::Challenges,
+        Scope::Admin,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChittyIdMint => "chittyid:mint",
+            Self::ChittyIdVerify => "chittyid:verify",
+            Self::Registry => "registry",
+            Self::Challenges => "challenges",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope name that is not one of [`Scope::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, admin)")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| UnknownScope(s.to_owned()))
+    }
+}
