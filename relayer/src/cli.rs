@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
-use crate::chittyid::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins};
+use crate::{
+    chittyid::evidence::{verify_offline, Evidence, EvidenceError, OfflineReport, Pins},
+    platform::auth::{api_keys::KeySummary, ApiKeyStore, KeyStoreError},
+};
 
 /// The relayer's command line.
 #[derive(Debug, Parser)]
@@ -135,6 +138,64 @@ pub struct RevokeKeyArgs {
     /// The key store.
     #[command(flatten)]
     pub store: KeyStoreArgs,
+}
+
+/// `keys list` as a table, one key per line, never a secret.
+pub fn keys_table(keys: &[KeySummary]) -> String {
+    let mut out = format!(
+        "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  label\n",
+        "key_id", "created", "revoked", "rate", "burst", "scopes"
+    );
+    for key in keys {
+        out.push_str(&format!(
+            "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  {}\n",
+            key.key_id,
+            key.created_at,
+            key.revoked_at.as_deref().unwrap_or("-"),
+            key.rate_per_sec,
+            key.burst,
+            key.scopes.join(","),
+            key.label
+        ));
+    }
+    out.push_str(&format!("({} keys)\n", keys.len()));
+    out
+}
+
+/// What `keys revoke` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Revoked now.
+    Revoked(String),
+    /// It was revoked before; nothing changed.
+    AlreadyRevoked(String),
+    /// No key has this id (exit code 1).
+    Unknown(String),
+}
+
+impl std::fmt::Display for Revocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Revoked(id) => write!(
+                f,
+                "revoked {id}; every relayer refuses it within its key cache TTL (RELAYER_KEY_CACHE_TTL_MS)"
+            ),
+            Self::AlreadyRevoked(id) => write!(f, "{id} was already revoked"),
+            Self::Unknown(id) => write!(f, "no API key has the id {id}"),
+        }
+    }
+}
+
+/// `keys revoke`: revokes a live key, says so of a revoked one, names an unknown id.
+pub async fn revoke_key(store: &ApiKeyStore, key_id: &str) -> Result<Revocation, KeyStoreError> {
+    Ok(match store.get(key_id).await? {
+        None => Revocation::Unknown(key_id.to_owned()),
+        Some(key) if key.revoked_at.is_some() => Revocation::AlreadyRevoked(key_id.to_owned()),
+        Some(_) => {
+            store.revoke(key_id).await?;
+            Revocation::Revoked(key_id.to_owned())
+        }
+    })
 }
 
 /// Why `verify` could not run (as opposed to: the evidence does not verify).

@@ -140,42 +140,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Keys(KeysCommand::List(args)) => {
             let store = key_store(&args.store).await?;
-            let keys = store.list(args.all).await?;
-            println!(
-                "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  label",
-                "key_id", "created", "revoked", "rate", "burst", "scopes"
-            );
-            for key in &keys {
-                println!(
-                    "{:<16}  {:<20}  {:<20}  {:>6}  {:>6}  {:<20}  {}",
-                    key.key_id,
-                    key.created_at,
-                    key.revoked_at.as_deref().unwrap_or("-"),
-                    key.rate_per_sec,
-                    key.burst,
-                    key.scopes.join(","),
-                    key.label
-                );
-            }
-            println!("({} keys)", keys.len());
+            print!("{}", cli::keys_table(&store.list(args.all).await?));
         }
         Command::Keys(KeysCommand::Revoke(args)) => {
             let store = key_store(&args.store).await?;
-            match store.get(&args.key_id).await? {
-                None => {
-                    eprintln!("error: no API key has the id {}", args.key_id);
-                    return Ok(ExitCode::from(1));
-                }
-                Some(key) if key.revoked_at.is_some() => {
-                    println!("{} was already revoked", args.key_id);
-                }
-                Some(_) => {
-                    store.revoke(&args.key_id).await?;
-                    println!(
-                        "revoked {}; every relayer refuses it within its key cache TTL (RELAYER_KEY_CACHE_TTL_MS)",
-                        args.key_id
-                    );
-                }
+            let outcome = cli::revoke_key(&store, &args.key_id).await?;
+            println!("{outcome}");
+            if outcome == cli::Revocation::Unknown(args.key_id.clone()) {
+                return Ok(ExitCode::from(1));
             }
         }
         Command::Verify(args) => {

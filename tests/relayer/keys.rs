@@ -168,3 +168,56 @@ async fn a_revocation_reaches_a_second_instance_within_its_key_cache_ttl() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_and_revokes_keys_against_the_same_store() {
+    use veil_relayer::cli::{keys_table, revoke_key, Revocation};
+    let t = TestApp::new().await;
+    let store = t.state.auth.keys();
+    let key = TestApp::create_key(&t.state, &[Scope::Registry, Scope::Challenges], 7).await;
+
+    let table = keys_table(&store.list(false).await.unwrap());
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&key.key_id))
+        .unwrap_or_else(|| panic!("{} missing from\n{table}", key.key_id));
+    assert!(
+        line.contains("challenges,registry") && line.contains(" 7 "),
+        "{line}"
+    );
+    assert!(
+        line.contains("  -  "),
+        "a live key shows no revocation: {line}"
+    );
+    assert!(table.ends_with("(3 keys)\n"), "{table}");
+    assert!(!table.contains(&key.api_key) && !table.contains(&key.signing_secret));
+
+    assert_eq!(
+        revoke_key(store, &key.key_id).await.unwrap(),
+        Revocation::Revoked(key.key_id.clone())
+    );
+    assert_eq!(
+        revoke_key(store, &key.key_id).await.unwrap(),
+        Revocation::AlreadyRevoked(key.key_id.clone())
+    );
+    assert_eq!(
+        revoke_key(store, "0123456789abcdef").await.unwrap(),
+        Revocation::Unknown("0123456789abcdef".into())
+    );
+    // The revocation is the same one the API sees: the key is refused.
+    let (status, body) = t
+        .get("/api/v2/challenges/11111111111111111111111111111111", &key)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "AUTH_INVALID_API_KEY")
+    );
+    let live = keys_table(&store.list(false).await.unwrap());
+    assert!(
+        !live.contains(&key.key_id) && live.ends_with("(2 keys)\n"),
+        "{live}"
+    );
+    let all = keys_table(&store.list(true).await.unwrap());
+    let line = all.lines().find(|l| l.starts_with(&key.key_id)).unwrap();
+    assert!(!line.contains("  -  "), "a revoked key shows when: {line}");
+}
