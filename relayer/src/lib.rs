@@ -5,7 +5,7 @@
 //! - [`platform`]: what every domain stands on and knows none of them: auth, the circuit
 //!   breaker, the chain client, config, the database, the error envelope, feature flags, shared
 //!   HTTP pieces, metrics, secrets, the clock.
-//! - [`chittyid`], [`registry`], [`challenges`]: each its service (transport-free), its store,
+//! - [`chittyid`], [`registry`], [`challenges`], [`gatekeeper`]: each its service (transport-free), its store,
 //!   its handlers with `routes()` and their OpenAPI paths, and its error type.
 //! - The composition root: [`state`] builds every service once, [`app`] merges the routes under
 //!   the platform's layers, [`serve`] starts the background tasks, [`ops`] answers `/health`
@@ -26,6 +26,7 @@
 //! | `POST /api/v2/challenges/{address}/{attest,settle,expire}` (the relayer submits) | `challenges` + `FF_CHALLENGES` | yes |
 //! | `GET /api/v2/challenges/{address}` | `challenges` + `FF_CHALLENGES` | no |
 //! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` + `FF_CHALLENGES` | yes |
+//! | `POST /gatekeeper/v2/wallet/{challenge,verify}`, `GET …/verifications/{id}` | `challenges` + `FF_GATEKEEPER_V2` | POST |
 //! | `GET`, `PUT /admin/flags` | `admin` + IP allowlist | PUT |
 //! | `GET`, `POST /admin/keys`, `DELETE /admin/keys/{key_id}` | `admin` + IP allowlist | POST, DELETE |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
@@ -33,6 +34,7 @@
 pub mod challenges;
 pub mod chittyid;
 pub mod cli;
+pub mod gatekeeper;
 pub mod openapi;
 pub mod ops;
 pub mod platform;
@@ -47,8 +49,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use crate::state::AppState;
 use crate::{
-    challenges::handlers::ChallengeApi, chittyid::handlers::ChittyIdApi, platform::http,
-    registry::handlers::RegistryApi,
+    challenges::handlers::ChallengeApi, chittyid::handlers::ChittyIdApi,
+    gatekeeper::handlers::GatekeeperApi, platform::http, registry::handlers::RegistryApi,
 };
 
 /// Serves `state` on `listener` with its background tasks (the batch cutter, and with an RPC
@@ -139,6 +141,13 @@ pub fn api(state: &AppState) -> OpenApiRouter {
                 flags: state.flags.clone(),
             },
             auth,
+        ))
+        .merge(gatekeeper::handlers::routes(
+            GatekeeperApi {
+                gatekeeper: state.gatekeeper.clone(),
+            },
+            auth,
+            &state.flags,
         ))
         .merge(ops::routes(state.clone()))
         .merge(platform::routes(state.flags.clone(), auth))

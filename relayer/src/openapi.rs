@@ -16,7 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[openapi(
     info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation; token-ownership registry, prover and on-chain verification. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
     modifiers(&Security),
-    tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "admin"), (name = "ops"))
+    tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "gatekeeper"), (name = "admin"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

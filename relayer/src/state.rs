@@ -15,6 +15,7 @@ use crate::{
     chittyid::reconcile::Reconciler,
     chittyid::store::{self, StoreError},
     chittyid::verify::Verifier,
+    gatekeeper::{GatekeeperConfig, GatekeeperService},
     platform::auth::{AuthService, AuthSetupError},
     platform::breaker::CircuitBreaker,
     platform::chain::{ChainClient, ChainConfig},
@@ -87,6 +88,8 @@ pub struct Inner {
     pub auth: Arc<AuthService>,
     /// Feature flags.
     pub flags: Flags,
+    /// Wallet sign-in (SIWS / EIP-4361).
+    pub gatekeeper: Arc<GatekeeperService>,
     /// Whether mints can fall back.
     pub fallback_configured: bool,
     /// The fallback client (for its breaker state in `/health`).
@@ -244,13 +247,23 @@ impl AppState {
             }
             None => (None, None, None),
         };
-        let auth = AuthService::from_config(&config, pool.clone(), secrets, clock)?;
+        let auth = AuthService::from_config(&config, pool.clone(), secrets, clock.clone())?;
         let flags = Flags::new(
             config.flags(),
             pool.clone(),
             metrics.feature_flag_enabled.clone(),
         );
         flags.refresh().await?;
+        let gatekeeper = Arc::new(GatekeeperService::new(
+            pool.clone(),
+            GatekeeperConfig {
+                domain: config.gatekeeper_domain.clone(),
+                uri: config.gatekeeper_uri.clone(),
+                nonce_ttl: Duration::from_secs(config.gatekeeper_nonce_ttl_secs),
+                chains: config.gatekeeper_chains.clone(),
+            },
+            clock.clone(),
+        ));
         Ok(Self(Arc::new(Inner {
             anchorer,
             registry,
@@ -268,6 +281,7 @@ impl AppState {
             reconciler,
             auth,
             flags,
+            gatekeeper,
         })))
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod chittyid;
 mod drand;
 mod flags;
+mod gatekeeper;
 mod keys;
 mod onepassword;
 mod ops;

@@ -132,6 +132,32 @@ pub struct Config {
     /// `FF_DOCUMENTS`: documents.
     #[arg(long, env = "FF_DOCUMENTS", default_value = "off")]
     pub ff_documents: Rollout,
+    /// The domain wallets see in the sign-in message (`{domain} wants you to sign in…`).
+    #[arg(
+        long,
+        env = "RELAYER_GATEKEEPER_DOMAIN",
+        default_value = "localhost:8080"
+    )]
+    pub gatekeeper_domain: String,
+    /// The URI in the sign-in message.
+    #[arg(
+        long,
+        env = "RELAYER_GATEKEEPER_URI",
+        default_value = "http://localhost:8080"
+    )]
+    pub gatekeeper_uri: String,
+    /// Seconds an issued sign-in nonce may be used.
+    #[arg(long, env = "RELAYER_GATEKEEPER_NONCE_TTL_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub gatekeeper_nonce_ttl_secs: u64,
+    /// CAIP-2 chain ids a wallet may sign in on (comma-separated).
+    #[arg(
+        long,
+        env = "RELAYER_GATEKEEPER_CHAINS",
+        value_delimiter = ',',
+        default_value = "solana:mainnet,solana:devnet,solana:localnet,eip155:1,eip155:31337"
+    )]
+    pub gatekeeper_chains: Vec<String>,
     /// Milliseconds between reads of the runtime flag changes (the bound within which every
     /// instance applies a `PUT /admin/flags`).
     #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,

@@ -144,6 +144,30 @@ veil_api_codes::error_codes! {
         /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
         TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
 
+        // Gatekeeper: wallet sign-in.
+        /// The chain id is not CAIP-2 (`solana:<cluster>`, `eip155:<n>`) or not accepted here (`details.supported`).
+        GatekeeperChainNotSupported = ("GATEKEEPER_CHAIN_NOT_SUPPORTED", BAD_REQUEST),
+        /// The signed text is not a Sign-In With Solana / EIP-4361 message (`details.rule`).
+        GatekeeperMessageMalformed = ("GATEKEEPER_MESSAGE_MALFORMED", BAD_REQUEST),
+        /// The message's nonce was never issued.
+        GatekeeperNonceUnknown = ("GATEKEEPER_NONCE_UNKNOWN", BAD_REQUEST),
+        /// The message's nonce was already used by a verification.
+        GatekeeperNonceUsed = ("GATEKEEPER_NONCE_USED", CONFLICT),
+        /// The message's nonce expired (`details.expired_at`); ask for a new challenge.
+        GatekeeperNonceExpired = ("GATEKEEPER_NONCE_EXPIRED", GONE),
+        /// The message names another domain than its nonce was issued for (`details`).
+        GatekeeperDomainMismatch = ("GATEKEEPER_DOMAIN_MISMATCH", BAD_REQUEST),
+        /// The message names another chain than its nonce was issued for (`details.expected`).
+        GatekeeperChainMismatch = ("GATEKEEPER_CHAIN_MISMATCH", BAD_REQUEST),
+        /// The message differs from the one issued (`details.first_difference`, a byte offset).
+        GatekeeperMessageMismatch = ("GATEKEEPER_MESSAGE_MISMATCH", BAD_REQUEST),
+        /// The signature is not base58 of 64 bytes (Solana) or 0x-hex r‖s‖v with a low s (EVM).
+        GatekeeperSignatureMalformed = ("GATEKEEPER_SIGNATURE_MALFORMED", BAD_REQUEST),
+        /// The signature was made by another key than the message's address.
+        GatekeeperWrongSigner = ("GATEKEEPER_WRONG_SIGNER", UNAUTHORIZED),
+        /// No wallet verification has this id.
+        GatekeeperVerificationNotFound = ("GATEKEEPER_VERIFICATION_NOT_FOUND", NOT_FOUND),
+
         // Feature flags.
         /// The feature is switched off for this key (`details.flag`: e.g. `FF_CHALLENGES`).
         FeatureDisabled = ("FEATURE_DISABLED", SERVICE_UNAVAILABLE),

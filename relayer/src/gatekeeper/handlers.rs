@@ -1,0 +1,159 @@
+//! `/gatekeeper/v2/wallet/*`: thin handlers over [`GatekeeperService`], all behind
+//! `FF_GATEKEEPER_V2` and the `challenges` scope.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{store::Verification, GatekeeperService};
+use crate::platform::{
+    auth::{self, AuthService, Principal, Scope},
+    error::{ApiError, ErrorBody},
+    flags::{self, Flag, Flags},
+    http::ApiJson,
+};
+
+/// What the gatekeeper handlers call.
+#[derive(Clone)]
+pub struct GatekeeperApi {
+    /// The service.
+    pub gatekeeper: Arc<GatekeeperService>,
+}
+
+/// The gatekeeper's routes with their OpenAPI paths, under the `challenges` scope and
+/// `FF_GATEKEEPER_V2`.
+pub fn routes(state: GatekeeperApi, auth: &Arc<AuthService>, flags: &Flags) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(challenge))
+        .routes(routes!(verify))
+        .routes(routes!(verification))
+        .route_layer(flags::require(flags.clone(), Flag::GatekeeperV2))
+        .route_layer(auth::require(auth.clone(), Scope::Challenges))
+        .with_state(state)
+}
+
+/// `POST /gatekeeper/v2/wallet/challenge`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeBody {
+    /// CAIP-2: `solana:mainnet`, `solana:devnet`, `solana:localnet`, `eip155:<chain id>`.
+    pub chain_id: String,
+    /// The wallet: base58 (Solana) or `0x…` (EVM; any case, or its EIP-55 checksum).
+    pub address: String,
+}
+
+/// The message to sign.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeResponse {
+    /// The single-use nonce (also inside the message).
+    pub nonce: String,
+    /// The exact text the wallet signs: Sign-In With Solana, or EIP-4361.
+    pub message: String,
+    /// The address as the message carries it (EIP-55 for EVM).
+    pub address: String,
+    /// Unix seconds after which the nonce is refused.
+    pub expires_at: i64,
+}
+
+/// `POST /gatekeeper/v2/wallet/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The signed message, byte for byte as issued.
+    pub message: String,
+    /// Solana: base58 of the 64-byte ed25519 signature over the message bytes. EVM: `0x` and
+    /// 65 bytes (r ‖ s ‖ v) of the EIP-191 `personal_sign` signature.
+    pub signature: String,
+}
+
+/// A wallet verification, cited by id.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerificationResponse {
+    /// The record's id.
+    pub verification_id: String,
+    /// CAIP-2.
+    pub chain_id: String,
+    /// The wallet (EIP-55 for EVM).
+    pub address: String,
+    /// Unix seconds.
+    pub verified_at: i64,
+}
+
+impl From<Verification> for VerificationResponse {
+    fn from(v: Verification) -> Self {
+        Self {
+            verification_id: v.id.to_string(),
+            chain_id: v.chain_id,
+            address: v.address,
+            verified_at: v.verified_at_unix,
+        }
+    }
+}
+
+/// Issues a single-use nonce and the sign-in message for a wallet.
+#[utoipa::path(post, path = "/gatekeeper/v2/wallet/challenge", tag = "gatekeeper",
+    request_body = ChallengeBody,
+    responses((status = 201, body = ChallengeResponse),
+              (status = 400, body = ErrorBody, description = "`GATEKEEPER_CHAIN_NOT_SUPPORTED`, `INVALID_BODY`"),
+              (status = 503, body = ErrorBody, description = "`FEATURE_DISABLED` (FF_GATEKEEPER_V2)")),
+    security(("api_key" = [])))]
+pub async fn challenge(
+    State(state): State<GatekeeperApi>,
+    principal: Principal,
+    ApiJson(body): ApiJson<ChallengeBody>,
+) -> Result<(StatusCode, Json<ChallengeResponse>), ApiError> {
+    let issued = state
+        .gatekeeper
+        .challenge(&body.chain_id, &body.address, Some(&principal.key_id))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChallengeResponse {
+            nonce: issued.nonce,
+            message: issued.message,
+            address: issued.address,
+            expires_at: issued.expires_at_unix,
+        }),
+    ))
+}
+
+/// Verifies a signed sign-in message and records the wallet verification.
+#[utoipa::path(post, path = "/gatekeeper/v2/wallet/verify", tag = "gatekeeper",
+    request_body = VerifyBody,
+    responses((status = 201, body = VerificationResponse),
+              (status = 400, body = ErrorBody, description = "`GATEKEEPER_MESSAGE_MALFORMED`, `GATEKEEPER_NONCE_UNKNOWN`, `GATEKEEPER_DOMAIN_MISMATCH`, `GATEKEEPER_CHAIN_MISMATCH`, `GATEKEEPER_MESSAGE_MISMATCH`, `GATEKEEPER_SIGNATURE_MALFORMED`"),
+              (status = 401, body = ErrorBody, description = "`GATEKEEPER_WRONG_SIGNER`"),
+              (status = 409, body = ErrorBody, description = "`GATEKEEPER_NONCE_USED`"),
+              (status = 410, body = ErrorBody, description = "`GATEKEEPER_NONCE_EXPIRED`")),
+    security(("api_key" = [])))]
+pub async fn verify(
+    State(state): State<GatekeeperApi>,
+    principal: Principal,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<(StatusCode, Json<VerificationResponse>), ApiError> {
+    let verified = state
+        .gatekeeper
+        .verify(&body.message, &body.signature, Some(&principal.key_id))
+        .await?;
+    Ok((StatusCode::CREATED, Json(verified.into())))
+}
+
+/// A recorded wallet verification.
+#[utoipa::path(get, path = "/gatekeeper/v2/wallet/verifications/{id}", tag = "gatekeeper",
+    params(("id" = String, Path, description = "The verification id (a UUID)")),
+    responses((status = 200, body = VerificationResponse),
+              (status = 404, body = ErrorBody, description = "`GATEKEEPER_VERIFICATION_NOT_FOUND`")),
+    security(("api_key" = [])))]
+pub async fn verification(
+    State(state): State<GatekeeperApi>,
+    Path(id): Path<String>,
+) -> Result<Json<VerificationResponse>, ApiError> {
+    Ok(Json(state.gatekeeper.verification(&id).await?.into()))
+}

@@ -1,0 +1,152 @@
+//! The gatekeeper's SQL: nonces with their issued message, and wallet verifications. Ids cross
+//! as text (`::uuid`): the workspace builds sqlx without its `uuid` feature.
+
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::platform::db::StoreError;
+
+/// An issued nonce, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedNonce {
+    /// The nonce.
+    pub nonce: String,
+    /// CAIP-2.
+    pub chain_id: String,
+    /// As issued (base58, or EIP-55).
+    pub address: String,
+    /// The domain it was issued for.
+    pub domain: String,
+    /// The exact text issued.
+    pub message: String,
+    /// Unix seconds.
+    pub expires_at_unix: i64,
+    /// Unix seconds, once used.
+    pub used_at_unix: Option<i64>,
+}
+
+/// Stores a new nonce; drops unused nonces that expired more than a day ago.
+pub async fn issue(
+    pool: &PgPool,
+    nonce: &IssuedNonce,
+    issued_at_unix: i64,
+    api_key_id: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO gatekeeper_nonces \
+         (nonce, chain_id, address, domain, message, api_key_id, issued_at_unix, expires_at_unix) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&nonce.nonce)
+    .bind(&nonce.chain_id)
+    .bind(&nonce.address)
+    .bind(&nonce.domain)
+    .bind(&nonce.message)
+    .bind(api_key_id)
+    .bind(issued_at_unix)
+    .bind(nonce.expires_at_unix)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "DELETE FROM gatekeeper_nonces WHERE used_at_unix IS NULL AND expires_at_unix < $1",
+    )
+    .bind(issued_at_unix - 86_400)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The nonce, if it was issued.
+pub async fn find(pool: &PgPool, nonce: &str) -> Result<Option<IssuedNonce>, StoreError> {
+    let row = sqlx::query(
+        "SELECT nonce, chain_id, address, domain, message, expires_at_unix, used_at_unix \
+         FROM gatekeeper_nonces WHERE nonce = $1",
+    )
+    .bind(nonce)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| IssuedNonce {
+        nonce: r.get("nonce"),
+        chain_id: r.get("chain_id"),
+        address: r.get("address"),
+        domain: r.get("domain"),
+        message: r.get("message"),
+        expires_at_unix: r.get("expires_at_unix"),
+        used_at_unix: r.get("used_at_unix"),
+    }))
+}
+
+/// A recorded verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Its id.
+    pub id: Uuid,
+    /// CAIP-2.
+    pub chain_id: String,
+    /// The wallet.
+    pub address: String,
+    /// Unix seconds.
+    pub verified_at_unix: i64,
+}
+
+/// Marks the nonce used and records the verification, in one transaction. `None` when the
+/// nonce was used in the meantime (a concurrent verify won).
+pub async fn record(
+    pool: &PgPool,
+    nonce: &IssuedNonce,
+    message_sha256: &[u8; 32],
+    api_key_id: Option<&str>,
+    now_unix: i64,
+) -> Result<Option<Verification>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query(
+        "UPDATE gatekeeper_nonces SET used_at_unix = $2 WHERE nonce = $1 AND used_at_unix IS NULL",
+    )
+    .bind(&nonce.nonce)
+    .bind(now_unix)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed != 1 {
+        return Ok(None);
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO gatekeeper_wallet_verifications \
+         (id, chain_id, address, nonce, message_sha256, api_key_id, verified_at_unix) \
+         VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(&nonce.chain_id)
+    .bind(&nonce.address)
+    .bind(&nonce.nonce)
+    .bind(&message_sha256[..])
+    .bind(api_key_id)
+    .bind(now_unix)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Verification {
+        id,
+        chain_id: nonce.chain_id.clone(),
+        address: nonce.address.clone(),
+        verified_at_unix: now_unix,
+    }))
+}
+
+/// A verification by id.
+pub async fn verification(pool: &PgPool, id: Uuid) -> Result<Option<Verification>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id::text AS id, chain_id, address, verified_at_unix \
+         FROM gatekeeper_wallet_verifications WHERE id = $1::uuid",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Verification {
+        id: r.get::<String, _>("id").parse().unwrap_or(id),
+        chain_id: r.get("chain_id"),
+        address: r.get("address"),
+        verified_at_unix: r.get("verified_at_unix"),
+    }))
+}
