@@ -27,3 +27,24 @@ CREATE TABLE gatekeeper_wallet_verifications (
 );
 CREATE INDEX gatekeeper_wallet_verifications_by_wallet
     ON gatekeeper_wallet_verifications (address, chain_id);
+
+-- Proof of funds: PASSED or FAILED against a threshold, for a verified wallet. The balance
+-- itself is never stored: only SHA-256(salt ‖ balance as 32 bytes big-endian) with a random
+-- per-attestation salt, and the slot (or block) it was read at.
+CREATE TABLE gatekeeper_funds_attestations (
+    id               UUID PRIMARY KEY,
+    verification_id  UUID NOT NULL REFERENCES gatekeeper_wallet_verifications (id),
+    chain_id         TEXT NOT NULL,
+    address          TEXT NOT NULL,
+    asset            TEXT NOT NULL,
+    threshold        TEXT NOT NULL,
+    decimals         SMALLINT NOT NULL,
+    passed           BOOLEAN NOT NULL,
+    salt             BYTEA NOT NULL CHECK (length(salt) = 16),
+    balance_hash     BYTEA NOT NULL CHECK (length(balance_hash) = 32),
+    read_at          BIGINT NOT NULL,
+    api_key_id       TEXT,
+    created_at_unix  BIGINT NOT NULL
+);
+CREATE INDEX gatekeeper_funds_attestations_by_verification
+    ON gatekeeper_funds_attestations (verification_id);

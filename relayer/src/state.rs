@@ -202,7 +202,7 @@ impl AppState {
             pinned,
             metrics.clone(),
         ));
-        let (anchorer, registry, challenges) = match &config.rpc_url {
+        let (anchorer, registry, challenges, solana) = match &config.rpc_url {
             Some(url) => {
                 let seed: [u8; 32] = secrets.get(SecretName::ChainKey)?.to_array("chain_key")?;
                 let payer = solana_keypair::Keypair::new_from_array(seed);
@@ -239,13 +239,18 @@ impl AppState {
                 ));
                 let anchorer = Arc::new(Anchorer::new(
                     pool.clone(),
-                    chain,
+                    chain.clone(),
                     verifier.clone(),
                     config.anchor_namespace,
                 ));
-                (Some(anchorer), Some(registry), Some(challenges))
+                (
+                    Some(anchorer),
+                    Some(registry),
+                    Some(challenges),
+                    Some(chain),
+                )
             }
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock.clone())?;
         let flags = Flags::new(
@@ -263,6 +268,7 @@ impl AppState {
                 chains: config.gatekeeper_chains.clone(),
             },
             clock.clone(),
+            solana,
         ));
         Ok(Self(Arc::new(Inner {
             anchorer,

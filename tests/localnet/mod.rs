@@ -33,6 +33,7 @@ use veil_relayer::{
 use crate::relayer::support::{code, TestApp, TestDb, CHAIN_SEED};
 
 mod challenges;
+mod gatekeeper;
 mod geyser;
 mod ownership;
 mod stack;

@@ -66,6 +66,34 @@ pub enum GatekeeperError {
     /// No verification has this id.
     #[error("no wallet verification has this id")]
     VerificationNotFound,
+    /// The asset is not one this chain's funds check reads.
+    #[error("`{asset}` is not {rule}")]
+    AssetInvalid {
+        /// As given.
+        asset: String,
+        /// What it must be.
+        rule: &'static str,
+    },
+    /// The threshold does not parse in the asset's units.
+    #[error("threshold `{amount}` must be {rule}")]
+    AmountInvalid {
+        /// As given.
+        amount: String,
+        /// What it must be.
+        rule: &'static str,
+    },
+    /// The wallet's EVM network has no RPC configured here.
+    #[error("no RPC is configured for {chain_id}")]
+    NetworkNotConfigured {
+        /// CAIP-2.
+        chain_id: String,
+    },
+    /// The relayer runs without `RELAYER_RPC_URL`.
+    #[error("the relayer runs without RELAYER_RPC_URL")]
+    SolanaNotConfigured,
+    /// The chain RPC failed.
+    #[error(transparent)]
+    Chain(#[from] crate::platform::chain::ChainError),
     /// A stored row is not what this code wrote.
     #[error("a stored gatekeeper row is malformed")]
     Integrity,
@@ -115,6 +143,20 @@ impl From<GatekeeperError> for ApiError {
             E::VerificationNotFound => {
                 ApiError::new(ErrorCode::GatekeeperVerificationNotFound, message)
             }
+            E::AssetInvalid { asset, .. } => {
+                ApiError::new(ErrorCode::GatekeeperAssetInvalid, message)
+                    .with_details(json!({ "asset": asset }))
+            }
+            E::AmountInvalid { amount, .. } => {
+                ApiError::new(ErrorCode::GatekeeperAmountInvalid, message)
+                    .with_details(json!({ "threshold": amount }))
+            }
+            E::NetworkNotConfigured { chain_id } => {
+                ApiError::new(ErrorCode::GatekeeperNetworkNotConfigured, message)
+                    .with_details(json!({ "chain_id": chain_id }))
+            }
+            E::SolanaNotConfigured => ApiError::new(ErrorCode::ChainNotConfigured, message),
+            E::Chain(error) => error.into(),
             E::Integrity => ApiError::internal("gatekeeper", message),
             E::Store(error) => error.into(),
         }

@@ -34,6 +34,7 @@ pub fn routes(state: GatekeeperApi, auth: &Arc<AuthService>, flags: &Flags) -> O
         .routes(routes!(challenge))
         .routes(routes!(verify))
         .routes(routes!(verification))
+        .routes(routes!(check_funds))
         .route_layer(flags::require(flags.clone(), Flag::GatekeeperV2))
         .route_layer(auth::require(auth.clone(), Scope::Challenges))
         .with_state(state)
@@ -156,4 +157,73 @@ pub async fn verification(
     Path(id): Path<String>,
 ) -> Result<Json<VerificationResponse>, ApiError> {
     Ok(Json(state.gatekeeper.verification(&id).await?.into()))
+}
+
+/// `POST /gatekeeper/v2/funds/check`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundsBody {
+    /// The wallet verification (from `/gatekeeper/v2/wallet/verify`).
+    pub verification_id: String,
+    /// Solana: `native` (SOL) or a mint address (SPL Token or Token-2022).
+    pub asset: String,
+    /// The least the wallet must hold, a decimal in the asset's units (e.g. `1.5`).
+    pub threshold: String,
+}
+
+/// The outcome of a funds check: never the balance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FundsResponse {
+    /// The attestation's id.
+    pub attestation_id: String,
+    /// `PASSED` or `FAILED`.
+    pub result: String,
+    /// The verification it is for.
+    pub verification_id: String,
+    /// CAIP-2.
+    pub chain_id: String,
+    /// The wallet.
+    pub address: String,
+    /// As asked.
+    pub asset: String,
+    /// As asked.
+    pub threshold: String,
+    /// The slot (Solana) the balance was read at.
+    pub read_at: u64,
+}
+
+/// Checks that a verified wallet holds at least a threshold of an asset; answers `PASSED` or
+/// `FAILED`, never the balance.
+#[utoipa::path(post, path = "/gatekeeper/v2/funds/check", tag = "gatekeeper",
+    request_body = FundsBody,
+    responses((status = 200, body = FundsResponse),
+              (status = 400, body = ErrorBody, description = "`GATEKEEPER_ASSET_INVALID`, `GATEKEEPER_AMOUNT_INVALID`, `GATEKEEPER_NETWORK_NOT_CONFIGURED`"),
+              (status = 404, body = ErrorBody, description = "`GATEKEEPER_VERIFICATION_NOT_FOUND`"),
+              (status = 501, body = ErrorBody, description = "`CHAIN_NOT_CONFIGURED`"),
+              (status = 503, body = ErrorBody, description = "`CHAIN_UNAVAILABLE` (with `Retry-After`)")),
+    security(("api_key" = [])))]
+pub async fn check_funds(
+    State(state): State<GatekeeperApi>,
+    principal: Principal,
+    ApiJson(body): ApiJson<FundsBody>,
+) -> Result<Json<FundsResponse>, ApiError> {
+    let a = state
+        .gatekeeper
+        .check_funds(
+            &body.verification_id,
+            &body.asset,
+            &body.threshold,
+            Some(&principal.key_id),
+        )
+        .await?;
+    Ok(Json(FundsResponse {
+        attestation_id: a.id.to_string(),
+        result: if a.passed { "PASSED" } else { "FAILED" }.into(),
+        verification_id: a.verification_id.to_string(),
+        chain_id: a.chain_id,
+        address: a.address,
+        asset: a.asset,
+        threshold: a.threshold,
+        read_at: a.read_at,
+    }))
 }

@@ -4,6 +4,7 @@
 //!
 //! - [`message`]: the two message formats, written and read back.
 //! - [`evm`]: EIP-191 signer recovery and EIP-55 addresses.
+//! - [`funds`]: proof of funds (Solana native and SPL / Token-2022), thresholds, commitments.
 //! - [`store`]: nonces and verifications in PostgreSQL.
 //! - [`handlers`]: `POST /gatekeeper/v2/wallet/{challenge,verify}`, behind `FF_GATEKEEPER_V2`.
 //! - `error.rs`: every refusal's code in the envelope.
@@ -12,6 +13,7 @@
 
 mod error;
 pub mod evm;
+pub mod funds;
 pub mod handlers;
 pub mod message;
 pub mod store;
@@ -25,10 +27,11 @@ use sha2::{Digest, Sha256};
 
 pub use self::error::GatekeeperError;
 use self::{
+    funds::SolanaAsset,
     message::{ChainId, Family, SignIn},
-    store::{IssuedNonce, Verification},
+    store::{FundsAttestation, IssuedNonce, Verification},
 };
-use crate::platform::clock::Clock;
+use crate::platform::{chain::ChainClient, clock::Clock};
 
 /// The statement every issued message carries.
 pub const STATEMENT: &str =
@@ -65,6 +68,7 @@ pub struct GatekeeperService {
     pool: sqlx::PgPool,
     config: GatekeeperConfig,
     clock: Arc<dyn Clock>,
+    solana: Option<Arc<ChainClient>>,
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -74,12 +78,19 @@ fn rfc3339(unix: i64) -> String {
 }
 
 impl GatekeeperService {
-    /// A gatekeeper over `pool`.
-    pub fn new(pool: sqlx::PgPool, config: GatekeeperConfig, clock: Arc<dyn Clock>) -> Self {
+    /// A gatekeeper over `pool`; funds on Solana are read through `solana` (the relayer's
+    /// chain client, present with `RELAYER_RPC_URL`).
+    pub fn new(
+        pool: sqlx::PgPool,
+        config: GatekeeperConfig,
+        clock: Arc<dyn Clock>,
+        solana: Option<Arc<ChainClient>>,
+    ) -> Self {
         Self {
             pool,
             config,
             clock,
+            solana,
         }
     }
 
@@ -194,6 +205,56 @@ impl GatekeeperService {
         store::record(&self.pool, &issued, &digest, api_key_id, self.now())
             .await?
             .ok_or(GatekeeperError::NonceUsed)
+    }
+
+    /// Checks that the verified wallet holds at least `threshold` (a decimal in the asset's
+    /// units) of `asset`, and records a `PASSED`/`FAILED` attestation that keeps no balance.
+    pub async fn check_funds(
+        &self,
+        verification_id: &str,
+        asset: &str,
+        threshold: &str,
+        api_key_id: Option<&str>,
+    ) -> Result<FundsAttestation, GatekeeperError> {
+        let verification = self.verification(verification_id).await?;
+        let chain = ChainId::parse(&verification.chain_id).ok_or(GatekeeperError::Integrity)?;
+        let read = match chain.family {
+            Family::Solana => {
+                let client = self
+                    .solana
+                    .as_deref()
+                    .ok_or(GatekeeperError::SolanaNotConfigured)?;
+                let wallet = verification
+                    .address
+                    .parse()
+                    .map_err(|_| GatekeeperError::Integrity)?;
+                let asset = SolanaAsset::parse(asset)?;
+                funds::read_solana(client, &wallet, asset).await?
+            }
+            Family::Evm => {
+                return Err(GatekeeperError::NetworkNotConfigured {
+                    chain_id: verification.chain_id,
+                })
+            }
+        };
+        let needed = funds::base_units(threshold, read.decimals)?;
+        let mut salt = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let attestation = FundsAttestation {
+            id: uuid::Uuid::new_v4(),
+            verification_id: verification.id,
+            chain_id: verification.chain_id,
+            address: verification.address,
+            asset: asset.to_owned(),
+            threshold: threshold.to_owned(),
+            decimals: read.decimals,
+            passed: read.balance >= needed,
+            salt,
+            balance_hash: funds::balance_hash(&salt, read.balance),
+            read_at: read.slot,
+        };
+        store::attest_funds(&self.pool, &attestation, api_key_id, self.now()).await?;
+        Ok(attestation)
     }
 
     /// A recorded verification.

@@ -150,3 +150,61 @@ pub async fn verification(pool: &PgPool, id: Uuid) -> Result<Option<Verification
         verified_at_unix: r.get("verified_at_unix"),
     }))
 }
+
+/// A funds attestation: the outcome and a commitment, never the balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundsAttestation {
+    /// Its id.
+    pub id: Uuid,
+    /// The wallet verification it is for.
+    pub verification_id: Uuid,
+    /// CAIP-2.
+    pub chain_id: String,
+    /// The wallet.
+    pub address: String,
+    /// `native` or the token.
+    pub asset: String,
+    /// As asked (a decimal in the asset's units).
+    pub threshold: String,
+    /// The asset's decimals.
+    pub decimals: u8,
+    /// Whether the balance reached the threshold.
+    pub passed: bool,
+    /// Random per attestation.
+    pub salt: [u8; 16],
+    /// SHA-256(salt ‖ balance as 32 bytes big-endian).
+    pub balance_hash: [u8; 32],
+    /// The slot (Solana) or block (EVM) the balance was read at.
+    pub read_at: u64,
+}
+
+/// Stores a funds attestation.
+pub async fn attest_funds(
+    pool: &PgPool,
+    a: &FundsAttestation,
+    api_key_id: Option<&str>,
+    now_unix: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO gatekeeper_funds_attestations \
+         (id, verification_id, chain_id, address, asset, threshold, decimals, passed, salt, \
+          balance_hash, read_at, api_key_id, created_at_unix) \
+         VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.verification_id.to_string())
+    .bind(&a.chain_id)
+    .bind(&a.address)
+    .bind(&a.asset)
+    .bind(&a.threshold)
+    .bind(i16::from(a.decimals))
+    .bind(a.passed)
+    .bind(&a.salt[..])
+    .bind(&a.balance_hash[..])
+    .bind(i64::try_from(a.read_at).unwrap_or(i64::MAX))
+    .bind(api_key_id)
+    .bind(now_unix)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

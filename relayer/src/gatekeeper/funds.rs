@@ -1,0 +1,206 @@
+//! Proof of funds for a verified wallet: the balance is read on chain, compared with a
+//! threshold, and only the outcome leaves the relayer. What is kept is a salted commitment to
+//! the balance and where it was read.
+//!
+//! Solana: `native` (lamports, 9 decimals) or an SPL Token / Token-2022 mint, whose decimals
+//! are read from the mint; the wallet's associated token account under the mint's program is
+//! read in the same `getMultipleAccounts` call, so both are as of one slot.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::{
+    associated_token::get_associated_token_address_with_program_id,
+    token_interface::{Mint, TokenAccount},
+};
+use sha2::{Digest, Sha256};
+
+use super::error::GatekeeperError;
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolanaAsset {
+    /// Lamports.
+    Native,
+    /// An SPL Token or Token-2022 mint.
+    Mint(Pubkey),
+}
+
+impl SolanaAsset {
+    /// `native`, or a base58 mint address.
+    pub fn parse(text: &str) -> Result<Self, GatekeeperError> {
+        if text == "native" {
+            return Ok(Self::Native);
+        }
+        text.parse()
+            .map(Self::Mint)
+            .map_err(|_| GatekeeperError::AssetInvalid {
+                asset: text.to_owned(),
+                rule: "`native` or a base58 mint address",
+            })
+    }
+}
+
+/// `threshold` (a decimal such as `1.5`) in base units of an asset with `decimals`.
+pub fn base_units(threshold: &str, decimals: u8) -> Result<u128, GatekeeperError> {
+    let bad = |rule: &'static str| GatekeeperError::AmountInvalid {
+        amount: threshold.to_owned(),
+        rule,
+    };
+    let (whole, fraction) = threshold.split_once('.').unwrap_or((threshold, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return Err(bad("a decimal number such as `1.5`"));
+    }
+    if !whole
+        .bytes()
+        .chain(fraction.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad("digits and at most one `.`, no sign"));
+    }
+    if fraction.len() > usize::from(decimals) {
+        return Err(bad("no more fractional digits than the asset's decimals"));
+    }
+    let scale = 10u128
+        .checked_pow(u32::from(decimals))
+        .ok_or(bad("an asset with at most 38 decimals"))?;
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| bad("an amount that fits 128 bits"))?
+    };
+    let padded = format!("{fraction:0<width$}", width = usize::from(decimals));
+    let fraction: u128 = if padded.is_empty() {
+        0
+    } else {
+        padded.parse().map_err(|_| bad("digits"))?
+    };
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or(bad("an amount that fits 128 bits"))
+}
+
+/// SHA-256(salt ‖ balance as 32 bytes big-endian): the commitment an attestation keeps.
+pub fn balance_hash(salt: &[u8; 16], balance: u128) -> [u8; 32] {
+    let mut wide = [0u8; 32];
+    wide[16..].copy_from_slice(&balance.to_be_bytes());
+    Sha256::new()
+        .chain_update(salt)
+        .chain_update(wide)
+        .finalize()
+        .into()
+}
+
+/// A balance read on Solana.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    /// Base units.
+    pub balance: u128,
+    /// The asset's decimals.
+    pub decimals: u8,
+    /// The slot every account was read at or after.
+    pub slot: u64,
+}
+
+/// Reads `wallet`'s balance of `asset`.
+pub async fn read_solana(
+    chain: &crate::platform::chain::ChainClient,
+    wallet: &Pubkey,
+    asset: SolanaAsset,
+) -> Result<Read, GatekeeperError> {
+    match asset {
+        SolanaAsset::Native => {
+            let (slot, accounts) = chain.accounts(&[*wallet]).await?;
+            let lamports = accounts
+                .first()
+                .and_then(Option::as_ref)
+                .map_or(0, |a| a.lamports);
+            Ok(Read {
+                balance: u128::from(lamports),
+                decimals: 9,
+                slot,
+            })
+        }
+        SolanaAsset::Mint(mint) => {
+            let not_a_mint = || GatekeeperError::AssetInvalid {
+                asset: mint.to_string(),
+                rule: "an SPL Token or Token-2022 mint",
+            };
+            // The mint's program decides where the wallet's token account is; read the mint
+            // first to learn it, then both together for one slot.
+            let (_, first) = chain.accounts(&[mint]).await?;
+            let program = first
+                .first()
+                .and_then(Option::as_ref)
+                .map(|a| a.owner)
+                .filter(|owner| {
+                    *owner == anchor_spl::token::ID || *owner == anchor_spl::token_2022::ID
+                })
+                .ok_or_else(not_a_mint)?;
+            let holding = get_associated_token_address_with_program_id(wallet, &mint, &program);
+            let (slot, accounts) = chain.accounts(&[mint, holding]).await?;
+            let decimals = accounts
+                .first()
+                .and_then(Option::as_ref)
+                .filter(|a| a.owner == program)
+                .and_then(|a| {
+                    use anchor_lang::AccountDeserialize;
+                    Mint::try_deserialize(&mut a.data.as_slice()).ok()
+                })
+                .map(|m| m.decimals)
+                .ok_or_else(not_a_mint)?;
+            let balance = accounts
+                .get(1)
+                .and_then(Option::as_ref)
+                .filter(|a| a.owner == program)
+                .and_then(|a| {
+                    use anchor_lang::AccountDeserialize;
+                    TokenAccount::try_deserialize(&mut a.data.as_slice()).ok()
+                })
+                .filter(|t| t.owner == *wallet && t.mint == mint)
+                .map_or(0, |t| t.amount);
+            Ok(Read {
+                balance: u128::from(balance),
+                decimals,
+                slot,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_scale_exactly_or_are_refused() {
+        assert_eq!(base_units("1.5", 6).unwrap(), 1_500_000);
+        assert_eq!(base_units("0.000001", 6).unwrap(), 1);
+        assert_eq!(base_units("2", 9).unwrap(), 2_000_000_000);
+        assert_eq!(base_units(".5", 1).unwrap(), 5);
+        assert_eq!(base_units("7.", 2).unwrap(), 700);
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "1.0000001",
+            "1e3",
+            "1,5",
+            "1.2.3",
+            " 1",
+            "340282366920938463463374607431768211456",
+        ] {
+            assert!(
+                matches!(
+                    base_units(bad, 6),
+                    Err(GatekeeperError::AmountInvalid { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let salt = [1u8; 16];
+        assert_ne!(balance_hash(&salt, 5), balance_hash(&[2u8; 16], 5));
+        assert_ne!(balance_hash(&salt, 5), balance_hash(&salt, 6));
+    }
+}
