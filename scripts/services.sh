@@ -29,6 +29,8 @@ install_missing() {
   command -v redis-server >/dev/null || packages+=(redis-server redis-tools)
   # scripts/check-layering.sh reads the relayer's imports with a Python script.
   command -v python3 >/dev/null || packages+=(python3)
+  # The gatekeeper's tests start a local EVM node (Hardhat from the npm registry; scripts/evm-node.sh).
+  command -v npm >/dev/null || packages+=(nodejs npm)
   [ ${#packages[@]} -eq 0 ] && return 0
   log "installing ${packages[*]} from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

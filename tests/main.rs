@@ -4,6 +4,7 @@
 mod anchor_toml;
 mod challenge;
 mod common;
+mod evm;
 mod fallback;
 mod harness;
 mod indexer;

@@ -21,6 +21,7 @@ use crate::{
     platform::chain::{ChainClient, ChainConfig},
     platform::clock::Clock,
     platform::config::Config,
+    platform::evm::EvmNetworks,
     platform::flags::Flags,
     platform::metrics::Metrics,
     platform::secrets::{SecretError, SecretName, SecretProvider},
@@ -59,6 +60,9 @@ pub enum StartupError {
     /// The drand relay list is empty or holds a URL that is not `http(s)://host…`.
     #[error(transparent)]
     Drand(#[from] crate::chittyid::drand::DrandConfigError),
+    /// `RELAYER_EVM_RPC` holds an entry that is not `eip155:<n>=<url>`.
+    #[error(transparent)]
+    Evm(#[from] crate::platform::evm::EvmConfigError),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -269,6 +273,7 @@ impl AppState {
             },
             clock.clone(),
             solana,
+            EvmNetworks::from_entries(&config.evm_rpc, config.drand_timeout(), config.breaker())?,
         ));
         Ok(Self(Arc::new(Inner {
             anchorer,

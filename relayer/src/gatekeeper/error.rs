@@ -94,6 +94,9 @@ pub enum GatekeeperError {
     /// The chain RPC failed.
     #[error(transparent)]
     Chain(#[from] crate::platform::chain::ChainError),
+    /// An EVM network's RPC failed.
+    #[error(transparent)]
+    Evm(#[from] crate::platform::evm::EvmRpcError),
     /// A stored row is not what this code wrote.
     #[error("a stored gatekeeper row is malformed")]
     Integrity,
@@ -157,6 +160,22 @@ impl From<GatekeeperError> for ApiError {
             }
             E::SolanaNotConfigured => ApiError::new(ErrorCode::ChainNotConfigured, message),
             E::Chain(error) => error.into(),
+            E::Evm(crate::platform::evm::EvmRpcError::Unavailable {
+                chain_id,
+                breaker,
+                retry_after,
+                ..
+            }) => ApiError::new(ErrorCode::EvmRpcUnavailable, message)
+                .with_details(json!({ "chain_id": chain_id, "breaker": breaker.as_str() }))
+                .retry_after(retry_after.as_secs().max(1)),
+            E::Evm(crate::platform::evm::EvmRpcError::Refused { method, message }) => {
+                tracing::warn!(method, %message, "EVM node refused a read");
+                ApiError::new(
+                    ErrorCode::EvmRpcUnavailable,
+                    "the EVM node refused the read; see the relayer's logs",
+                )
+                .retry_after(1)
+            }
             E::Integrity => ApiError::internal("gatekeeper", message),
             E::Store(error) => error.into(),
         }

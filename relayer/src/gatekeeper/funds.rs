@@ -5,6 +5,9 @@
 //! Solana: `native` (lamports, 9 decimals) or an SPL Token / Token-2022 mint, whose decimals
 //! are read from the mint; the wallet's associated token account under the mint's program is
 //! read in the same `getMultipleAccounts` call, so both are as of one slot.
+//!
+//! EVM: `native` (wei, 18 decimals, `eth_getBalance`) or an ERC-20 contract address, whose
+//! `decimals()` and `balanceOf(wallet)` are called (`eth_call`) at one block number.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::{
@@ -82,24 +85,29 @@ pub fn base_units(threshold: &str, decimals: u8) -> Result<u128, GatekeeperError
 }
 
 /// SHA-256(salt ‖ balance as 32 bytes big-endian): the commitment an attestation keeps.
-pub fn balance_hash(salt: &[u8; 16], balance: u128) -> [u8; 32] {
-    let mut wide = [0u8; 32];
-    wide[16..].copy_from_slice(&balance.to_be_bytes());
+pub fn balance_hash(salt: &[u8; 16], balance: &[u8; 32]) -> [u8; 32] {
     Sha256::new()
         .chain_update(salt)
-        .chain_update(wide)
+        .chain_update(balance)
         .finalize()
         .into()
+}
+
+/// `value` as a 256-bit big-endian word.
+pub fn wide(value: u128) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[16..].copy_from_slice(&value.to_be_bytes());
+    out
 }
 
 /// A balance read on Solana.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
-    /// Base units.
-    pub balance: u128,
+    /// Base units, as a 256-bit big-endian word (big-endian words compare as numbers).
+    pub balance: [u8; 32],
     /// The asset's decimals.
     pub decimals: u8,
-    /// The slot every account was read at or after.
+    /// The slot (Solana) every account was read at or after, or the block (EVM).
     pub slot: u64,
 }
 
@@ -117,7 +125,7 @@ pub async fn read_solana(
                 .and_then(Option::as_ref)
                 .map_or(0, |a| a.lamports);
             Ok(Read {
-                balance: u128::from(lamports),
+                balance: wide(u128::from(lamports)),
                 decimals: 9,
                 slot,
             })
@@ -161,12 +169,61 @@ pub async fn read_solana(
                 .filter(|t| t.owner == *wallet && t.mint == mint)
                 .map_or(0, |t| t.amount);
             Ok(Read {
-                balance: u128::from(balance),
+                balance: wide(u128::from(balance)),
                 decimals,
                 slot,
             })
         }
     }
+}
+
+/// Reads `wallet`'s balance of `asset` (`native` or an ERC-20 address) on an EVM network.
+pub async fn read_evm(
+    client: &crate::platform::evm::EvmClient,
+    wallet: &super::evm::Address,
+    asset: &str,
+) -> Result<Read, GatekeeperError> {
+    let block = client.block_number().await?;
+    let holder = wallet.checksummed();
+    if asset == "native" {
+        return Ok(Read {
+            balance: client.balance(&holder, block).await?,
+            decimals: 18,
+            slot: block,
+        });
+    }
+    let not_erc20 = || GatekeeperError::AssetInvalid {
+        asset: asset.to_owned(),
+        rule: "`native` or an ERC-20 contract (decimals() and balanceOf())",
+    };
+    let token = super::evm::Address::parse(asset)
+        .map_err(|_| not_erc20())?
+        .checksummed();
+    if client.code(&token, block).await?.is_empty() {
+        return Err(not_erc20());
+    }
+    // decimals() and balanceOf(address): the ERC-20 selectors.
+    let decimals = match client
+        .call_contract(&token, &[0x31, 0x3c, 0xe5, 0x67], block)
+        .await
+    {
+        Ok(word) if word.len() == 32 && word[..31].iter().all(|b| *b == 0) => word[31],
+        Ok(_) | Err(crate::platform::evm::EvmRpcError::Refused { .. }) => return Err(not_erc20()),
+        Err(other) => return Err(other.into()),
+    };
+    let mut call = vec![0x70, 0xa0, 0x82, 0x31];
+    call.extend_from_slice(&[0u8; 12]);
+    call.extend_from_slice(&wallet.0);
+    let balance: [u8; 32] = match client.call_contract(&token, &call, block).await {
+        Ok(word) => word.try_into().map_err(|_| not_erc20())?,
+        Err(crate::platform::evm::EvmRpcError::Refused { .. }) => return Err(not_erc20()),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Read {
+        balance,
+        decimals,
+        slot: block,
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +257,11 @@ mod tests {
             );
         }
         let salt = [1u8; 16];
-        assert_ne!(balance_hash(&salt, 5), balance_hash(&[2u8; 16], 5));
-        assert_ne!(balance_hash(&salt, 5), balance_hash(&salt, 6));
+        assert_ne!(
+            balance_hash(&salt, &wide(5)),
+            balance_hash(&[2u8; 16], &wide(5))
+        );
+        assert_ne!(balance_hash(&salt, &wide(5)), balance_hash(&salt, &wide(6)));
+        assert!(wide(u128::MAX) < [0xff; 32] && wide(6) > wide(5));
     }
 }

@@ -165,7 +165,8 @@ pub async fn verification(
 pub struct FundsBody {
     /// The wallet verification (from `/gatekeeper/v2/wallet/verify`).
     pub verification_id: String,
-    /// Solana: `native` (SOL) or a mint address (SPL Token or Token-2022).
+    /// Solana: `native` (SOL) or a mint address (SPL Token or Token-2022). EVM: `native`
+    /// (ETH) or an ERC-20 contract address.
     pub asset: String,
     /// The least the wallet must hold, a decimal in the asset's units (e.g. `1.5`).
     pub threshold: String,
@@ -188,7 +189,7 @@ pub struct FundsResponse {
     pub asset: String,
     /// As asked.
     pub threshold: String,
-    /// The slot (Solana) the balance was read at.
+    /// The slot (Solana) or block (EVM) the balance was read at.
     pub read_at: u64,
 }
 
@@ -200,7 +201,7 @@ pub struct FundsResponse {
               (status = 400, body = ErrorBody, description = "`GATEKEEPER_ASSET_INVALID`, `GATEKEEPER_AMOUNT_INVALID`, `GATEKEEPER_NETWORK_NOT_CONFIGURED`"),
               (status = 404, body = ErrorBody, description = "`GATEKEEPER_VERIFICATION_NOT_FOUND`"),
               (status = 501, body = ErrorBody, description = "`CHAIN_NOT_CONFIGURED`"),
-              (status = 503, body = ErrorBody, description = "`CHAIN_UNAVAILABLE` (with `Retry-After`)")),
+              (status = 503, body = ErrorBody, description = "`CHAIN_UNAVAILABLE`, `EVM_RPC_UNAVAILABLE` (with `Retry-After`)")),
     security(("api_key" = [])))]
 pub async fn check_funds(
     State(state): State<GatekeeperApi>,

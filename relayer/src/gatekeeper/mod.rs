@@ -4,7 +4,7 @@
 //!
 //! - [`message`]: the two message formats, written and read back.
 //! - [`evm`]: EIP-191 signer recovery and EIP-55 addresses.
-//! - [`funds`]: proof of funds (Solana native and SPL / Token-2022), thresholds, commitments.
+//! - [`funds`]: proof of funds (SOL, SPL / Token-2022, ETH, ERC-20), thresholds, commitments.
 //! - [`store`]: nonces and verifications in PostgreSQL.
 //! - [`handlers`]: `POST /gatekeeper/v2/wallet/{challenge,verify}`, behind `FF_GATEKEEPER_V2`.
 //! - `error.rs`: every refusal's code in the envelope.
@@ -31,7 +31,7 @@ use self::{
     message::{ChainId, Family, SignIn},
     store::{FundsAttestation, IssuedNonce, Verification},
 };
-use crate::platform::{chain::ChainClient, clock::Clock};
+use crate::platform::{chain::ChainClient, clock::Clock, evm::EvmNetworks};
 
 /// The statement every issued message carries.
 pub const STATEMENT: &str =
@@ -69,6 +69,7 @@ pub struct GatekeeperService {
     config: GatekeeperConfig,
     clock: Arc<dyn Clock>,
     solana: Option<Arc<ChainClient>>,
+    evm: EvmNetworks,
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -85,12 +86,14 @@ impl GatekeeperService {
         config: GatekeeperConfig,
         clock: Arc<dyn Clock>,
         solana: Option<Arc<ChainClient>>,
+        evm: EvmNetworks,
     ) -> Self {
         Self {
             pool,
             config,
             clock,
             solana,
+            evm,
         }
     }
 
@@ -232,12 +235,20 @@ impl GatekeeperService {
                 funds::read_solana(client, &wallet, asset).await?
             }
             Family::Evm => {
-                return Err(GatekeeperError::NetworkNotConfigured {
-                    chain_id: verification.chain_id,
-                })
+                let client = chain
+                    .reference
+                    .parse()
+                    .ok()
+                    .and_then(|id| self.evm.get(id))
+                    .ok_or_else(|| GatekeeperError::NetworkNotConfigured {
+                        chain_id: verification.chain_id.clone(),
+                    })?;
+                let wallet = evm::Address::parse(&verification.address)
+                    .map_err(|_| GatekeeperError::Integrity)?;
+                funds::read_evm(client, &wallet, asset).await?
             }
         };
-        let needed = funds::base_units(threshold, read.decimals)?;
+        let needed = funds::wide(funds::base_units(threshold, read.decimals)?);
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
         let attestation = FundsAttestation {
@@ -248,9 +259,10 @@ impl GatekeeperService {
             asset: asset.to_owned(),
             threshold: threshold.to_owned(),
             decimals: read.decimals,
+            // Big-endian words of one width compare as the numbers they hold.
             passed: read.balance >= needed,
             salt,
-            balance_hash: funds::balance_hash(&salt, read.balance),
+            balance_hash: funds::balance_hash(&salt, &read.balance),
             read_at: read.slot,
         };
         store::attest_funds(&self.pool, &attestation, api_key_id, self.now()).await?;

@@ -158,6 +158,15 @@ pub struct Config {
         default_value = "solana:mainnet,solana:devnet,solana:localnet,eip155:1,eip155:31337"
     )]
     pub gatekeeper_chains: Vec<String>,
+    /// EVM networks the funds check reads, `eip155:<chain id>=<JSON-RPC URL>` (comma-separated;
+    /// empty: none).
+    #[arg(
+        long,
+        env = "RELAYER_EVM_RPC",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub evm_rpc: Vec<String>,
     /// Milliseconds between reads of the runtime flag changes (the bound within which every
     /// instance applies a `PUT /admin/flags`).
     #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,

@@ -165,12 +165,14 @@ veil_api_codes::error_codes! {
         GatekeeperSignatureMalformed = ("GATEKEEPER_SIGNATURE_MALFORMED", BAD_REQUEST),
         /// The signature was made by another key than the message's address.
         GatekeeperWrongSigner = ("GATEKEEPER_WRONG_SIGNER", UNAUTHORIZED),
-        /// The funds check cannot read this asset: not `native` or a mint of SPL Token / Token-2022 (`details.asset`).
+        /// The funds check cannot read this asset: not `native`, a mint of SPL Token / Token-2022, or an ERC-20 contract (`details.asset`).
         GatekeeperAssetInvalid = ("GATEKEEPER_ASSET_INVALID", BAD_REQUEST),
         /// The threshold is not a decimal in the asset's units (`details.threshold`).
         GatekeeperAmountInvalid = ("GATEKEEPER_AMOUNT_INVALID", BAD_REQUEST),
         /// The wallet's EVM network has no RPC configured here (`details.chain_id`).
         GatekeeperNetworkNotConfigured = ("GATEKEEPER_NETWORK_NOT_CONFIGURED", BAD_REQUEST),
+        /// An EVM network's RPC is unreachable or its circuit breaker is open (`details`: `chain_id`, `breaker`); see `Retry-After`.
+        EvmRpcUnavailable = ("EVM_RPC_UNAVAILABLE", SERVICE_UNAVAILABLE),
         /// No wallet verification has this id.
         GatekeeperVerificationNotFound = ("GATEKEEPER_VERIFICATION_NOT_FOUND", NOT_FOUND),
 
