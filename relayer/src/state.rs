@@ -206,7 +206,7 @@ impl AppState {
             pinned,
             metrics.clone(),
         ));
-        let (anchorer, registry, challenges, solana) = match &config.rpc_url {
+        let (anchorer, registry, solana) = match &config.rpc_url {
             Some(url) => {
                 let seed: [u8; 32] = secrets.get(SecretName::ChainKey)?.to_array("chain_key")?;
                 let payer = solana_keypair::Keypair::new_from_array(seed);
@@ -236,25 +236,15 @@ impl AppState {
                     metrics.clone(),
                     config.root_freshness_slots,
                 ));
-                let challenges = Arc::new(ChallengeService::new(
-                    pool.clone(),
-                    chain.clone(),
-                    metrics.clone(),
-                ));
                 let anchorer = Arc::new(Anchorer::new(
                     pool.clone(),
                     chain.clone(),
                     verifier.clone(),
                     config.anchor_namespace,
                 ));
-                (
-                    Some(anchorer),
-                    Some(registry),
-                    Some(challenges),
-                    Some(chain),
-                )
+                (Some(anchorer), Some(registry), Some(chain))
             }
-            None => (None, None, None, None),
+            None => (None, None, None),
         };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock.clone())?;
         let flags = Flags::new(
@@ -272,9 +262,18 @@ impl AppState {
                 chains: config.gatekeeper_chains.clone(),
             },
             clock.clone(),
-            solana,
+            solana.clone(),
             EvmNetworks::from_entries(&config.evm_rpc, config.drand_timeout(), config.breaker())?,
         ));
+        // Challenges attest from the gatekeeper's evidence when a call cites it.
+        let challenges = solana.map(|chain| {
+            Arc::new(ChallengeService::new(
+                pool.clone(),
+                chain,
+                gatekeeper.clone(),
+                metrics.clone(),
+            ))
+        });
         Ok(Self(Arc::new(Inner {
             anchorer,
             registry,

@@ -16,6 +16,8 @@ use solana_keypair::Keypair;
 
 /// The demo wallets.
 pub const WALLETS: [&str; 4] = ["issuer", "alice", "bob", "arbiter"];
+/// The demo's EVM wallet (a secp256k1 key, hex), in `wallets/`: carol signs in with EIP-4361.
+pub const EVM_WALLET: &str = "carol-evm";
 
 /// The relayer secrets the stack generates.
 pub const SECRETS: [&str; 4] = ["vrf_key", "hmac_master", "api_key_pepper", "chain_key"];
@@ -82,6 +84,20 @@ pub struct Session {
     pub signing_secret: String,
     /// The demo token's mint (base58); alice and bob hold it.
     pub mint: String,
+    /// The local EVM node, when it runs.
+    #[serde(default)]
+    pub evm: Option<EvmSession>,
+}
+
+/// The local EVM node as `up` started it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvmSession {
+    /// Its JSON-RPC URL.
+    pub rpc_url: String,
+    /// CAIP-2 (`eip155:31337`).
+    pub chain_id: String,
+    /// The demo ERC-20 (`VUSD`, 18 decimals); carol holds 250 of it.
+    pub token: String,
 }
 
 /// The data directory.
@@ -116,7 +132,7 @@ impl DataDir {
         for name in SECRETS {
             data.ensure_random(&data.secrets_dir().join(name))?;
         }
-        for name in WALLETS {
+        for name in WALLETS.iter().chain([&EVM_WALLET]) {
             data.ensure_random(&data.root.join("wallets").join(name))?;
         }
         Ok(data)
@@ -159,6 +175,15 @@ impl DataDir {
         Ok(Keypair::new_from_array(Self::seed(
             &self.root.join("wallets").join(name),
         )?))
+    }
+
+    /// The demo's EVM wallet key (secp256k1).
+    pub fn evm_wallet(&self) -> Result<k256::ecdsa::SigningKey, DataError> {
+        let path = self.root.join("wallets").join(EVM_WALLET);
+        k256::ecdsa::SigningKey::from_slice(&Self::seed(&path)?).map_err(|_| DataError::Malformed {
+            path,
+            what: "not a secp256k1 private key".into(),
+        })
     }
 
     fn session_path(&self) -> PathBuf {

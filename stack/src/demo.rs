@@ -16,7 +16,9 @@ use crate::{
 };
 
 /// The demo's steps, in order.
-pub const STEPS: [&str; 6] = ["mint", "register", "publish", "prove", "verify", "fire"];
+pub const STEPS: [&str; 7] = [
+    "mint", "register", "publish", "prove", "verify", "evm", "fire",
+];
 
 /// Why a demo step failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +45,14 @@ pub enum DemoError {
     #[error("run `demo {0}` first")]
     Missing(&'static str),
     /// Not a step.
-    #[error("unknown step `{0}` (steps: mint, register, publish, prove, verify, fire, all)")]
+    #[error("unknown step `{0}` (steps: mint, register, publish, prove, verify, evm, fire, all)")]
     UnknownStep(String),
+    /// The stack runs without its EVM node.
+    #[error("the stack runs without its EVM node (`veil-stack up` printed why; it needs Node.js and npm, see the README)")]
+    NoEvm,
+    /// An answer said something other than the step expected.
+    #[error("{0}")]
+    Unexpected(String),
     /// The arguments are not a request.
     #[error("{0}")]
     Usage(String),
@@ -72,7 +80,8 @@ pub fn print_guide(session: &Session, data: &DataDir) {
     println!("  3. publish the track's Merkle root on chain:         {run} demo publish");
     println!("  4. prove alice holds the token, privately:           {run} demo prove");
     println!("  5. verify ownership on chain (twice: 200, then 409): {run} demo verify");
-    println!("  6. a Fire challenge, alice vs bob, bonded:           {run} demo fire");
+    println!("  6. carol signs in with an EVM wallet, proves funds:  {run} demo evm");
+    println!("  7. a Fire challenge, alice vs bob, bonded, gated:    {run} demo fire");
     println!("Any signed call:  {run} call GET /api/v2/chittyid/verify/<id>");
     println!(
         "Analytics:       curl {}/api/v1/analytics/verifications",
@@ -266,9 +275,93 @@ impl Client {
                     });
                 }
             }
+            "evm" => self.evm().await?,
             "fire" => self.fire(&mint).await?,
             other => return Err(DemoError::UnknownStep(other.to_owned())),
         }
+        Ok(())
+    }
+
+    /// `wallet` signs in with Sign-In With Solana; the verification's id.
+    async fn sign_in_solana(&self, wallet: &str) -> Result<String, DemoError> {
+        let keypair = self.data.wallet(wallet)?;
+        let issued = self
+            .ok(
+                "POST",
+                "/gatekeeper/v2/wallet/challenge",
+                Some(&json!({"chain_id": "solana:localnet", "address": keypair.pubkey().to_string()})),
+            )
+            .await?;
+        let message = issued["message"].as_str().unwrap_or_default();
+        println!("  ({wallet} signs the Sign-In With Solana message)");
+        let signature = keypair.sign_message(message.as_bytes()).to_string();
+        let verified = self
+            .ok(
+                "POST",
+                "/gatekeeper/v2/wallet/verify",
+                Some(&json!({"message": message, "signature": signature})),
+            )
+            .await?;
+        Ok(verified["verification_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Carol signs in with her EVM wallet (EIP-4361, EIP-191) and proves funds on the local EVM
+    /// node: PASSED and FAILED, never a balance.
+    async fn evm(&self) -> Result<(), DemoError> {
+        use veil_relayer::gatekeeper::evm;
+        let node = self.session.evm.clone().ok_or(DemoError::NoEvm)?;
+        let key = self.data.evm_wallet()?;
+        let address = evm::Address::of(key.verifying_key()).checksummed();
+        let issued = self
+            .ok(
+                "POST",
+                "/gatekeeper/v2/wallet/challenge",
+                Some(&json!({"chain_id": node.chain_id, "address": address})),
+            )
+            .await?;
+        let message = issued["message"].as_str().unwrap_or_default();
+        println!("  carol signs (EIP-191 personal_sign):");
+        for line in message.lines() {
+            println!("    | {line}");
+        }
+        let verified = self
+            .ok(
+                "POST",
+                "/gatekeeper/v2/wallet/verify",
+                Some(
+                    &json!({"message": message, "signature": evm::sign(&key, message.as_bytes())}),
+                ),
+            )
+            .await?;
+        let id = verified["verification_id"].as_str().unwrap_or_default();
+        for (asset, threshold, expected) in [
+            ("native", "1", "PASSED"),
+            (node.token.as_str(), "100", "PASSED"),
+            (node.token.as_str(), "1000", "FAILED"),
+        ] {
+            let checked = self
+                .ok(
+                    "POST",
+                    "/gatekeeper/v2/funds/check",
+                    Some(&json!({"verification_id": id, "asset": asset, "threshold": threshold})),
+                )
+                .await?;
+            if checked["result"] != expected {
+                return Err(DemoError::Unexpected(format!(
+                    "carol's funds check of {threshold} {asset} answered {}, not {expected}",
+                    checked["result"]
+                )));
+            }
+        }
+        println!(
+            "  carol holds 5 ETH and 250 VUSD: at least 1 ETH and 100 VUSD pass, 1,000 VUSD fails;"
+        );
+        println!(
+            "  no answer and no stored row holds her balance (a salted hash of it, and the block)."
+        );
         Ok(())
     }
 
@@ -299,9 +392,16 @@ impl Client {
         let at = |step: &str| format!("/api/v2/challenges/{address}/{step}");
         self.wallet_step(&at("accept"), &json!({"counterparty": bob}), "bob")
             .await?;
-        for party in ["creator", "counterparty"] {
-            self.ok("POST", &at("attest"), Some(&json!({"party": party})))
-                .await?;
+        // The gatekeeper: each party signs in with its wallet, and the attestation cites the
+        // verification; the bond is checked as a funds attestation of that wallet.
+        for (party, wallet) in [("creator", "alice"), ("counterparty", "bob")] {
+            let verification = self.sign_in_solana(wallet).await?;
+            self.ok(
+                "POST",
+                &at("attest"),
+                Some(&json!({"party": party, "wallet_verification_id": verification})),
+            )
+            .await?;
         }
         self.wallet_step(&at("deposit"), &json!({"party": "creator"}), "alice")
             .await?;

@@ -1,6 +1,8 @@
 //! `veil-stack`: the whole local stack in one command (the local chain, then the relayer, then
-//! the indexer, on embedded defaults), its guided demo, and the ownership-flow benchmark.
+//! the indexer, on embedded defaults), its guided demo, and the ownership-flow and gatekeeper
+//! benchmarks.
 
+pub mod bench;
 pub mod client;
 pub mod data;
 pub mod demo;

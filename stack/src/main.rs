@@ -37,7 +37,7 @@ enum Command {
     Up(up::UpArgs),
     /// Runs a step of the guided demo against the running stack, or `all`.
     Demo {
-        /// mint, register, publish, prove, verify, fire, or all.
+        /// mint, register, publish, prove, verify, evm, fire, or all.
         #[arg(default_value = "all")]
         step: String,
     },

@@ -1,4 +1,5 @@
-//! `veil-stack up`: the local chain, then the relayer, then the indexer, on embedded defaults.
+//! `veil-stack up`: the local chain and a local EVM node, then the relayer, then the indexer, on
+//! embedded defaults.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -26,7 +27,7 @@ use veil_relayer::{
 };
 
 use crate::{
-    data::{DataDir, Session},
+    data::{DataDir, EvmSession, Session},
     services, tokens,
 };
 
@@ -67,6 +68,13 @@ pub struct UpArgs {
     /// `DATABASE_URL`, `REDIS_URL` or local servers are there.
     #[arg(long)]
     pub isolated: bool,
+    /// The local EVM node's JSON-RPC port (Hardhat Network, chain `eip155:31337`; 0: a free
+    /// port).
+    #[arg(long, default_value_t = 8545)]
+    pub evm_port: u16,
+    /// Run without the local EVM node (the `evm` demo step then has nothing to check).
+    #[arg(long)]
+    pub no_evm: bool,
 }
 
 /// Why the stack did not start.
@@ -144,6 +152,39 @@ async fn setup_chain(rpc: &RpcClient, data: &DataDir) -> Result<Pubkey, UpError>
         tokens::fund(rpc, &issuer, &mint, &owner, DEMO_TOKENS).await?;
     }
     Ok(mint)
+}
+
+/// One token of 18 decimals.
+const WEI: u128 = 1_000_000_000_000_000_000;
+
+/// Starts the local EVM node on `port` (0: a free one), deploys the demo ERC-20 (`VUSD`, 1,000
+/// minted to Hardhat's account #0) and gives carol 250 VUSD and 5 ETH.
+async fn start_evm(
+    port: u16,
+    data: &DataDir,
+) -> Result<(veil_evm_node::EvmNode, EvmSession), Box<dyn std::error::Error + Send + Sync>> {
+    use veil_evm_node::{EvmNode, DEPLOYER};
+    let node = match port {
+        0 => EvmNode::start().await?,
+        port => EvmNode::start_on(port).await?,
+    };
+    let carol = veil_relayer::gatekeeper::evm::Address::of(data.evm_wallet()?.verifying_key())
+        .checksummed();
+    let token = node
+        .deploy_erc20("Veil USD", "VUSD", 1_000 * WEI, DEPLOYER)
+        .await?;
+    node.transfer_erc20(&token, DEPLOYER, &carol, 250 * WEI)
+        .await?;
+    node.send(serde_json::json!({
+        "from": DEPLOYER, "to": carol, "value": format!("{:#x}", 5 * WEI),
+    }))
+    .await?;
+    let session = EvmSession {
+        rpc_url: node.url(),
+        chain_id: format!("eip155:{}", veil_evm_node::CHAIN_ID),
+        token,
+    };
+    Ok((node, session))
 }
 
 /// The indexer: an RPC backfill of everything before it started (the chain's setup), then
@@ -245,6 +286,25 @@ pub async fn up(
         net.grpc_url().unwrap_or("-")
     );
 
+    let evm = if args.no_evm {
+        None
+    } else {
+        match start_evm(args.evm_port, data).await {
+            Ok((node, session)) => {
+                println!(
+                    "  EVM         {}  (Hardhat Network, {}; ERC-20 VUSD {})",
+                    session.rpc_url, session.chain_id, session.token
+                );
+                Some((node, session))
+            }
+            Err(error) => {
+                println!("  EVM         not started: {error}");
+                println!("              (the `evm` demo step needs it; --no-evm skips it quietly)");
+                None
+            }
+        }
+    };
+
     // drand: the recorded quicknet relay, so the stack runs offline. Its newest beacon is
     // accepted however old it is; a deployment points RELAYER_DRAND_URLS at the real relays.
     let (_, drand) = veil_relayer::chittyid::drand_relay::RecordedRelay::spawn()
@@ -266,6 +326,10 @@ pub async fn up(
     config.anchor_interval_secs = 5;
     config.batch_max_age_secs = 5;
     config.crank_interval_secs = 2;
+    config.evm_rpc = evm
+        .iter()
+        .map(|(_, s)| format!("{}={}", s.chain_id, s.rpc_url))
+        .collect();
     let secrets = FileSecrets {
         dir: data.secrets_dir(),
     };
@@ -334,6 +398,7 @@ pub async fn up(
         api_key: key.api_key,
         signing_secret: key.signing_secret,
         mint: mint.to_string(),
+        evm: evm.as_ref().map(|(_, s)| s.clone()),
     };
     data.save_session(&session)?;
     println!(
@@ -352,6 +417,7 @@ pub async fn up(
     let _ = api.await;
     data.clear_session();
     drop(net);
+    drop(evm);
     drop(redis_owned);
     drop(pg_owned);
     Ok(())

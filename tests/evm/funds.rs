@@ -55,7 +55,7 @@ async fn check(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evm_funds_pass_and_fail_for_eth_and_an_erc20_and_survive_the_node_going_away() {
-    let mut node = EvmNode::start().await;
+    let mut node = EvmNode::start().await.expect("the EVM node starts");
     let rich = k256::ecdsa::SigningKey::from_slice(&hex::decode(RICH_KEY).unwrap()).unwrap();
     let rich_address = evm::Address::of(rich.verifying_key()).checksummed();
     let empty = k256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
@@ -63,7 +63,8 @@ async fn evm_funds_pass_and_fail_for_eth_and_an_erc20_and_survive_the_node_going
     const SUPPLY: u128 = 2_500_000_000_000_000_000;
     let token = node
         .deploy_erc20("Veil USD", "VUSD", SUPPLY, &rich_address)
-        .await;
+        .await
+        .expect("the ERC-20 deploys");
 
     let url = node.url();
     let t = TestApp::with(|c| {
@@ -149,7 +150,9 @@ async fn evm_funds_pass_and_fail_for_eth_and_an_erc20_and_survive_the_node_going
 
     // It comes back (a fresh chain on the same port): after the open second, a probe goes
     // through, the breaker closes, and checks pass again.
-    let _node = EvmNode::start_on(port).await;
+    let _node = EvmNode::start_on(port)
+        .await
+        .expect("the EVM node starts again");
     let started = Instant::now();
     loop {
         let (status, body) = check(&t, &key, &rich_id, "native", "1").await;

@@ -635,3 +635,243 @@ async fn localnet_a_deposited_bond_counts_as_funds() {
     assert_eq!(view["status"], "accepted");
     assert_eq!(view["creator_state"]["verified"], json!(true));
 }
+
+impl Setup {
+    /// `wallet` signs in with Sign-In With Solana; the verification's id.
+    async fn sign_in(&self, wallet: &Keypair) -> String {
+        let issued = self
+            .wire
+            .post(
+                "/gatekeeper/v2/wallet/challenge",
+                &json!({ "chain_id": "solana:localnet", "address": wallet.pubkey().to_string() }),
+                &self.key,
+            )
+            .await;
+        assert_eq!(issued.status, 201, "{}", issued.body);
+        let message = issued.body["message"].as_str().unwrap();
+        let signature = wallet.sign_message(message.as_bytes()).to_string();
+        let verified = self
+            .wire
+            .post(
+                "/gatekeeper/v2/wallet/verify",
+                &json!({ "message": message, "signature": signature }),
+                &self.key,
+            )
+            .await;
+        assert_eq!(verified.status, 201, "{}", verified.body);
+        verified.body["verification_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The challenge account as the program stores it.
+    async fn account(&self, address: &str) -> challenge::state::Challenge {
+        let data = self
+            .rpc
+            .get_account_data(&address.parse().unwrap())
+            .await
+            .unwrap();
+        veil_client::decode::account(&data).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_fire_challenge_whose_counterparty_fails_the_funds_check_is_cancelled_and_both_bonds_refunded(
+) {
+    let s = setup().await;
+    let address = s.accepted_fire(41).await;
+    let deposit = format!("/api/v2/challenges/{address}/deposit");
+    s.sign_and_send(&deposit, json!({"party": "creator"}), &s.creator)
+        .await;
+    s.sign_and_send(&deposit, json!({"party": "counterparty"}), &s.counterparty)
+        .await;
+    assert_eq!(
+        (
+            s.tokens(&s.creator.pubkey()).await,
+            s.tokens(&s.counterparty.pubkey()).await
+        ),
+        (START - BOND, START - BOND)
+    );
+    let creator_id = s.sign_in(&s.creator).await;
+    let counterparty_id = s.sign_in(&s.counterparty).await;
+    let attest = format!("/api/v2/challenges/{address}/attest");
+
+    // Refusals attest nothing: the creator's verification cited for the counterparty, an
+    // unknown verification, a requirement without a verification, evidence while the
+    // gatekeeper is off.
+    let mismatch = s
+        .wire
+        .post(
+            &attest,
+            &json!({ "party": "counterparty", "wallet_verification_id": creator_id }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (mismatch.status, mismatch.code()),
+        (422, "CHALLENGE_VERIFICATION_MISMATCH"),
+        "{}",
+        mismatch.body
+    );
+    assert_eq!(
+        mismatch.body["error"]["details"]["expected"],
+        json!(s.counterparty.pubkey().to_string())
+    );
+    let unknown = s
+        .wire
+        .post(
+            &attest,
+            &json!({ "party": "counterparty",
+                     "wallet_verification_id": "00000000-0000-4000-8000-000000000000" }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (404, "GATEKEEPER_VERIFICATION_NOT_FOUND")
+    );
+    let required = s
+        .wire
+        .post(
+            &attest,
+            &json!({ "party": "counterparty",
+                     "funds": { "asset": s.mint.to_string(), "threshold": "1" } }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (required.status, required.code()),
+        (422, "CHALLENGE_VERIFICATION_REQUIRED")
+    );
+    use veil_relayer::platform::flags::{Flag, Rollout};
+    let flag = |rollout| std::collections::BTreeMap::from([(Flag::GatekeeperV2, rollout)]);
+    s.t.state
+        .flags
+        .set(&flag(Rollout::Off), "test")
+        .await
+        .unwrap();
+    let off = s
+        .wire
+        .post(
+            &attest,
+            &json!({ "party": "counterparty", "wallet_verification_id": counterparty_id }),
+            &s.key,
+        )
+        .await;
+    assert_eq!((off.status, off.code()), (503, "FEATURE_DISABLED"));
+    s.t.state
+        .flags
+        .set(&flag(Rollout::On), "test")
+        .await
+        .unwrap();
+    assert_eq!(s.attestation_rows(&address).await, 0);
+
+    // The creator holds 90 tokens after its bond: the terms ask for 50. Passed.
+    let requirement =
+        |threshold: &str| json!({ "asset": s.mint.to_string(), "threshold": threshold });
+    let creator = s
+        .relayer_step(
+            &address,
+            "attest",
+            json!({ "party": "creator", "wallet_verification_id": creator_id,
+                    "funds": requirement("50") }),
+        )
+        .await;
+    assert_eq!(creator["passed"], json!(true), "{creator}");
+    assert_eq!(creator["wallet_verification_id"], json!(creator_id));
+    assert_eq!(
+        creator["funds_attestation_ids"].as_array().unwrap().len(),
+        2
+    );
+    let account = s.account(&address).await;
+    assert_eq!(
+        hex::encode(account.creator_state.attestation_hash),
+        creator["attestation_hash"].as_str().unwrap()
+    );
+    assert_eq!(s.view(&address).await["status"], "accepted");
+
+    // The counterparty also holds 90: the terms ask for 1,000. Failed: the program cancels
+    // and refunds both bonds.
+    let counterparty = s
+        .relayer_step(
+            &address,
+            "attest",
+            json!({ "party": "counterparty", "wallet_verification_id": counterparty_id,
+                    "funds": requirement("1000") }),
+        )
+        .await;
+    assert_eq!(counterparty["passed"], json!(false), "{counterparty}");
+    let account = s.account(&address).await;
+    assert_eq!(account.status, challenge::state::Status::Cancelled);
+    assert_eq!(
+        hex::encode(account.counterparty_state.attestation_hash),
+        counterparty["attestation_hash"].as_str().unwrap()
+    );
+    assert!(account.vault_closed);
+    assert_eq!(
+        (
+            s.tokens(&s.creator.pubkey()).await,
+            s.tokens(&s.counterparty.pubkey()).await,
+            s.tokens(&s.treasury).await
+        ),
+        (START, START, 0)
+    );
+
+    // The record cites the verification and both funds attestations: the bond's (covered by
+    // the deposit: passed) and the terms' (failed). Neither holds a balance.
+    let (wallet_ok, funds_ok, verification, cited): (bool, bool, String, Vec<String>) =
+        sqlx::query_as(
+            "SELECT wallet_ok, funds_ok, wallet_verification_id::text,
+                    funds_attestation_ids::text[]
+             FROM challenge_attestations WHERE challenge = $1 AND party = 'counterparty'",
+        )
+        .bind(&address)
+        .fetch_one(&s.t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!((wallet_ok, funds_ok), (true, false));
+    assert_eq!(verification, counterparty_id);
+    assert_eq!(
+        json!(cited),
+        counterparty["funds_attestation_ids"],
+        "the answer names the stored attestations"
+    );
+    let mut outcomes = Vec::new();
+    for id in &cited {
+        let (passed, threshold, asset): (bool, String, String) = sqlx::query_as(
+            "SELECT passed, threshold, asset FROM gatekeeper_funds_attestations WHERE id = $1::uuid",
+        )
+        .bind(id)
+        .fetch_one(&s.t.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(asset, s.mint.to_string());
+        outcomes.push((passed, threshold));
+    }
+    assert_eq!(
+        outcomes,
+        vec![(true, "0".to_owned()), (false, "1000".to_owned())]
+    );
+    let row: String = sqlx::query_scalar(
+        "SELECT row_to_json(a)::text FROM challenge_attestations a WHERE challenge = $1 AND party = 'counterparty'",
+    )
+    .bind(&address)
+    .fetch_one(&s.t.db.pool)
+    .await
+    .unwrap();
+    let held = START - BOND;
+    for needle in [held.to_string(), format!("{held:x}")] {
+        assert!(!row.contains(&needle) && !counterparty.to_string().contains(&needle));
+    }
+
+    // Again: the landed record, nothing sent.
+    let again = s
+        .relayer_step(
+            &address,
+            "attest",
+            json!({ "party": "counterparty", "wallet_verification_id": counterparty_id }),
+        )
+        .await;
+    assert_eq!(again, counterparty);
+}

@@ -16,6 +16,11 @@ use crate::relayer::support::{ensure_services, pg_base, redis_url};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
     ensure_services();
+    // The EVM node is installed from npm the first time (not part of the start-up timed below).
+    tokio::task::spawn_blocking(veil_evm_node::install)
+        .await
+        .unwrap()
+        .expect("scripts/evm-node.sh installs the EVM node");
     let dir = std::env::temp_dir().join(format!("veil-stack-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = DataDir::open(&dir).expect("data dir");
@@ -30,6 +35,8 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         postgres: Some(pg_base()),
         redis: Some(redis_url()),
         isolated: false,
+        evm_port: 0,
+        no_evm: false,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stack = tokio::spawn({
@@ -52,6 +59,10 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let session = data.session().unwrap();
+    assert!(
+        session.evm.is_some(),
+        "the stack runs its EVM node (see its output above)"
+    );
     let client = Client::new(&data).expect("a demo client");
     for step in STEPS {
         client

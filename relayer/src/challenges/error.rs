@@ -23,6 +23,17 @@ impl From<ChallengeApiError> for ApiError {
             )
             .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
             E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
+            E::VerificationRequired => {
+                ApiError::new(ErrorCode::ChallengeVerificationRequired, message)
+            }
+            E::VerificationMismatch {
+                verification,
+                expected,
+                found,
+            } => ApiError::new(ErrorCode::ChallengeVerificationMismatch, message).with_details(
+                json!({ "verification_id": verification, "expected": expected, "found": found }),
+            ),
+            E::Gatekeeper(error) => error.into(),
             E::Chain(error) => error.into(),
             E::Database(error) => ApiError::from(StoreError::from(error)),
         }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    challenges::{ChallengeService, CreateRequest, Unsigned},
+    challenges::{ChallengeService, CreateRequest, Evidence, FundsRequirement, Unsigned},
     platform::{
         auth::{self, AuthService, Principal, Scope},
         chain::Landed,
@@ -432,6 +432,37 @@ pub struct PartyBody {
     pub party: String,
 }
 
+/// What an attestation is made from: the party, and optionally the gatekeeper's evidence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttestBody {
+    /// `creator` or `counterparty`.
+    pub party: String,
+    /// The party's Sign-In With Solana verification (`POST /gatekeeper/v2/wallet/verify`).
+    /// With it the bond is checked as a gatekeeper funds attestation of that wallet, and the
+    /// hash on chain covers both. It must be of the party's wallet (else
+    /// `CHALLENGE_VERIFICATION_MISMATCH`, and nothing is attested).
+    #[serde(default)]
+    pub wallet_verification_id: Option<String>,
+    /// A further proof of funds the terms ask of the party: PASSED or FAILED decides the funds
+    /// check together with the bond.
+    #[serde(default)]
+    pub funds: Option<FundsBody>,
+}
+
+/// At least `threshold` of `asset` in a verified wallet.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundsBody {
+    /// The verification to check (a Solana or EVM wallet); by default `wallet_verification_id`.
+    #[serde(default)]
+    pub verification_id: Option<String>,
+    /// `native`, an SPL / Token-2022 mint, or an ERC-20 contract.
+    pub asset: String,
+    /// A decimal in the asset's units, e.g. `"2.5"`.
+    pub threshold: String,
+}
+
 /// `{ "party": …, "outcome": … }`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -539,33 +570,59 @@ pub struct AttestResponse {
     pub passed: bool,
     /// SHA-256 of the attestation record, as stored on chain (hex).
     pub attestation_hash: String,
+    /// The wallet verification the attestation cites, when made from evidence.
+    pub wallet_verification_id: Option<String>,
+    /// The funds attestations it cites (the bond's first), when made from evidence; each is
+    /// PASSED or FAILED, never a balance.
+    pub funds_attestation_ids: Vec<String>,
     /// The `attest_verification` transaction.
     pub signature: String,
     /// Its slot.
     pub slot: u64,
 }
 
-/// Checks a party and attests the result as the gatekeeper (the relayer signs and pays).
+/// Checks a party and attests the result as the gatekeeper (the relayer signs and pays). A
+/// failed check cancels the challenge and refunds its bonds. With gatekeeper evidence
+/// (`FF_GATEKEEPER_V2`), the checks are its wallet verification and funds attestations.
 #[utoipa::path(
-    post, path = "/api/v2/challenges/{address}/attest", tag = "challenges", request_body = PartyBody,
+    post, path = "/api/v2/challenges/{address}/attest", tag = "challenges", request_body = AttestBody,
     params(("address" = String, Path)),
     responses(
         (status = 200, body = AttestResponse),
+        (status = 400, body = ErrorBody, description = "GATEKEEPER_ASSET_INVALID, GATEKEEPER_AMOUNT_INVALID, GATEKEEPER_NETWORK_NOT_CONFIGURED"),
+        (status = 404, body = ErrorBody, description = "CHALLENGE_NOT_FOUND, GATEKEEPER_VERIFICATION_NOT_FOUND"),
         (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (details.rule), CHALLENGE_NO_COUNTERPARTY"),
-        (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE"),
+        (status = 422, body = ErrorBody, description = "CHALLENGE_VERIFICATION_MISMATCH, CHALLENGE_VERIFICATION_REQUIRED"),
+        (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE, EVM_RPC_UNAVAILABLE, FEATURE_DISABLED (evidence while FF_GATEKEEPER_V2 is off)"),
     ),
     security(("api_key" = []))
 )]
 pub async fn attest(
     State(state): State<ChallengeApi>,
+    principal: Principal,
     Path(raw): Path<String>,
-    ApiJson(body): ApiJson<PartyBody>,
+    ApiJson(body): ApiJson<AttestBody>,
 ) -> Result<Json<AttestResponse>, ApiError> {
     let party = parse_party(&body.party)?;
-    let attested = service(&state)?.attest(&address(&raw)?, party).await?;
+    let evidence = Evidence {
+        wallet_verification: body.wallet_verification_id,
+        funds: body.funds.map(|f| FundsRequirement {
+            verification: f.verification_id,
+            asset: f.asset,
+            threshold: f.threshold,
+        }),
+    };
+    if evidence != Evidence::default() {
+        state.flags.check(Flag::GatekeeperV2, Some(&principal))?;
+    }
+    let attested = service(&state)?
+        .attest(&address(&raw)?, party, &evidence, Some(&principal.key_id))
+        .await?;
     Ok(Json(AttestResponse {
         passed: attested.passed,
         attestation_hash: hex::encode(attested.attestation_hash),
+        wallet_verification_id: attested.wallet_verification,
+        funds_attestation_ids: attested.funds_attestations,
         signature: attested.landed.signature,
         slot: attested.landed.slot,
     }))

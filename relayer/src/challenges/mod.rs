@@ -13,7 +13,11 @@
 //!   `create_challenge`, the counterparty `accept`); the funds check reads the party's balance
 //!   of the bond mint (SOL when unbonded) and passes when it covers the bond. The balance itself
 //!   never leaves the relayer: the attestation record keeps a salted hash of it, and its
-//!   SHA-256 is what goes on chain;
+//!   SHA-256 is what goes on chain. With [`Evidence`] the checks are the
+//!   [gatekeeper](crate::gatekeeper)'s: the party's Sign-In With Solana verification, the bond
+//!   checked as a funds attestation of that wallet, and any further funds requirement the
+//!   terms set (on Solana or an EVM network); the hash on chain then covers the verification
+//!   and every funds attestation (`docs/gatekeeper.md`);
 //! - **settle** (`settle:<challenge>`), creating the treasury's token account if needed;
 //! - **expire** (`expire:<challenge>`), also run by the background [crank](ChallengeService::crank),
 //!   which expires every challenge whose current deadline has passed by the chain's clock
@@ -45,12 +49,15 @@ use solana_transaction::Transaction;
 use veil_client::challenge as cix;
 
 use crate::{
+    gatekeeper::{FundsAttestation, GatekeeperError, GatekeeperService, Threshold, Verification},
     platform::chain::{ChainClient, ChainError, Landed, TxFailure},
     platform::metrics::Metrics,
 };
 
-/// Domain of an attestation record's hash.
+/// Domain of an attestation record's hash, when the wallet check is the on-chain signature.
 pub const ATTESTATION_DOMAIN: &[u8] = b"chitty-veil/attestation/v1";
+/// Domain of an attestation record's hash, when the checks are the gatekeeper's evidence.
+pub const EVIDENCE_ATTESTATION_DOMAIN: &[u8] = b"chitty-veil/attestation/v2";
 
 /// Why a challenge operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +77,24 @@ pub enum ChallengeApiError {
     /// The signed transaction handed to the relayer is not a transaction, or is not signed.
     #[error("the transaction is not a signed Solana transaction: {0}")]
     BadTransaction(&'static str),
+    /// A funds requirement names no wallet verification to check it against.
+    #[error("a funds requirement needs a wallet verification: give `wallet_verification_id` or `funds.verification_id`")]
+    VerificationRequired,
+    /// The cited wallet verification is not of this party's wallet.
+    #[error(
+        "wallet verification {verification} is of {found}, not of the party's wallet {expected}"
+    )]
+    VerificationMismatch {
+        /// The verification's id.
+        verification: String,
+        /// The party's wallet (base58).
+        expected: String,
+        /// The verified address (`<CAIP-2 chain>:<address>`).
+        found: String,
+    },
+    /// The gatekeeper refused or failed.
+    #[error(transparent)]
+    Gatekeeper(#[from] GatekeeperError),
     /// The chain layer failed.
     #[error(transparent)]
     Chain(ChainError),
@@ -148,6 +173,34 @@ pub struct CreateRequest {
     pub bond_mint: Option<Pubkey>,
 }
 
+/// The gatekeeper's evidence an attestation is made from. Empty: the on-chain signature and
+/// a direct read of the bond.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// The party's Sign-In With Solana verification (its id).
+    pub wallet_verification: Option<String>,
+    /// A further proof of funds the terms ask of the party.
+    pub funds: Option<FundsRequirement>,
+}
+
+impl Evidence {
+    fn is_empty(&self) -> bool {
+        self.wallet_verification.is_none() && self.funds.is_none()
+    }
+}
+
+/// At least `threshold` of `asset`, held by a verified wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundsRequirement {
+    /// The wallet verification to check (any chain the gatekeeper reads); by default the
+    /// party's [`wallet_verification`](Evidence::wallet_verification).
+    pub verification: Option<String>,
+    /// `native`, a mint (Solana) or an ERC-20 contract (EVM).
+    pub asset: String,
+    /// A decimal in the asset's units.
+    pub threshold: String,
+}
+
 /// An attestation the relayer made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attested {
@@ -155,14 +208,41 @@ pub struct Attested {
     pub passed: bool,
     /// SHA-256 of the record, as stored on chain.
     pub attestation_hash: [u8; 32],
+    /// The wallet verification it cites, if made from evidence.
+    pub wallet_verification: Option<String>,
+    /// The funds attestations it cites (the bond's first), if made from evidence.
+    pub funds_attestations: Vec<String>,
     /// Where it landed.
     pub landed: Landed,
+}
+
+/// Who is being attested, and what of the bond is already in the vault.
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    address: &'a Pubkey,
+    party: Party,
+    challenge: &'a Challenge,
+    wallet: &'a Pubkey,
+    /// Base units of the party's bond the vault holds.
+    deposited: u64,
+}
+
+/// The checks of one attestation, before it is written.
+struct Checks {
+    wallet_ok: bool,
+    funds_ok: bool,
+    salt: [u8; 16],
+    balance_hash: [u8; 32],
+    attestation_hash: [u8; 32],
+    wallet_verification: Option<String>,
+    funds_attestations: Vec<String>,
 }
 
 /// The challenge flows.
 pub struct ChallengeService {
     pool: sqlx::PgPool,
     chain: Arc<ChainClient>,
+    gatekeeper: Arc<GatekeeperService>,
     metrics: Metrics,
 }
 
@@ -197,17 +277,29 @@ fn treasury_account_ix(payer: &Pubkey, challenge: &Challenge) -> Option<Instruct
     })
 }
 
+/// Whether `verification` is a Sign-In With Solana of `wallet` (on any Solana cluster).
+fn is_wallet_of(verification: &Verification, wallet: &Pubkey) -> bool {
+    verification.chain_id.starts_with("solana:") && verification.address == wallet.to_string()
+}
+
 /// Whether `challenge` may be expired at chain time `now`: the program's own rule.
 pub fn is_overdue(challenge: &Challenge, now: i64) -> bool {
     challenge.expiry(now).is_ok()
 }
 
 impl ChallengeService {
-    /// The service over `chain`; the chain key is the program's gatekeeper.
-    pub fn new(pool: sqlx::PgPool, chain: Arc<ChainClient>, metrics: Metrics) -> Self {
+    /// The service over `chain`; the chain key is the program's gatekeeper, and `gatekeeper`
+    /// checks the evidence attestations cite.
+    pub fn new(
+        pool: sqlx::PgPool,
+        chain: Arc<ChainClient>,
+        gatekeeper: Arc<GatekeeperService>,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             pool,
             chain,
+            gatekeeper,
             metrics,
         }
     }
@@ -350,11 +442,14 @@ impl ChallengeService {
         Ok(result?)
     }
 
-    /// Checks `party` and attests the result on chain as the gatekeeper, once.
+    /// Checks `party` and attests the result on chain as the gatekeeper, once: from the
+    /// on-chain signature and the bond's balance, or from `evidence`.
     pub async fn attest(
         &self,
         address: &Pubkey,
         party: Party,
+        evidence: &Evidence,
+        api_key_id: Option<&str>,
     ) -> Result<Attested, ChallengeApiError> {
         let label = match party {
             Party::Creator => "creator",
@@ -376,57 +471,36 @@ impl ChallengeService {
             return Err(ChallengeApiError::Refused(ProgramError::AlreadyVerified));
         }
         let wallet = Self::wallet_of(&challenge, party)?;
-        // The wallet is the one that signed this challenge's create or accept on chain.
-        let wallet_ok = true;
         // A bond the party already deposited is funds it committed: it counts.
         let deposited = if challenge.party(party).bond_deposited {
             challenge.bond_amount
         } else {
             0
         };
-        let held = if challenge.bond_amount > 0 {
-            let tokens = get_associated_token_address(&wallet, &challenge.bond_mint);
-            match self.chain.account(&tokens).await? {
-                Some(account) => {
-                    use anchor_lang::AccountDeserialize;
-                    anchor_spl::token::TokenAccount::try_deserialize(&mut account.data.as_slice())
-                        .ok()
-                        .filter(|t| t.owner == wallet && t.mint == challenge.bond_mint)
-                        .map_or(0, |t| t.amount)
-                }
-                None => 0,
-            }
-        } else {
-            self.chain.account(&wallet).await?.map_or(0, |a| a.lamports)
+        let subject = Subject {
+            address,
+            party,
+            challenge: &challenge,
+            wallet: &wallet,
+            deposited,
         };
-        let balance = held.saturating_add(deposited);
-        let funds_ok = balance >= challenge.bond_amount.max(1);
-        let mut salt = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut salt);
-        let balance_hash: [u8; 32] = Sha256::new()
-            .chain_update(salt)
-            .chain_update(balance.to_le_bytes())
-            .finalize()
-            .into();
-        let attestation_hash: [u8; 32] = Sha256::new()
-            .chain_update(ATTESTATION_DOMAIN)
-            .chain_update(address.as_ref())
-            .chain_update([party as u8])
-            .chain_update(wallet.as_ref())
-            .chain_update(balance_hash)
-            .chain_update([u8::from(wallet_ok), u8::from(funds_ok)])
-            .finalize()
-            .into();
+        let checks = if evidence.is_empty() {
+            self.check_directly(subject).await?
+        } else {
+            self.check_evidence(subject, evidence, api_key_id).await?
+        };
         let record = store::NewAttestation {
             key: &key,
             challenge: &address.to_string(),
             party: label,
             wallet: &wallet.to_string(),
-            wallet_ok,
-            funds_ok,
-            salt: &salt,
-            balance_hash: &balance_hash,
-            attestation_hash: &attestation_hash,
+            wallet_ok: checks.wallet_ok,
+            funds_ok: checks.funds_ok,
+            salt: &checks.salt,
+            balance_hash: &checks.balance_hash,
+            attestation_hash: &checks.attestation_hash,
+            wallet_verification: checks.wallet_verification.as_deref(),
+            funds_attestations: &checks.funds_attestations,
         };
         // The record is written first; a retry after a crash attests what it holds.
         let prepared = store::prepare(&self.pool, &record).await?;
@@ -463,7 +537,188 @@ impl ChallengeService {
         Ok(Attested {
             passed: prepared.wallet_ok && prepared.funds_ok,
             attestation_hash: prepared.attestation_hash,
+            wallet_verification: prepared.wallet_verification,
+            funds_attestations: prepared.funds_attestations,
             landed,
+        })
+    }
+
+    /// The wallet check from the on-chain signature; the funds check from a direct read of
+    /// the bond mint (SOL when unbonded).
+    async fn check_directly(&self, subject: Subject<'_>) -> Result<Checks, ChallengeApiError> {
+        let Subject {
+            address,
+            party,
+            challenge,
+            wallet,
+            deposited,
+        } = subject;
+        // The wallet is the one that signed this challenge's create or accept on chain.
+        let wallet_ok = true;
+        let held = if challenge.bond_amount > 0 {
+            let tokens = get_associated_token_address(wallet, &challenge.bond_mint);
+            match self.chain.account(&tokens).await? {
+                Some(account) => {
+                    use anchor_lang::AccountDeserialize;
+                    anchor_spl::token::TokenAccount::try_deserialize(&mut account.data.as_slice())
+                        .ok()
+                        .filter(|t| t.owner == *wallet && t.mint == challenge.bond_mint)
+                        .map_or(0, |t| t.amount)
+                }
+                None => 0,
+            }
+        } else {
+            self.chain.account(wallet).await?.map_or(0, |a| a.lamports)
+        };
+        let balance = held.saturating_add(deposited);
+        let funds_ok = balance >= challenge.bond_amount.max(1);
+        let mut salt = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let balance_hash: [u8; 32] = Sha256::new()
+            .chain_update(salt)
+            .chain_update(balance.to_le_bytes())
+            .finalize()
+            .into();
+        let attestation_hash: [u8; 32] = Sha256::new()
+            .chain_update(ATTESTATION_DOMAIN)
+            .chain_update(address.as_ref())
+            .chain_update([party as u8])
+            .chain_update(wallet.as_ref())
+            .chain_update(balance_hash)
+            .chain_update([u8::from(wallet_ok), u8::from(funds_ok)])
+            .finalize()
+            .into();
+        Ok(Checks {
+            wallet_ok,
+            funds_ok,
+            salt,
+            balance_hash,
+            attestation_hash,
+            wallet_verification: None,
+            funds_attestations: Vec::new(),
+        })
+    }
+
+    /// The checks from the gatekeeper's evidence: the party's wallet verification, the bond
+    /// as a funds attestation of that wallet (less what it already deposited), and the terms'
+    /// further requirement. A verification of another wallet is refused, never attested as a
+    /// failure: a mistyped id must not cancel a challenge.
+    async fn check_evidence(
+        &self,
+        subject: Subject<'_>,
+        evidence: &Evidence,
+        api_key_id: Option<&str>,
+    ) -> Result<Checks, ChallengeApiError> {
+        let Subject {
+            address,
+            party,
+            challenge,
+            wallet,
+            deposited,
+        } = subject;
+        let verification = match &evidence.wallet_verification {
+            Some(id) => {
+                let verification = self.gatekeeper.verification(id).await?;
+                if !is_wallet_of(&verification, wallet) {
+                    return Err(ChallengeApiError::VerificationMismatch {
+                        verification: id.clone(),
+                        expected: wallet.to_string(),
+                        found: format!("{}:{}", verification.chain_id, verification.address),
+                    });
+                }
+                Some(verification)
+            }
+            None => None,
+        };
+        let mut attestations: Vec<FundsAttestation> = Vec::new();
+        if let Some(verification) = &verification {
+            // The bond, in base units, less what the vault already holds of the party's.
+            let asset = if challenge.bond_amount > 0 {
+                challenge.bond_mint.to_string()
+            } else {
+                "native".to_owned()
+            };
+            let needed = challenge.bond_amount.max(1).saturating_sub(deposited);
+            attestations.push(
+                self.gatekeeper
+                    .check_funds_against(
+                        &verification.id.to_string(),
+                        &asset,
+                        Threshold::BaseUnits(u128::from(needed)),
+                        api_key_id,
+                    )
+                    .await?,
+            );
+        }
+        if let Some(requirement) = &evidence.funds {
+            let cited = requirement
+                .verification
+                .clone()
+                .or_else(|| evidence.wallet_verification.clone())
+                .ok_or(ChallengeApiError::VerificationRequired)?;
+            attestations.push(
+                self.gatekeeper
+                    .check_funds(
+                        &cited,
+                        &requirement.asset,
+                        &requirement.threshold,
+                        api_key_id,
+                    )
+                    .await?,
+            );
+        }
+        // The party's wallet is proven by its signature on chain, and by the verification
+        // when one is cited (a mismatch was refused above).
+        let wallet_ok = true;
+        // Without a verification the bond is read directly, as without evidence.
+        let direct = match &verification {
+            Some(_) => None,
+            None => Some(self.check_directly(subject).await?),
+        };
+        let funds_ok =
+            direct.as_ref().is_none_or(|d| d.funds_ok) && attestations.iter().all(|a| a.passed);
+        // The row's commitment: the bond's (the direct read's, or the first attestation's).
+        let (salt, balance_hash) = match (&direct, attestations.first()) {
+            (Some(d), _) => (d.salt, d.balance_hash),
+            (None, Some(a)) => (a.salt, a.balance_hash),
+            (None, None) => ([0; 16], [0; 32]),
+        };
+        let mut hash = Sha256::new()
+            .chain_update(EVIDENCE_ATTESTATION_DOMAIN)
+            .chain_update(address.as_ref())
+            .chain_update([party as u8])
+            .chain_update(wallet.as_ref());
+        match &verification {
+            Some(v) => {
+                hash.update([1]);
+                hash.update(v.id.as_bytes());
+                hash.update(v.verified_at_unix.to_le_bytes());
+            }
+            None => {
+                hash.update([0]);
+                hash.update(balance_hash);
+            }
+        }
+        hash.update(
+            u32::try_from(attestations.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        for a in &attestations {
+            hash.update(a.id.as_bytes());
+            hash.update(a.balance_hash);
+            hash.update(a.read_at.to_le_bytes());
+            hash.update([u8::from(a.passed)]);
+        }
+        hash.update([u8::from(wallet_ok), u8::from(funds_ok)]);
+        Ok(Checks {
+            wallet_ok,
+            funds_ok,
+            salt,
+            balance_hash,
+            attestation_hash: hash.finalize().into(),
+            wallet_verification: verification.map(|v| v.id.to_string()),
+            funds_attestations: attestations.iter().map(|a| a.id.to_string()).collect(),
         })
     }
 

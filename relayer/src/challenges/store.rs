@@ -1,4 +1,5 @@
-//! SQL over `challenge_attestations` (migration 0008).
+//! SQL over `challenge_attestations` (migrations 0008, 0015). Ids cross as text (`::uuid`):
+//! the workspace builds sqlx without its `uuid` feature.
 
 use sqlx::{PgPool, Row};
 
@@ -26,10 +27,14 @@ pub struct NewAttestation<'a> {
     pub balance_hash: &'a [u8; 32],
     /// SHA-256 of the record.
     pub attestation_hash: &'a [u8; 32],
+    /// The gatekeeper's wallet verification it cites.
+    pub wallet_verification: Option<&'a str>,
+    /// The gatekeeper's funds attestations it cites.
+    pub funds_attestations: &'a [String],
 }
 
 /// The record as stored (the first writer's, if there was one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
     /// The wallet check.
     pub wallet_ok: bool,
@@ -37,6 +42,26 @@ pub struct Prepared {
     pub funds_ok: bool,
     /// SHA-256 of the record.
     pub attestation_hash: [u8; 32],
+    /// The gatekeeper's wallet verification it cites.
+    pub wallet_verification: Option<String>,
+    /// The gatekeeper's funds attestations it cites.
+    pub funds_attestations: Vec<String>,
+}
+
+/// The columns a [`Prepared`] or [`Attested`] is read from.
+const CITED: &str = "wallet_ok, funds_ok, attestation_hash, \
+    wallet_verification_id::text AS wallet_verification_id, \
+    coalesce(funds_attestation_ids::text[], '{}') AS funds_attestation_ids";
+
+fn prepared(row: &sqlx::postgres::PgRow) -> Prepared {
+    let hash: Vec<u8> = row.get("attestation_hash");
+    Prepared {
+        wallet_ok: row.get("wallet_ok"),
+        funds_ok: row.get("funds_ok"),
+        attestation_hash: hash.try_into().unwrap_or([0; 32]),
+        wallet_verification: row.get("wallet_verification_id"),
+        funds_attestations: row.get("funds_attestation_ids"),
+    }
 }
 
 /// Writes the record unless one exists under its key; the stored one either way.
@@ -44,8 +69,11 @@ pub async fn prepare(pool: &PgPool, record: &NewAttestation<'_>) -> Result<Prepa
     sqlx::query(
         "INSERT INTO challenge_attestations
            (key, challenge, party, wallet, wallet_ok, funds_ok, salt, balance_hash,
-            attestation_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING",
+            attestation_hash, wallet_verification_id, funds_attestation_ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid,
+                 CASE WHEN $10 IS NULL AND cardinality($11::text[]) = 0 THEN NULL
+                      ELSE $11::text[]::uuid[] END)
+         ON CONFLICT (key) DO NOTHING",
     )
     .bind(record.key)
     .bind(record.challenge)
@@ -56,20 +84,17 @@ pub async fn prepare(pool: &PgPool, record: &NewAttestation<'_>) -> Result<Prepa
     .bind(record.salt.as_slice())
     .bind(record.balance_hash.as_slice())
     .bind(record.attestation_hash.as_slice())
+    .bind(record.wallet_verification)
+    .bind(record.funds_attestations)
     .execute(pool)
     .await?;
-    let row = sqlx::query(
-        "SELECT wallet_ok, funds_ok, attestation_hash FROM challenge_attestations WHERE key = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {CITED} FROM challenge_attestations WHERE key = $1"
+    ))
     .bind(record.key)
     .fetch_one(pool)
     .await?;
-    let hash: Vec<u8> = row.get("attestation_hash");
-    Ok(Prepared {
-        wallet_ok: row.get("wallet_ok"),
-        funds_ok: row.get("funds_ok"),
-        attestation_hash: hash.try_into().unwrap_or([0; 32]),
-    })
+    Ok(prepared(&row))
 }
 
 /// Removes the record under `key` unless it landed: the chain refused it, so it must not
@@ -95,20 +120,20 @@ pub async fn landed(pool: &PgPool, key: &str, landed: &Landed) -> Result<(), sql
 
 /// The landed attestation under `key`, if any.
 pub async fn attestation(pool: &PgPool, key: &str) -> Result<Option<Attested>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT wallet_ok, funds_ok, attestation_hash, signature, slot
-         FROM challenge_attestations WHERE key = $1 AND signature IS NOT NULL",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {CITED}, signature, slot
+         FROM challenge_attestations WHERE key = $1 AND signature IS NOT NULL"
+    ))
     .bind(key)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|row| {
-        let hash: Vec<u8> = row.get("attestation_hash");
-        let wallet_ok: bool = row.get("wallet_ok");
-        let funds_ok: bool = row.get("funds_ok");
+        let cited = prepared(&row);
         Attested {
-            passed: wallet_ok && funds_ok,
-            attestation_hash: hash.try_into().unwrap_or([0; 32]),
+            passed: cited.wallet_ok && cited.funds_ok,
+            attestation_hash: cited.attestation_hash,
+            wallet_verification: cited.wallet_verification,
+            funds_attestations: cited.funds_attestations,
             landed: Landed {
                 signature: row.get("signature"),
                 slot: u64::try_from(row.get::<i64, _>("slot")).unwrap_or(0),

@@ -84,6 +84,21 @@ pub fn base_units(threshold: &str, decimals: u8) -> Result<u128, GatekeeperError
         .ok_or(bad("an amount that fits 128 bits"))
 }
 
+/// `units` base units as a decimal in units of `10^decimals`, without trailing zeros
+/// (`decimal(2_500_000, 6)` is `"2.5"`); [`base_units`] reads it back exactly.
+pub fn decimal(units: u128, decimals: u8) -> String {
+    // Past 38 decimals the scale exceeds every u128: the whole part is 0.
+    let (whole, fraction) = match 10u128.checked_pow(u32::from(decimals)) {
+        Some(scale) => (units / scale, units % scale),
+        None => (0, units),
+    };
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{fraction:0width$}", width = usize::from(decimals));
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 /// SHA-256(salt ‖ balance as 32 bytes big-endian): the commitment an attestation keeps.
 pub fn balance_hash(salt: &[u8; 16], balance: &[u8; 32]) -> [u8; 32] {
     Sha256::new()
@@ -263,5 +278,22 @@ mod tests {
         );
         assert_ne!(balance_hash(&salt, &wide(5)), balance_hash(&salt, &wide(6)));
         assert!(wide(u128::MAX) < [0xff; 32] && wide(6) > wide(5));
+    }
+
+    #[test]
+    fn base_units_print_as_decimals_that_read_back_exactly() {
+        for (units, decimals, text) in [
+            (2_500_000u128, 6u8, "2.5"),
+            (1, 6, "0.000001"),
+            (10_000_000, 6, "10"),
+            (0, 9, "0"),
+            (7, 0, "7"),
+            (u128::MAX, 18, "340282366920938463463.374607431768211455"),
+        ] {
+            assert_eq!(decimal(units, decimals), text);
+            assert_eq!(base_units(text, decimals).unwrap(), units, "{text}");
+        }
+        // Past 38 decimals every u128 is a fraction.
+        assert_eq!(decimal(5, 40), format!("0.{}5", "0".repeat(39)));
     }
 }

@@ -25,11 +25,14 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub use self::error::GatekeeperError;
+pub use self::{
+    error::GatekeeperError,
+    store::{FundsAttestation, Verification},
+};
 use self::{
     funds::SolanaAsset,
     message::{ChainId, Family, SignIn},
-    store::{FundsAttestation, IssuedNonce, Verification},
+    store::IssuedNonce,
 };
 use crate::platform::{chain::ChainClient, clock::Clock, evm::EvmNetworks};
 
@@ -61,6 +64,15 @@ pub struct Issued {
     pub expires_at_unix: i64,
     /// The address as the message carries it (EIP-55 for EVM).
     pub address: String,
+}
+
+/// How much a funds check asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold<'a> {
+    /// A decimal in the asset's units, as a person writes it (`"2.5"`).
+    Decimal(&'a str),
+    /// Base units (lamports, token base units, wei), as a program stores them.
+    BaseUnits(u128),
 }
 
 /// The gatekeeper.
@@ -219,6 +231,24 @@ impl GatekeeperService {
         threshold: &str,
         api_key_id: Option<&str>,
     ) -> Result<FundsAttestation, GatekeeperError> {
+        self.check_funds_against(
+            verification_id,
+            asset,
+            Threshold::Decimal(threshold),
+            api_key_id,
+        )
+        .await
+    }
+
+    /// [`check_funds`](Self::check_funds) with the threshold in either form; the attestation
+    /// records it as a decimal in the asset's units.
+    pub async fn check_funds_against(
+        &self,
+        verification_id: &str,
+        asset: &str,
+        threshold: Threshold<'_>,
+        api_key_id: Option<&str>,
+    ) -> Result<FundsAttestation, GatekeeperError> {
         let verification = self.verification(verification_id).await?;
         let chain = ChainId::parse(&verification.chain_id).ok_or(GatekeeperError::Integrity)?;
         let read = match chain.family {
@@ -248,7 +278,11 @@ impl GatekeeperService {
                 funds::read_evm(client, &wallet, asset).await?
             }
         };
-        let needed = funds::wide(funds::base_units(threshold, read.decimals)?);
+        let (needed, threshold) = match threshold {
+            Threshold::Decimal(text) => (funds::base_units(text, read.decimals)?, text.to_owned()),
+            Threshold::BaseUnits(units) => (units, funds::decimal(units, read.decimals)),
+        };
+        let needed = funds::wide(needed);
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
         let attestation = FundsAttestation {
@@ -257,7 +291,7 @@ impl GatekeeperService {
             chain_id: verification.chain_id,
             address: verification.address,
             asset: asset.to_owned(),
-            threshold: threshold.to_owned(),
+            threshold,
             decimals: read.decimals,
             // Big-endian words of one width compare as the numbers they hold.
             passed: read.balance >= needed,

@@ -141,6 +141,10 @@ veil_api_codes::error_codes! {
         ChallengeNoArbiter = ("CHALLENGE_NO_ARBITER", CONFLICT),
         /// The challenge program refused the step (`details.rule`: its error, e.g. `DeadlineNotReached`, `InvalidStatus`; `details.code`).
         ChallengeRefused = ("CHALLENGE_REFUSED", CONFLICT),
+        /// A funds requirement names no wallet verification to check it against (`wallet_verification_id` or `funds.verification_id`).
+        ChallengeVerificationRequired = ("CHALLENGE_VERIFICATION_REQUIRED", UNPROCESSABLE_ENTITY),
+        /// The cited wallet verification is not a Sign-In With Solana of the party's wallet (`details.expected`, `details.found`); nothing is attested.
+        ChallengeVerificationMismatch = ("CHALLENGE_VERIFICATION_MISMATCH", UNPROCESSABLE_ENTITY),
         /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
         TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
 

@@ -11,11 +11,7 @@
 //! Needs PostgreSQL (`--pg`, default postgres://postgres@127.0.0.1:5432; a database
 //! `veil_ownership_bench` is recreated) and Redis (`--redis`).
 
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{json, Value};
@@ -26,14 +22,7 @@ use solana_signer::Signer;
 use veil_circuits::identity;
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_poseidon::to_be_bytes;
-use veil_relayer::{
-    platform::auth::{Quota, Scope},
-    platform::clock::SystemClock,
-    platform::config::Config,
-    platform::secrets::{SecretName, StaticSecrets},
-    registry::registration_message,
-    AppState,
-};
+use veil_relayer::{platform::config::Config, registry::registration_message};
 use veil_stack::{client::SignedClient, services, tokens};
 
 #[derive(Debug, Parser)]
@@ -109,31 +98,8 @@ async fn main() {
     config.db.database_url = database_url;
     config.redis_url = args.redis.clone();
     config.rpc_url = Some(net.rpc_url().to_owned());
-    let random = || hex::encode(rand::random::<[u8; 32]>());
-    let secrets = StaticSecrets::default()
-        .with(SecretName::VrfKey, &random())
-        .with(SecretName::HmacMaster, &random())
-        .with(SecretName::ApiKeyPepper, &random())
-        .with(SecretName::ChainKey, &hex::encode(relayer.secret_bytes()));
-    let state = AppState::build(config, &secrets, Arc::new(SystemClock))
-        .await
-        .expect("relayer");
-    let key = state
-        .auth
-        .keys()
-        .create(
-            "bench",
-            &Scope::ALL,
-            Quota::try_new(10_000, 10_000).expect("quota"),
-        )
-        .await
-        .expect("key");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("address");
-    tokio::spawn(veil_relayer::serve(state, listener, std::future::pending()));
-    let client = SignedClient::new(&format!("http://{addr}"), &key.api_key, &key.signing_secret);
+    let relayer = veil_stack::bench::start_relayer(config, &relayer).await;
+    let client = relayer.client;
 
     // Every member registers (not timed), then one publication.
     let mut secrets = Vec::with_capacity(members.len());

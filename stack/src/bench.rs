@@ -1,0 +1,57 @@
+//! What the stack's benchmark binaries share: a relayer on a loopback socket with fresh
+//! secrets and one API key of every scope, as in production but in this process.
+
+use std::sync::Arc;
+
+use solana_keypair::Keypair;
+use veil_relayer::{
+    platform::auth::{Quota, Scope},
+    platform::clock::SystemClock,
+    platform::config::Config,
+    platform::secrets::{SecretName, StaticSecrets},
+    AppState,
+};
+
+use crate::client::SignedClient;
+
+/// A relayer serving on 127.0.0.1 until the process ends.
+pub struct BenchRelayer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Signs with the bench's key (every scope, a quota no benchmark reaches).
+    pub client: SignedClient,
+}
+
+/// Builds the relayer from `config` with `chain_key` as its chain key and random other
+/// secrets, creates its key and serves it. Panics on failure: a benchmark cannot go on.
+pub async fn start_relayer(config: Config, chain_key: &Keypair) -> BenchRelayer {
+    let random = || hex::encode(rand::random::<[u8; 32]>());
+    let secrets = StaticSecrets::default()
+        .with(SecretName::VrfKey, &random())
+        .with(SecretName::HmacMaster, &random())
+        .with(SecretName::ApiKeyPepper, &random())
+        .with(SecretName::ChainKey, &hex::encode(chain_key.secret_bytes()));
+    let state = AppState::build(config, &secrets, Arc::new(SystemClock))
+        .await
+        .expect("the relayer builds");
+    let key = state
+        .auth
+        .keys()
+        .create(
+            "bench",
+            &Scope::ALL,
+            Quota::try_new(100_000, 100_000).expect("a valid quota"),
+        )
+        .await
+        .expect("the bench key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(veil_relayer::serve(state, listener, std::future::pending()));
+    let base = format!("http://{addr}");
+    BenchRelayer {
+        client: SignedClient::new(&base, &key.api_key, &key.signing_secret),
+        base,
+    }
+}
