@@ -173,6 +173,10 @@ async fn start_evm(
     let token = node
         .deploy_erc20("Veil USD", "VUSD", 1_000 * WEI, DEPLOYER)
         .await?;
+    // The node answers in lowercase; shown and used in EIP-55 form, as the gatekeeper answers.
+    let token = veil_relayer::gatekeeper::evm::Address::parse(&token)
+        .map(|a| a.checksummed())
+        .unwrap_or(token);
     node.transfer_erc20(&token, DEPLOYER, &carol, 250 * WEI)
         .await?;
     node.send(serde_json::json!({
