@@ -11,4 +11,5 @@ mod indexer;
 mod localnet;
 mod registry;
 mod relayer;
+mod webhooks;
 mod zk;

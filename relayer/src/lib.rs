@@ -5,7 +5,8 @@
 //! - [`platform`]: what every domain stands on and knows none of them: auth, the circuit
 //!   breaker, the chain client, config, the database, the error envelope, feature flags, shared
 //!   HTTP pieces, metrics, secrets, the clock.
-//! - [`chittyid`], [`registry`], [`challenges`], [`gatekeeper`]: each its service (transport-free), its store,
+//! - [`chittyid`], [`registry`], [`challenges`], [`gatekeeper`], [`webhooks`]: each its service
+//!   (transport-free), its store,
 //!   its handlers with `routes()` and their OpenAPI paths, and its error type.
 //! - The composition root: [`state`] builds every service once, [`app`] merges the routes under
 //!   the platform's layers, [`serve`] starts the background tasks, [`ops`] answers `/health`
@@ -27,6 +28,7 @@
 //! | `GET /api/v2/challenges/{address}` | `challenges` + `FF_CHALLENGES` | no |
 //! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` + `FF_CHALLENGES` | yes |
 //! | `POST /gatekeeper/v2/wallet/{challenge,verify}`, `GET …/verifications/{id}` | `challenges` + `FF_GATEKEEPER_V2` | POST |
+//! | `POST`, `GET /api/v2/webhooks/endpoints`, `GET`, `PATCH`, `DELETE …/endpoints/{id}`, `POST …/{id}/{rotate,replay}`, `GET …/{id}/deliveries`, `GET /api/v2/webhooks/deliveries/{id}`, `POST …/{id}/replay` | `webhooks` + `FF_WEBHOOKS` | POST, PATCH, DELETE |
 //! | `GET`, `PUT /admin/flags` | `admin` + IP allowlist | PUT |
 //! | `GET`, `POST /admin/keys`, `DELETE /admin/keys/{key_id}` | `admin` + IP allowlist | POST, DELETE |
 //! | `GET /health`, `/metrics`, `/openapi.json`, `/docs` | public | no |
@@ -40,6 +42,7 @@ pub mod ops;
 pub mod platform;
 pub mod registry;
 pub mod state;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -51,6 +54,7 @@ pub use crate::state::AppState;
 use crate::{
     challenges::handlers::ChallengeApi, chittyid::handlers::ChittyIdApi,
     gatekeeper::handlers::GatekeeperApi, platform::http, registry::handlers::RegistryApi,
+    webhooks::handlers::WebhookApi,
 };
 
 /// Serves `state` on `listener` with its background tasks (the batch cutter, and with an RPC
@@ -78,6 +82,8 @@ pub async fn serve(
     tasks.push(tokio::spawn(
         state.flags.clone().run(refresh, stop_rx.clone()),
     ));
+    // Webhook delivery runs while FF_WEBHOOKS is not off (checked every round).
+    tasks.push(tokio::spawn(state.webhooks.clone().run(stop_rx.clone())));
     if let Some(challenges) = state.challenges.clone() {
         let tick = Duration::from_secs(state.config.crank_interval_secs);
         tasks.push(tokio::spawn(challenges.run_crank(tick, stop_rx)));
@@ -145,6 +151,13 @@ pub fn api(state: &AppState) -> OpenApiRouter {
         .merge(gatekeeper::handlers::routes(
             GatekeeperApi {
                 gatekeeper: state.gatekeeper.clone(),
+            },
+            auth,
+            &state.flags,
+        ))
+        .merge(webhooks::handlers::routes(
+            WebhookApi {
+                webhooks: state.webhooks.clone(),
             },
             auth,
             &state.flags,

@@ -24,9 +24,11 @@ use crate::{
     platform::evm::EvmNetworks,
     platform::flags::Flags,
     platform::metrics::Metrics,
+    platform::outbox::Outbox,
     platform::secrets::{SecretError, SecretName, SecretProvider},
     registry::prover::{KeySource, ProverConfig, ProverPool},
     registry::RegistryService,
+    webhooks::{target::TargetPolicy, WebhookConfig, WebhookService},
 };
 
 /// Group-commit writer tasks.
@@ -94,6 +96,8 @@ pub struct Inner {
     pub flags: Flags,
     /// Wallet sign-in (SIWS / EIP-4361).
     pub gatekeeper: Arc<GatekeeperService>,
+    /// Webhook endpoints and delivery.
+    pub webhooks: Arc<WebhookService>,
     /// Whether mints can fall back.
     pub fallback_configured: bool,
     /// The fallback client (for its breaker state in `/health`).
@@ -150,11 +154,18 @@ impl AppState {
             metrics.clone(),
         )?);
 
+        let flags = Flags::new(
+            config.flags(),
+            pool.clone(),
+            metrics.feature_flag_enabled.clone(),
+        );
+        flags.refresh().await?;
         let queue = CommitQueue::start(
             pool.clone(),
             config.mint_commit_max_rows,
             COMMIT_WRITERS,
             metrics.clone(),
+            Outbox::new(flags.clone()),
         );
         let minter = Arc::new(Minter::new(vrf, chain.clone(), queue, metrics.clone()));
         let fallback = match &config.fallback_url {
@@ -241,18 +252,13 @@ impl AppState {
                     chain.clone(),
                     verifier.clone(),
                     config.anchor_namespace,
+                    Outbox::new(flags.clone()),
                 ));
                 (Some(anchorer), Some(registry), Some(chain))
             }
             None => (None, None, None),
         };
         let auth = AuthService::from_config(&config, pool.clone(), secrets, clock.clone())?;
-        let flags = Flags::new(
-            config.flags(),
-            pool.clone(),
-            metrics.feature_flag_enabled.clone(),
-        );
-        flags.refresh().await?;
         let gatekeeper = Arc::new(GatekeeperService::new(
             pool.clone(),
             GatekeeperConfig {
@@ -265,6 +271,29 @@ impl AppState {
             solana.clone(),
             EvmNetworks::from_entries(&config.evm_rpc, config.drand_timeout(), config.breaker())?,
         ));
+        let webhooks = Arc::new(WebhookService::new(
+            pool.clone(),
+            WebhookConfig {
+                policy: TargetPolicy {
+                    allow_loopback: config.webhook_allow_loopback,
+                    allow_private: config.webhook_allow_private,
+                },
+                timeout: Duration::from_millis(config.webhook_timeout_ms),
+                schedule: config
+                    .webhook_schedule_secs
+                    .iter()
+                    .map(|s| Duration::from_secs(*s))
+                    .collect(),
+                disable_after: Duration::from_secs(config.webhook_disable_after_secs),
+                concurrency: usize::try_from(config.webhook_concurrency).unwrap_or(16),
+                poll: Duration::from_millis(config.webhook_poll_ms),
+            },
+            secrets
+                .get(SecretName::HmacMaster)?
+                .to_array("hmac_master")?,
+            flags.clone(),
+            metrics.clone(),
+        )?);
         // Challenges attest from the gatekeeper's evidence when a call cites it.
         let challenges = solana.map(|chain| {
             Arc::new(ChallengeService::new(
@@ -292,6 +321,7 @@ impl AppState {
             auth,
             flags,
             gatekeeper,
+            webhooks,
         })))
     }
 }

@@ -330,6 +330,8 @@ pub async fn up(
     config.anchor_interval_secs = 5;
     config.batch_max_age_secs = 5;
     config.crank_interval_secs = 2;
+    // Webhook endpoints on this machine (http://127.0.0.1:…) are how a local dApp listens.
+    config.webhook_allow_loopback = true;
     config.evm_rpc = evm
         .iter()
         .map(|(_, s)| format!("{}={}", s.chain_id, s.rpc_url))

@@ -252,6 +252,7 @@ fn anchorer(
         chain.clone(),
         t.state.verifier.clone(),
         DEFAULT_NAMESPACE,
+        veil_relayer::platform::outbox::Outbox::new(t.state.flags.clone()),
     );
     (anchorer, chain)
 }
@@ -311,6 +312,37 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
             Some(landed.slot as i64)
         )
     );
+    // The same transaction recorded one `chittyid.anchored` event for webhooks, with the
+    // transaction and its slot, and one `chittyid.minted` per ID.
+    let (subject, data, event_signature, event_slot): (String, String, String, i64) =
+        sqlx::query_as(
+            "SELECT subject, data::text, signature, slot FROM outbox_events
+             WHERE type = 'chittyid.anchored'",
+        )
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(subject, batch_id.to_string());
+    assert_eq!(
+        (event_signature.as_str(), event_slot),
+        (landed.signature.as_str(), landed.slot as i64)
+    );
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let mut event_ids: Vec<String> = serde_json::from_value(data["ids"].clone()).unwrap();
+    let mut minted_ids = ids.clone();
+    event_ids.sort();
+    minted_ids.sort();
+    assert_eq!(event_ids, minted_ids);
+    assert_eq!(
+        (&data["root"], &data["namespace"]),
+        (&json!(root), &json!("CHI"))
+    );
+    let minted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox_events WHERE type = 'chittyid.minted'")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(minted, 4);
     for id in &ids {
         let (_, body) = t
             .get(&format!("/api/v2/chittyid/verify/{id}"), &t.key)

@@ -20,6 +20,7 @@ use veil_client::registry as ix;
 use crate::{
     chittyid::verify::Verifier,
     platform::chain::{ChainClient, ChainError, Landed},
+    platform::outbox::{NewEvent, Outbox},
 };
 
 /// The namespace batches are anchored under unless configured otherwise.
@@ -67,7 +68,11 @@ pub struct Anchorer {
     chain: Arc<ChainClient>,
     verifier: Arc<Verifier>,
     namespace: [u8; 4],
+    outbox: Outbox,
 }
+
+/// `chittyid.anchored` (the webhooks' catalogue names it too).
+pub const ANCHORED_EVENT: &str = "chittyid.anchored";
 
 impl Anchorer {
     /// An anchorer publishing under `namespace`.
@@ -76,12 +81,14 @@ impl Anchorer {
         chain: Arc<ChainClient>,
         verifier: Arc<Verifier>,
         namespace: [u8; 4],
+        outbox: Outbox,
     ) -> Self {
         Self {
             pool,
             chain,
             verifier,
             namespace,
+            outbox,
         }
     }
 
@@ -157,16 +164,46 @@ impl Anchorer {
             .submit(&key, &[instruction], &[])
             .await
             .map_err(|source| AnchorError::Chain { batch_id, source })?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "WITH moved AS (UPDATE id_batches SET status = 'anchored', anchor_signature = $2, \
-               anchor_slot = $3, anchored_at = now() WHERE id = $1 AND status = 'pending') \
-             UPDATE chittyids SET status = 'anchored' WHERE batch_id = $1 RETURNING id",
+        // One transaction: the batch, its IDs, and (the first time) its outbox event.
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE id_batches SET status = 'anchored', anchor_signature = $2, anchor_slot = $3, \
+               anchored_at = now() WHERE id = $1 AND status = 'pending'",
         )
         .bind(batch_id)
         .bind(&landed.signature)
         .bind(i64::try_from(landed.slot).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE chittyids SET status = 'anchored' WHERE batch_id = $1 RETURNING id",
+        )
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
         .await?;
+        if moved {
+            let event = NewEvent {
+                event_type: ANCHORED_EVENT,
+                audience: None,
+                subject: batch_id.to_string(),
+                data: serde_json::json!({
+                    "batch_id": batch_id,
+                    // Padded with NULs on chain; JSON text (jsonb) cannot hold U+0000.
+                    "namespace": String::from_utf8_lossy(&self.namespace).trim_end_matches('\0'),
+                    "root": hex::encode(root),
+                    "first_seq": first_seq,
+                    "count": count,
+                    "ids": ids,
+                }),
+                chain: Some((landed.signature.clone(), landed.slot)),
+            };
+            self.outbox
+                .record(&mut tx, std::slice::from_ref(&event))
+                .await?;
+        }
+        tx.commit().await?;
         self.verifier.invalidate(ids.iter().map(String::as_str));
         tracing::info!(batch_id, signature = %landed.signature, slot = landed.slot, "batch anchored");
         Ok(Anchored {

@@ -13,3 +13,6 @@ pub mod mint;
 pub mod reconcile;
 pub mod store;
 pub mod verify;
+
+pub use anchor::ANCHORED_EVENT;
+pub use mint::writer::MINTED_EVENT;

@@ -167,6 +167,44 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub evm_rpc: Vec<String>,
+    /// Let webhook endpoints on loopback addresses (`127.0.0.0/8`, `::1`, `localhost`) be
+    /// registered and called, over http too. Off in production; on in tests and the stack.
+    #[arg(long, env = "RELAYER_WEBHOOK_ALLOW_LOOPBACK", default_value = "false",
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_loopback: bool,
+    /// Let webhook endpoints resolve to private, link-local or shared addresses (the
+    /// operator's own network). Off by default: no SSRF into it.
+    #[arg(long, env = "RELAYER_WEBHOOK_ALLOW_PRIVATE", default_value = "false",
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+    /// Milliseconds one delivery attempt may take, connect to the end of the answer.
+    #[arg(long, env = "RELAYER_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub webhook_timeout_ms: u64,
+    /// Seconds before each attempt of a delivery (the first is usually 0); after the last the
+    /// delivery is `failed`. Each wait gets ±20 % jitter.
+    #[arg(
+        long,
+        env = "RELAYER_WEBHOOK_SCHEDULE_SECS",
+        value_delimiter = ',',
+        default_value = "0,5,300,1800,7200,18000,36000,36000"
+    )]
+    pub webhook_schedule_secs: Vec<u64>,
+    /// Seconds an endpoint may fail every delivery before it is disabled.
+    #[arg(
+        long,
+        env = "RELAYER_WEBHOOK_DISABLE_AFTER_SECS",
+        default_value_t = 432_000
+    )]
+    pub webhook_disable_after_secs: u64,
+    /// Deliveries one relayer instance attempts at once.
+    #[arg(long, env = "RELAYER_WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency: u32,
+    /// Milliseconds between looks at the outbox when it was empty.
+    #[arg(long, env = "RELAYER_WEBHOOK_POLL_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub webhook_poll_ms: u64,
     /// Milliseconds between reads of the runtime flag changes (the bound within which every
     /// instance applies a `PUT /admin/flags`).
     #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,

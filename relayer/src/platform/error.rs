@@ -180,6 +180,18 @@ veil_api_codes::error_codes! {
         /// No wallet verification has this id.
         GatekeeperVerificationNotFound = ("GATEKEEPER_VERIFICATION_NOT_FOUND", NOT_FOUND),
 
+        // Webhooks.
+        /// The endpoint URL is not an absolute https URL (http only to an allowed loopback), or its host does not resolve (`details.field`, `details.host`).
+        WebhookUrlInvalid = ("WEBHOOK_URL_INVALID", BAD_REQUEST),
+        /// The endpoint URL is, or resolves to, an address webhooks may not call: loopback, private, link-local, shared, unspecified or multicast (`details.address`, `details.class`).
+        WebhookUrlForbidden = ("WEBHOOK_URL_FORBIDDEN", UNPROCESSABLE_ENTITY),
+        /// An event type is not in the catalogue, or none was given (`details.known`).
+        WebhookEventTypeUnknown = ("WEBHOOK_EVENT_TYPE_UNKNOWN", BAD_REQUEST),
+        /// This key has no webhook endpoint with this id.
+        WebhookEndpointNotFound = ("WEBHOOK_ENDPOINT_NOT_FOUND", NOT_FOUND),
+        /// This key has no webhook delivery with this id.
+        WebhookDeliveryNotFound = ("WEBHOOK_DELIVERY_NOT_FOUND", NOT_FOUND),
+
         // Feature flags.
         /// The feature is switched off for this key (`details.flag`: e.g. `FF_CHALLENGES`).
         FeatureDisabled = ("FEATURE_DISABLED", SERVICE_UNAVAILABLE),

@@ -42,6 +42,15 @@ pub struct Metrics {
     /// `feature_flag_enabled{flag}`: the share of keys a flag lets through (0, 1, or the
     /// rollout fraction).
     pub feature_flag_enabled: GaugeVec,
+    /// `webhook_deliveries_total{result}`: delivery attempts by outcome (`succeeded`,
+    /// `retrying`, `failed`).
+    pub webhook_deliveries_total: IntCounterVec,
+    /// `webhook_attempt_seconds`: one delivery attempt, request to answer.
+    pub webhook_attempt_seconds: Histogram,
+    /// `webhook_outbox_depth`: events not yet fanned out plus deliveries still pending.
+    pub webhook_outbox_depth: IntGauge,
+    /// `webhook_outbox_oldest_seconds`: age of the oldest pending delivery.
+    pub webhook_outbox_oldest_seconds: Gauge,
 }
 
 impl Default for Metrics {
@@ -150,6 +159,30 @@ impl Metrics {
                     "Relayer transaction submissions by result"
                 ),
                 &["result"]
+            )),
+            webhook_deliveries_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "webhook_deliveries_total",
+                    "Webhook delivery attempts by result"
+                ),
+                &["result"]
+            )),
+            webhook_attempt_seconds: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "webhook_attempt_seconds",
+                    "One webhook delivery attempt, request to answer"
+                )
+                .buckets(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
+                ])
+            )),
+            webhook_outbox_depth: reg!(IntGauge::new(
+                "webhook_outbox_depth",
+                "Events not yet fanned out plus webhook deliveries still pending"
+            )),
+            webhook_outbox_oldest_seconds: reg!(Gauge::new(
+                "webhook_outbox_oldest_seconds",
+                "Age of the oldest pending webhook delivery"
             )),
             registry,
         }

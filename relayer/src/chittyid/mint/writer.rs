@@ -5,6 +5,8 @@
 //! RETURNING id` in one transaction, and answer each waiter only after the commit, so an
 //! answered mint is durable (`synchronous_commit` is left at its default, `on`). Under load the
 //! batches grow by themselves while the previous commit is flushing; idle, a mint commits alone.
+//! The same transaction records a `chittyid.minted` event per inserted ID in the outbox (for
+//! the keys `FF_WEBHOOKS` admits), so an event exists exactly when its ID does.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -12,7 +14,17 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::row::MintRow;
-use crate::{chittyid::store, chittyid::store::StoreError, platform::metrics::Metrics};
+use crate::{
+    chittyid::store,
+    chittyid::store::StoreError,
+    platform::{
+        metrics::Metrics,
+        outbox::{NewEvent, Outbox},
+    },
+};
+
+/// `chittyid.minted` (the webhooks' catalogue names it too).
+pub const MINTED_EVENT: &str = "chittyid.minted";
 
 /// Whether a queued row was inserted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +59,13 @@ pub enum QueueError {
 
 impl CommitQueue {
     /// Starts `writers` writer tasks on the current runtime.
-    pub fn start(pool: PgPool, max_rows: usize, writers: usize, metrics: Metrics) -> Self {
+    pub fn start(
+        pool: PgPool,
+        max_rows: usize,
+        writers: usize,
+        metrics: Metrics,
+        outbox: Outbox,
+    ) -> Self {
         let max_rows = max_rows.max(1);
         let (tx, rx) = mpsc::channel::<Job>(max_rows.saturating_mul(8));
         let rx = Arc::new(Mutex::new(rx));
@@ -57,6 +75,7 @@ impl CommitQueue {
                 rx.clone(),
                 max_rows,
                 metrics.clone(),
+                outbox.clone(),
             ));
         }
         Self { tx }
@@ -82,6 +101,7 @@ async fn run_writer(
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
     max_rows: usize,
     metrics: Metrics,
+    outbox: Outbox,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(max_rows);
     loop {
@@ -92,7 +112,7 @@ async fn run_writer(
             }
         }
         metrics.mint_commit_rows.observe(jobs.len() as f64);
-        let result = commit(&pool, &jobs).await;
+        let result = commit(&pool, &jobs, &outbox).await;
         match result {
             Ok(inserted) => {
                 for job in jobs.drain(..) {
@@ -116,7 +136,11 @@ async fn run_writer(
 
 /// Inserts one group. Two rows of the same group that claim the same ID or the same
 /// `(namespace, YYMM, sequence)` cannot both win: only the first is sent, the others collide.
-async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<HashSet<String>, StoreError> {
+async fn commit(
+    pool: &PgPool,
+    jobs: &[Job],
+    outbox: &Outbox,
+) -> Result<HashSet<String>, StoreError> {
     let mut seen = HashSet::with_capacity(jobs.len());
     let rows: Vec<&MintRow> = jobs
         .iter()
@@ -125,6 +149,27 @@ async fn commit(pool: &PgPool, jobs: &[Job]) -> Result<HashSet<String>, StoreErr
         .collect();
     let mut tx = pool.begin().await?;
     let inserted = store::insert_ids(&mut *tx, &rows).await?;
+    let events: Vec<NewEvent> = rows
+        .iter()
+        .filter(|r| inserted.contains(&r.id) && outbox.wants(r.api_key_id.as_deref()))
+        .map(|r| NewEvent {
+            event_type: MINTED_EVENT,
+            audience: r.api_key_id.clone(),
+            subject: r.id.clone(),
+            data: serde_json::json!({
+                "id": r.id,
+                "namespace": r.namespace,
+                "entity_type": r.entity.letter().to_string(),
+                "trust_level": r.trust,
+                "drand_round": r.round,
+                "content_sha256": hex::encode(r.content_hash),
+            }),
+            chain: None,
+        })
+        .collect();
+    if !events.is_empty() {
+        outbox.record(&mut tx, &events).await?;
+    }
     tx.commit().await?;
     Ok(inserted)
 }

@@ -19,6 +19,9 @@ pub enum Scope {
     /// Run challenges and forward wallet-signed transactions (`challenges`).
     #[serde(rename = "challenges")]
     Challenges,
+    /// Manage the key's own webhook endpoints and deliveries (`webhooks`).
+    #[serde(rename = "webhooks")]
+    Webhooks,
     /// Administer the relayer (`admin`); implies all scopes.
     #[serde(rename = "admin")]
     Admin,
@@ -26,11 +29,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::ChittyIdMint,
         Scope::ChittyIdVerify,
         Scope::Registry,
         Scope::Challenges,
+        Scope::Webhooks,
         Scope::Admin,
     ];
 
@@ -41,6 +45,7 @@ impl Scope {
             Self::ChittyIdVerify => "chittyid:verify",
             Self::Registry => "registry",
             Self::Challenges => "challenges",
+            Self::Webhooks => "webhooks",
             Self::Admin => "admin",
         }
     }
@@ -54,7 +59,7 @@ impl fmt::Display for Scope {
 
 /// A scope name that is not one of [`Scope::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, admin)")]
+#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, webhooks, admin)")]
 pub struct UnknownScope(pub String);
 
 impl FromStr for Scope {
