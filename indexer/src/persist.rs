@@ -619,18 +619,26 @@ fn write_sql(chained: bool, idempotent: bool) -> &'static str {
                     other => other.to_owned(),
                 })
                 .collect();
+            // A table that feeds webhooks returns its new rows to the outbox CTE.
+            let returning = if chain_event(spec.table).is_some() {
+                "NULL::int4 AS none, *"
+            } else {
+                "NULL::int4 AS none"
+            };
             ctes.push(format!(
                 "t{i} AS (INSERT INTO {table} ({names}) SELECT {select} FROM UNNEST({params}) \
-                 AS u({names}){on_conflict} RETURNING NULL::int4 AS none)",
+                 AS u({names}){on_conflict} RETURNING {returning})",
                 table = spec.table,
                 names = names.join(", "),
                 select = select.join(", "),
                 params = params.join(", "),
             ));
         }
+        ctes.push(format!("outbox AS ({})", outbox_insert("t", "")));
         // No rows: it only orders the cursor's CTE after every insert.
         let rows_in = (0..TABLES.len())
             .map(|i| format!("SELECT none FROM t{i}"))
+            .chain(["SELECT none FROM outbox".to_owned()])
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         ctes.push(format!("rows_in AS ({rows_in})"));
@@ -681,6 +689,70 @@ fn write_sql(chained: bool, idempotent: bool) -> &'static str {
     })
 }
 
+/// The webhook event a table's new row is, as SQL over that row: `(type, subject, data)`.
+/// Chain data is public: every subscriber of the type hears it (`audience` NULL).
+fn chain_event(table: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match table {
+        "indexer_challenges" => (
+            "'challenge.created'",
+            "veil_base58(challenge)",
+            "jsonb_build_object('challenge', veil_base58(challenge), \
+               'creator', veil_base58(creator), 'mode', mode, \
+               'terms_hash', encode(terms_hash, 'hex'), 'bond_mint', veil_base58(bond_mint), \
+               'bond_amount', bond_amount::text)",
+        ),
+        "indexer_challenge_status" => (
+            "'challenge.' || lower(regexp_replace(to_status, '([a-z])([A-Z])', '\\1_\\2', 'g'))",
+            "veil_base58(challenge)",
+            "jsonb_build_object('challenge', veil_base58(challenge), 'from', from_status, \
+               'to', to_status, 'at', at)",
+        ),
+        "indexer_bond_releases" => (
+            "CASE WHEN slashed > 0 THEN 'challenge.slashed' ELSE 'challenge.refunded' END",
+            "veil_base58(challenge)",
+            "jsonb_build_object('challenge', veil_base58(challenge), 'mint', veil_base58(mint), \
+               'to_creator', to_creator::text, 'to_counterparty', to_counterparty::text, \
+               'to_treasury', to_treasury::text, 'slashed', slashed::text)",
+        ),
+        "indexer_verifications" => (
+            "'ownership.verified'",
+            "encode(nullifier, 'hex')",
+            "jsonb_build_object('track_id', encode(track_id, 'hex'), \
+               'scope', encode(scope, 'hex'), 'nullifier', encode(nullifier, 'hex'), \
+               'root', encode(root, 'hex'))",
+        ),
+        _ => return None,
+    })
+}
+
+/// An `INSERT INTO outbox_events` of the chain events in the rows the CTEs `{prefix}{i}`
+/// returned, each type suffixed with `suffix` (`.undone` for a rollback), only for types some
+/// enabled endpoint subscribes to (a database without endpoints records nothing).
+fn outbox_insert(prefix: &str, suffix: &str) -> String {
+    let sources: Vec<String> = TABLES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, spec)| {
+            chain_event(spec.table).map(|(kind, subject, data)| {
+                format!(
+                    "SELECT ({kind}) AS kind, {subject} AS subject, {data} AS data, signature, \
+                     slot FROM {prefix}{i}"
+                )
+            })
+        })
+        .collect();
+    format!(
+        "INSERT INTO outbox_events (id, type, subject, data, signature, slot) \
+         SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.kind || '{suffix}', \
+           e.subject, e.data, e.signature, e.slot \
+         FROM ({}) e \
+         WHERE EXISTS (SELECT 1 FROM webhook_endpoints w \
+                       WHERE w.enabled AND e.kind = ANY (w.event_types)) \
+         RETURNING NULL::int4 AS none",
+        sources.join(" UNION ALL ")
+    )
+}
+
 /// The one statement that rolls a slot back: a `DELETE` per table, and the cursor rewound to
 /// `$2`/`$3` if it stood at or past the slot. Returns the number of event rows removed.
 fn rollback_sql() -> &'static str {
@@ -690,12 +762,18 @@ fn rollback_sql() -> &'static str {
             .iter()
             .enumerate()
             .map(|(i, spec)| {
+                let returning = if chain_event(spec.table).is_some() {
+                    "*"
+                } else {
+                    "1"
+                };
                 format!(
-                    "d{i} AS (DELETE FROM {} WHERE slot = $1 RETURNING 1)",
+                    "d{i} AS (DELETE FROM {} WHERE slot = $1 RETURNING {returning})",
                     spec.table
                 )
             })
             .collect();
+        ctes.push(format!("undone AS ({})", outbox_insert("d", ".undone")));
         ctes.push(
             "moved AS (UPDATE indexer_cursor SET slot = $2, index_in_slot = $3, \
              signature = NULL, updated_at = now() WHERE name = $4 AND slot >= $1)"

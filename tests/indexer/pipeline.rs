@@ -757,3 +757,111 @@ async fn indexer_dead_slot_rewinds_the_source_and_finality_is_recorded() {
             .unwrap();
     assert_eq!(finalized as u64, dead + 1);
 }
+
+/// Every chain event type an endpoint may subscribe to (the relayer's catalogue).
+const CHAIN_TYPES: &str = "{challenge.created,challenge.draft,challenge.awaiting_counterparty,\
+    challenge.accepted,challenge.intent_locked,challenge.disputed,challenge.completed,\
+    challenge.cancelled,challenge.expired,challenge.slashed,challenge.refunded,ownership.verified}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexer_chain_events_reach_the_outbox_once_and_a_dead_slot_undoes_them() {
+    let mut rec = Recorder::new();
+    rec.registry(2, 1).challenges(2);
+    let txs = rec.updates();
+
+    // Without a subscriber nothing is recorded.
+    let quiet = TestDb::new().await;
+    run_to_end(
+        &PgStore::new(quiet.pool.clone(), NAME),
+        all(&txs),
+        small_batches(),
+    )
+    .await;
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox_events")
+        .fetch_one(&quiet.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, api_key_id, url, event_types)
+         VALUES (gen_random_uuid(), 'k', 'https://example.com/hook', $1::text[])",
+    )
+    .bind(CHAIN_TYPES)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let store = PgStore::new(db.pool.clone(), NAME);
+    run_to_end(&store, all(&txs), small_batches()).await;
+
+    // One event per status change, creation and bond release, with its transaction and slot.
+    let pairs = |sql: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            let mut v: Vec<(String, String, i64)> =
+                sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            v.sort();
+            v
+        }
+    };
+    let events =
+        pairs("SELECT type, signature, slot FROM outbox_events WHERE type LIKE 'challenge.%'")
+            .await;
+    let rows = pairs(
+        "SELECT 'challenge.created', signature, slot FROM indexer_challenges
+         UNION ALL
+         SELECT 'challenge.' || CASE to_status
+                  WHEN 'AwaitingCounterparty' THEN 'awaiting_counterparty'
+                  WHEN 'IntentLocked' THEN 'intent_locked' ELSE lower(to_status) END,
+                signature, slot FROM indexer_challenge_status
+         UNION ALL
+         SELECT CASE WHEN slashed > 0 THEN 'challenge.slashed' ELSE 'challenge.refunded' END,
+                signature, slot FROM indexer_bond_releases",
+    )
+    .await;
+    assert!(rows.len() >= 6, "{rows:?}");
+    assert_eq!(events, rows);
+    assert!(events.iter().any(|(t, _, _)| t == "challenge.slashed"));
+    // Subjects and addresses are base58, as the API shows them.
+    let (subject, data, challenge): (String, String, Vec<u8>) = sqlx::query_as(
+        "SELECT o.subject, o.data::text, c.challenge FROM outbox_events o
+         JOIN indexer_challenges c ON c.signature = o.signature
+         WHERE o.type = 'challenge.created' LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let address = anchor_lang::prelude::Pubkey::try_from(challenge.as_slice())
+        .unwrap()
+        .to_string();
+    assert_eq!(subject, address);
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["challenge"], address);
+
+    // Replaying the stream records nothing twice.
+    let before = events.len();
+    let again = PgStore::new(db.pool.clone(), "replay");
+    run_to_end(&again, all(&txs), small_batches()).await;
+    let after_replay =
+        pairs("SELECT type, signature, slot FROM outbox_events WHERE type LIKE 'challenge.%'")
+            .await;
+    assert_eq!(after_replay.len(), before);
+
+    // A dead slot undoes each of its events, same subject, same transaction.
+    let dead: i64 = sqlx::query_scalar("SELECT min(slot) FROM indexer_challenge_status")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let mut in_dead: Vec<(String, String, i64)> = events
+        .iter()
+        .filter(|(_, _, slot)| *slot == dead)
+        .map(|(t, s, slot)| (format!("{t}.undone"), s.clone(), *slot))
+        .collect();
+    in_dead.sort();
+    assert!(!in_dead.is_empty());
+    store.rollback_slot(dead as u64).await.unwrap();
+    let undone =
+        pairs("SELECT type, signature, slot FROM outbox_events WHERE type LIKE '%.undone'").await;
+    assert_eq!(undone, in_dead);
+}

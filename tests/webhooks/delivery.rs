@@ -411,3 +411,59 @@ async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
     assert_eq!(subjects, emitted, "every event arrived, and nothing else");
     assert!(accepted.len() >= 1000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_event_and_its_undo_reach_every_subscriber_of_its_type_with_the_transaction() {
+    let receiver = Receiver::start().await;
+    let t = TestApp::with(|c| c.webhook_allow_loopback = true).await;
+    let (a, b) = (webhook_key(&t).await, webhook_key(&t).await);
+    let (_, secret_a) = endpoint(&t, &a, &receiver.hook("a"), &["challenge.accepted"]).await;
+    let (_, secret_b) = endpoint(&t, &b, &receiver.hook("b"), &["challenge.accepted"]).await;
+    let (_, secret_c) = endpoint(&t, &b, &receiver.hook("c"), &["challenge.created"]).await;
+    for (name, secret) in [("a", &secret_a), ("b", &secret_b), ("c", &secret_c)] {
+        receiver.configure(name, secret, 204).await;
+    }
+    // As the indexer records them: a broadcast with the transaction, then its undo.
+    let events: Vec<NewEvent> = ["challenge.accepted", "challenge.accepted.undone"]
+        .into_iter()
+        .map(|kind| NewEvent {
+            event_type: kind,
+            audience: None,
+            subject: "Chall3nge".into(),
+            data: json!({ "challenge": "Chall3nge", "to": "Accepted" }),
+            chain: Some(("5igNaTure".into(), 77)),
+        })
+        .collect();
+    let mut conn = t.db.pool.acquire().await.unwrap();
+    outbox::record_admitted(&mut conn, events.iter())
+        .await
+        .unwrap();
+    drop(conn);
+    deliver_until(&t, || async {
+        receiver.received("a").await.0.len() == 2 && receiver.received("b").await.0.len() == 2
+    })
+    .await;
+    for name in ["a", "b"] {
+        let (accepted, _) = receiver.received(name).await;
+        let kinds: Vec<String> = accepted
+            .iter()
+            .map(|d| {
+                let body = body_of(d);
+                assert_eq!(
+                    body["chain"],
+                    json!({ "signature": "5igNaTure", "slot": 77 })
+                );
+                body["type"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(kinds.len(), 2);
+        assert!(
+            kinds.contains(&"challenge.accepted.undone".to_owned()),
+            "{kinds:?}"
+        );
+    }
+    assert!(
+        receiver.received("c").await.0.is_empty(),
+        "another type's subscriber"
+    );
+}

@@ -181,7 +181,8 @@ pub async fn delete_endpoint(pool: &PgPool, key: &str, id: Uuid) -> Result<bool,
 }
 
 /// Fans out up to `limit` undispatched events, oldest first, into one delivery per enabled
-/// endpoint that wants each (its type, and its key unless the event is a broadcast), and marks
+/// endpoint that wants each (its type, or the type it undoes; and its key unless the event is a
+/// broadcast), and marks
 /// them dispatched, in one transaction that skips events another instance holds. The number
 /// of events.
 pub async fn dispatch(pool: &PgPool, limit: i64) -> Result<u64, StoreError> {
@@ -201,7 +202,8 @@ pub async fn dispatch(pool: &PgPool, limit: i64) -> Result<u64, StoreError> {
          SELECT gen_random_uuid(), e.seq, ep.id, 'pending', now()
          FROM outbox_events e
          JOIN webhook_endpoints ep
-           ON ep.enabled AND e.type = ANY (ep.event_types)
+           ON ep.enabled AND (e.type = ANY (ep.event_types)
+                              OR (e.type LIKE '%.undone' AND left(e.type, -7) = ANY (ep.event_types)))
           AND (e.audience IS NULL OR e.audience = ep.api_key_id)
          WHERE e.seq = ANY ($1)
          ON CONFLICT (event_seq, endpoint_id) DO NOTHING",
@@ -576,7 +578,9 @@ pub async fn replay_since(
          SELECT gen_random_uuid(), e.seq, ep.id, 'pending', now()
          FROM webhook_endpoints ep
          JOIN outbox_events e
-           ON e.type = ANY (ep.event_types) AND (e.audience IS NULL OR e.audience = ep.api_key_id)
+           ON (e.type = ANY (ep.event_types)
+               OR (e.type LIKE '%.undone' AND left(e.type, -7) = ANY (ep.event_types)))
+          AND (e.audience IS NULL OR e.audience = ep.api_key_id)
          WHERE ep.id = $1::uuid AND ep.api_key_id = $2 AND e.created_at >= $3
            AND e.dispatched_at IS NOT NULL
          ON CONFLICT (event_seq, endpoint_id) DO UPDATE
