@@ -1,8 +1,9 @@
 //! What the stack's benchmark binaries share: a relayer on a loopback socket with fresh
 //! secrets and one API key of every scope, as in production but in this process.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use serde_json::Value;
 use solana_keypair::Keypair;
 use veil_relayer::{
     platform::auth::{Quota, Scope},
@@ -54,4 +55,32 @@ pub async fn start_relayer(config: Config, chain_key: &Keypair) -> BenchRelayer 
         client: SignedClient::new(&base, &key.api_key, &key.signing_secret),
         base,
     }
+}
+
+// The PostgreSQL and Redis a benchmark uses, flattened into its arguments (a plain comment:
+// clap would show a doc comment as the benchmark's own description).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Services {
+    /// PostgreSQL server (no database; the benchmark recreates its own).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pub pg: String,
+    /// Redis.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis: String,
+}
+
+/// A signed POST that must succeed; its JSON answer.
+pub async fn ok(client: &SignedClient, path: &str, body: &Value) -> Value {
+    let (status, value) = client
+        .call("POST", path, Some(body))
+        .await
+        .expect("the relayer answers");
+    assert!((200..300).contains(&status), "{path}: {status} {value}");
+    value
+}
+
+/// The `p` quantile (0–1, nearest rank) of `sorted`, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
 }

@@ -12,45 +12,14 @@ use veil_relayer::{
 };
 
 use super::{EvmNode, RICH_KEY};
-use crate::relayer::support::{code, TestApp};
+use crate::relayer::support::{code, funds_check as check, gatekeeper_sign_in, TestApp};
 
 async fn sign_in(t: &TestApp, key: &CreatedKey, wallet: &k256::ecdsa::SigningKey) -> String {
     let address = evm::Address::of(wallet.verifying_key()).checksummed();
-    let (status, issued) = t
-        .post(
-            "/gatekeeper/v2/wallet/challenge",
-            &json!({ "chain_id": "eip155:31337", "address": address }),
-            key,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{issued}");
-    let message = issued["message"].as_str().unwrap();
-    let (status, verified) = t
-        .post(
-            "/gatekeeper/v2/wallet/verify",
-            &json!({ "message": message, "signature": evm::sign(wallet, message.as_bytes()) }),
-            key,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{verified}");
-    verified["verification_id"].as_str().unwrap().to_owned()
-}
-
-async fn check(
-    t: &TestApp,
-    key: &CreatedKey,
-    id: &str,
-    asset: &str,
-    threshold: &str,
-) -> (u16, Value) {
-    let (status, body) = t
-        .post(
-            "/gatekeeper/v2/funds/check",
-            &json!({ "verification_id": id, "asset": asset, "threshold": threshold }),
-            key,
-        )
-        .await;
-    (status.as_u16(), body)
+    gatekeeper_sign_in(t, key, "eip155:31337", &address, |message| {
+        evm::sign(wallet, message.as_bytes())
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

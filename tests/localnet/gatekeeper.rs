@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use veil_localnet::{Localnet, LocalnetConfig};
@@ -14,45 +13,14 @@ use super::{
     wire::{create_mint, fund_tokens},
     SOL,
 };
-use crate::relayer::support::{code, TestApp};
+use crate::relayer::support::{code, funds_check as check, gatekeeper_sign_in, TestApp};
 
 async fn sign_in(t: &TestApp, key: &CreatedKey, wallet: &Keypair) -> String {
-    let (status, issued) = t
-        .post(
-            "/gatekeeper/v2/wallet/challenge",
-            &json!({ "chain_id": "solana:localnet", "address": wallet.pubkey().to_string() }),
-            key,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{issued}");
-    let message = issued["message"].as_str().unwrap();
-    let signature = wallet.sign_message(message.as_bytes()).to_string();
-    let (status, verified) = t
-        .post(
-            "/gatekeeper/v2/wallet/verify",
-            &json!({ "message": message, "signature": signature }),
-            key,
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{verified}");
-    verified["verification_id"].as_str().unwrap().to_owned()
-}
-
-async fn check(
-    t: &TestApp,
-    key: &CreatedKey,
-    id: &str,
-    asset: &str,
-    threshold: &str,
-) -> (u16, Value) {
-    let (status, body) = t
-        .post(
-            "/gatekeeper/v2/funds/check",
-            &json!({ "verification_id": id, "asset": asset, "threshold": threshold }),
-            key,
-        )
-        .await;
-    (status.as_u16(), body)
+    let address = wallet.pubkey().to_string();
+    gatekeeper_sign_in(t, key, "solana:localnet", &address, |message| {
+        wallet.sign_message(message.as_bytes()).to_string()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,30 +136,11 @@ async fn localnet_funds_pass_and_fail_for_sol_and_an_spl_token_without_revealing
     // An EVM wallet's network has no RPC here yet.
     let evm = k256::ecdsa::SigningKey::from_slice(&[5u8; 32]).unwrap();
     let address = veil_relayer::gatekeeper::evm::Address::of(evm.verifying_key()).checksummed();
-    let (_, issued) = t
-        .post(
-            "/gatekeeper/v2/wallet/challenge",
-            &json!({ "chain_id": "eip155:31337", "address": address }),
-            &key,
-        )
-        .await;
-    let message = issued["message"].as_str().unwrap();
-    let signature = veil_relayer::gatekeeper::evm::sign(&evm, message.as_bytes());
-    let (_, verified) = t
-        .post(
-            "/gatekeeper/v2/wallet/verify",
-            &json!({ "message": message, "signature": signature }),
-            &key,
-        )
-        .await;
-    let (got, body) = check(
-        &t,
-        &key,
-        verified["verification_id"].as_str().unwrap(),
-        "native",
-        "1",
-    )
+    let evm_id = gatekeeper_sign_in(&t, &key, "eip155:31337", &address, |message| {
+        veil_relayer::gatekeeper::evm::sign(&evm, message.as_bytes())
+    })
     .await;
+    let (got, body) = check(&t, &key, &evm_id, "native", "1").await;
     assert_eq!(
         (got, code(&body)),
         (400, "GATEKEEPER_NETWORK_NOT_CONFIGURED"),

@@ -400,3 +400,50 @@ pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }
+
+/// A wallet signs in through the gatekeeper: `sign` signs the issued message (base58 ed25519
+/// for Solana, `0x…` EIP-191 for EVM); the verification's id.
+pub async fn gatekeeper_sign_in(
+    t: &TestApp,
+    key: &CreatedKey,
+    chain_id: &str,
+    address: &str,
+    sign: impl FnOnce(&str) -> String,
+) -> String {
+    let (status, issued) = t
+        .post(
+            "/gatekeeper/v2/wallet/challenge",
+            &serde_json::json!({ "chain_id": chain_id, "address": address }),
+            key,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{issued}");
+    let message = issued["message"].as_str().unwrap();
+    let (status, verified) = t
+        .post(
+            "/gatekeeper/v2/wallet/verify",
+            &serde_json::json!({ "message": message, "signature": sign(message) }),
+            key,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{verified}");
+    verified["verification_id"].as_str().unwrap().to_owned()
+}
+
+/// `POST /gatekeeper/v2/funds/check`; the status and body.
+pub async fn funds_check(
+    t: &TestApp,
+    key: &CreatedKey,
+    id: &str,
+    asset: &str,
+    threshold: &str,
+) -> (u16, Value) {
+    let (status, body) = t
+        .post(
+            "/gatekeeper/v2/funds/check",
+            &serde_json::json!({ "verification_id": id, "asset": asset, "threshold": threshold }),
+            key,
+        )
+        .await;
+    (status.as_u16(), body)
+}

@@ -146,21 +146,14 @@ impl WebhookService {
     ) -> Result<Created, WebhookError> {
         let event_types = Self::event_types(event_types)?;
         let url = self.config.policy.check_resolved(url).await?;
-        let endpoint = Endpoint {
-            id: Uuid::new_v4(),
-            api_key_id: key.to_owned(),
-            url: url.to_string(),
-            description: description.unwrap_or_default(),
-            event_types,
-            enabled: true,
-            secret_generation: 1,
-            previous_until: None,
-            failing_since: None,
-            disabled_reason: None,
-            created_at: self.now(),
-        };
-        store::insert_endpoint(&self.pool, &endpoint).await?;
-        let stored = self.endpoint(key, endpoint.id).await?;
+        let stored = store::insert_endpoint(
+            &self.pool,
+            key,
+            url.as_str(),
+            &description.unwrap_or_default(),
+            &event_types,
+        )
+        .await?;
         Ok(Created {
             secret: self.secret(stored.id, stored.secret_generation),
             endpoint: stored,

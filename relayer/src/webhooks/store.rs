@@ -60,21 +60,26 @@ fn endpoint(row: &PgRow) -> Endpoint {
     }
 }
 
-/// Stores a new endpoint.
-pub async fn insert_endpoint(pool: &PgPool, e: &Endpoint) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO webhook_endpoints (id, api_key_id, url, description, event_types, enabled)
-         VALUES ($1::uuid, $2, $3, $4, $5, $6)",
-    )
-    .bind(e.id.to_string())
-    .bind(&e.api_key_id)
-    .bind(&e.url)
-    .bind(&e.description)
-    .bind(&e.event_types)
-    .bind(e.enabled)
-    .execute(pool)
+/// Stores a new endpoint of `key` (enabled, secret generation 1); the row as stored.
+pub async fn insert_endpoint(
+    pool: &PgPool,
+    key: &str,
+    url: &str,
+    description: &str,
+    event_types: &[String],
+) -> Result<Endpoint, StoreError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO webhook_endpoints (id, api_key_id, url, description, event_types)
+         VALUES ($1::uuid, $2, $3, $4, $5) RETURNING {ENDPOINT}"
+    ))
+    .bind(Uuid::new_v4().to_string())
+    .bind(key)
+    .bind(url)
+    .bind(description)
+    .bind(event_types)
+    .fetch_one(pool)
     .await?;
-    Ok(())
+    Ok(endpoint(&row))
 }
 
 /// The key's endpoints, oldest first.

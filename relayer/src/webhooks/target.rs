@@ -8,7 +8,7 @@
 //! a name that later re-resolves elsewhere (DNS rebinding) still cannot reach them; a URL with
 //! an IP literal, which no resolver sees, is checked before each request.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use ipnet::Ipv4Net;
 use reqwest::Url;
@@ -44,21 +44,24 @@ pub enum TargetError {
     Unresolvable(String),
 }
 
-/// The class of `ip` the policy has a rule for, if any.
+/// Shared address space (carrier-grade NAT, RFC 6598), which std has no predicate for.
+const SHARED: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(100, 64, 0, 0), 10);
+/// "This network" (RFC 791), beyond 0.0.0.0 itself.
+const THIS_NETWORK: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(0, 0, 0, 0), 8);
+/// Benchmarking (RFC 2544).
+const BENCHMARKING: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(198, 18, 0, 0), 15);
+
+/// The class of `ip` the policy has a rule for, if any: (class, whether a switch may allow it).
 fn class(ip: IpAddr) -> Option<(&'static str, bool)> {
-    // (class, whether the policy may allow it)
-    let shared: Ipv4Net = "100.64.0.0/10".parse().unwrap_or_default();
-    let this_network: Ipv4Net = "0.0.0.0/8".parse().unwrap_or_default();
-    let benchmarking: Ipv4Net = "198.18.0.0/15".parse().unwrap_or_default();
     match ip {
         IpAddr::V4(v4) => {
             if v4.is_loopback() {
                 Some(("loopback", true))
-            } else if v4.is_unspecified() || this_network.contains(&v4) {
+            } else if v4.is_unspecified() || THIS_NETWORK.contains(&v4) {
                 Some(("unspecified", false))
             } else if v4.is_broadcast() || v4.is_multicast() {
                 Some(("broadcast or multicast", false))
-            } else if v4.is_private() || shared.contains(&v4) || benchmarking.contains(&v4) {
+            } else if v4.is_private() || SHARED.contains(&v4) || BENCHMARKING.contains(&v4) {
                 Some(("private", true))
             } else if v4.is_link_local() {
                 Some(("link-local", true))

@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use serde_json::{json, Value};
+use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -26,32 +26,21 @@ use solana_signer::Signer;
 use veil_evm_node::{EvmNode, DEPLOYER};
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_relayer::{gatekeeper::evm, platform::config::Config};
-use veil_stack::{client::SignedClient, services, tokens};
+use veil_stack::{
+    bench::{ok, percentile_ms, Services},
+    services, tokens,
+};
 
 #[derive(Debug, Parser)]
 struct Args {
     /// Rounds: each verifies one Solana and one EVM wallet and checks four assets.
     #[arg(long, default_value_t = 200)]
     rounds: usize,
-    /// PostgreSQL server (no database).
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pg: String,
-    /// Redis.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    redis: String,
+    #[command(flatten)]
+    services: Services,
 }
 
 const SOL: u64 = 1_000_000_000;
-
-/// A signed call that must succeed.
-async fn ok(client: &SignedClient, path: &str, body: &Value) -> Value {
-    let (status, value) = client
-        .call("POST", path, Some(body))
-        .await
-        .expect("the relayer answers");
-    assert!((200..300).contains(&status), "{path}: {status} {value}");
-    value
-}
 
 /// Times `f`.
 async fn timed<T>(samples: &mut Vec<Duration>, f: impl std::future::Future<Output = T>) -> T {
@@ -59,11 +48,6 @@ async fn timed<T>(samples: &mut Vec<Duration>, f: impl std::future::Future<Outpu
     let out = f.await;
     samples.push(started.elapsed());
     out
-}
-
-fn ms(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1e3
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -95,12 +79,12 @@ async fn main() {
         .await
         .expect("ETH");
 
-    let database_url = services::fresh_database(&args.pg, "veil_gatekeeper_bench")
+    let database_url = services::fresh_database(&args.services.pg, "veil_gatekeeper_bench")
         .await
         .expect("PostgreSQL");
     let mut config = Config::defaults().with_all_flags_on();
     config.db.database_url = database_url;
-    config.redis_url = args.redis.clone();
+    config.redis_url = args.services.redis.clone();
     config.rpc_url = Some(net.rpc_url().to_owned());
     config.evm_rpc = vec![format!("eip155:31337={}", node.url())];
     let relayer = veil_stack::bench::start_relayer(config, &relayer).await;
@@ -195,14 +179,14 @@ async fn main() {
     let reference_p99 = {
         let mut h = samples[6].clone();
         h.sort();
-        ms(&h, 0.99)
+        percentile_ms(&h, 0.99)
     };
     for (name, mut s) in names.iter().zip(samples) {
         s.sort();
-        let p99 = ms(&s, 0.99);
+        let p99 = percentile_ms(&s, 0.99);
         println!(
             "  {name:<26} p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms   p99 / signed GET p99 {:>5.1}",
-            ms(&s, 0.5),
+            percentile_ms(&s, 0.5),
             p99,
             s.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
             p99 / reference_p99

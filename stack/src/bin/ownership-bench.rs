@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use serde_json::{json, Value};
+use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -23,7 +23,10 @@ use veil_circuits::identity;
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_poseidon::to_be_bytes;
 use veil_relayer::{platform::config::Config, registry::registration_message};
-use veil_stack::{client::SignedClient, services, tokens};
+use veil_stack::{
+    bench::{ok, percentile_ms, Services},
+    services, tokens,
+};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -33,30 +36,11 @@ struct Args {
     /// Milliseconds per slot of the local chain.
     #[arg(long, default_value_t = 100)]
     slot_ms: u64,
-    /// PostgreSQL server (no database).
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pg: String,
-    /// Redis.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    redis: String,
+    #[command(flatten)]
+    services: Services,
 }
 
 const SOL: u64 = 1_000_000_000;
-
-/// A signed call that must succeed.
-async fn ok(client: &SignedClient, path: &str, body: &Value) -> Value {
-    let (status, value) = client
-        .call("POST", path, Some(body))
-        .await
-        .expect("the relayer answers");
-    assert!((200..300).contains(&status), "{path}: {status} {value}");
-    value
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1e3
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -91,12 +75,12 @@ async fn main() {
             .expect("fund");
     }
 
-    let database_url = services::fresh_database(&args.pg, "veil_ownership_bench")
+    let database_url = services::fresh_database(&args.services.pg, "veil_ownership_bench")
         .await
         .expect("PostgreSQL");
     let mut config = Config::defaults();
     config.db.database_url = database_url;
-    config.redis_url = args.redis.clone();
+    config.redis_url = args.services.redis.clone();
     config.rpc_url = Some(net.rpc_url().to_owned());
     let relayer = veil_stack::bench::start_relayer(config, &relayer).await;
     let client = relayer.client;
@@ -173,8 +157,8 @@ async fn main() {
         samples.sort();
         println!(
             "  {name:<18} p50 {:>7.1} ms   p90 {:>7.1} ms   max {:>7.1} ms",
-            percentile(&samples, 0.5),
-            percentile(&samples, 0.9),
+            percentile_ms(&samples, 0.5),
+            percentile_ms(&samples, 0.9),
             samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
         );
     }

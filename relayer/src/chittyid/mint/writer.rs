@@ -19,7 +19,7 @@ use crate::{
     chittyid::store::StoreError,
     platform::{
         metrics::Metrics,
-        outbox::{NewEvent, Outbox},
+        outbox::{self, NewEvent, Outbox},
     },
 };
 
@@ -167,8 +167,9 @@ async fn commit(
             chain: None,
         })
         .collect();
+    // Filtered by `wants` above, before any JSON is built: recorded as they are.
     if !events.is_empty() {
-        outbox.record(&mut tx, &events).await?;
+        outbox::record_admitted(&mut tx, events.iter()).await?;
     }
     tx.commit().await?;
     Ok(inserted)
