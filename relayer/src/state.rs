@@ -24,11 +24,12 @@ use crate::{
     platform::evm::EvmNetworks,
     platform::flags::Flags,
     platform::metrics::Metrics,
+    platform::notify::{ResendConfig, ResendNotifier, TwilioConfig, TwilioNotifier},
     platform::outbox::Outbox,
     platform::secrets::{SecretError, SecretName, SecretProvider},
     registry::prover::{KeySource, ProverConfig, ProverPool},
     registry::RegistryService,
-    webhooks::{target::TargetPolicy, WebhookConfig, WebhookService},
+    webhooks::{notifications::Notifiers, target::TargetPolicy, WebhookConfig, WebhookService},
 };
 
 /// Group-commit writer tasks.
@@ -65,6 +66,9 @@ pub enum StartupError {
     /// `RELAYER_EVM_RPC` holds an entry that is not `eip155:<n>=<url>`.
     #[error(transparent)]
     Evm(#[from] crate::platform::evm::EvmConfigError),
+    /// A notifier is half configured: its URL is set but not the setting named.
+    #[error("{0} is set, but {1} is not")]
+    Notifier(&'static str, &'static str),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -293,6 +297,7 @@ impl AppState {
                 .to_array("hmac_master")?,
             flags.clone(),
             metrics.clone(),
+            notifiers(&config, secrets, &metrics)?,
         )?);
         // Challenges attest from the gatekeeper's evidence when a call cites it.
         let challenges = solana.map(|chain| {
@@ -324,6 +329,66 @@ impl AppState {
             webhooks,
         })))
     }
+}
+
+/// The email and SMS notifiers that are configured; a URL without its settings or secret
+/// stops the relayer at start.
+fn notifiers(
+    config: &Config,
+    secrets: &dyn SecretProvider,
+    metrics: &Metrics,
+) -> Result<Notifiers, StartupError> {
+    let timeout = Duration::from_millis(config.notify_timeout_ms);
+    let mut out = Notifiers::default();
+    if let Some(base_url) = &config.notify_email_url {
+        let from = config
+            .notify_email_from
+            .clone()
+            .ok_or(StartupError::Notifier(
+                "RELAYER_NOTIFY_EMAIL_URL",
+                "RELAYER_NOTIFY_EMAIL_FROM",
+            ))?;
+        let notifier = ResendNotifier::new(
+            ResendConfig {
+                base_url: base_url.clone(),
+                from,
+            },
+            secrets.get(SecretName::NotifyEmailKey)?,
+            timeout,
+            config.breaker(),
+            metrics,
+        )?;
+        out.email = Some(Arc::new(notifier));
+    }
+    if let Some(base_url) = &config.notify_sms_url {
+        let account_sid = config
+            .notify_sms_account
+            .clone()
+            .ok_or(StartupError::Notifier(
+                "RELAYER_NOTIFY_SMS_URL",
+                "RELAYER_NOTIFY_SMS_ACCOUNT",
+            ))?;
+        let from = config
+            .notify_sms_from
+            .clone()
+            .ok_or(StartupError::Notifier(
+                "RELAYER_NOTIFY_SMS_URL",
+                "RELAYER_NOTIFY_SMS_FROM",
+            ))?;
+        let notifier = TwilioNotifier::new(
+            TwilioConfig {
+                base_url: base_url.clone(),
+                account_sid,
+                from,
+            },
+            secrets.get(SecretName::NotifySmsToken)?,
+            timeout,
+            config.breaker(),
+            metrics,
+        )?;
+        out.sms = Some(Arc::new(notifier));
+    }
+    Ok(out)
 }
 
 /// The fallback minter's shortest token (`veil_fallback::config::MIN_TOKEN_LEN`; the two

@@ -184,7 +184,16 @@ pub fn secrets_without_fallback_token() -> StaticSecrets {
             "2222222222222222222222222222222222222222222222222222222222222222",
         )
         .with(SecretName::ChainKey, CHAIN_SEED)
+        .with(SecretName::NotifyEmailKey, NOTIFY_EMAIL_KEY)
+        .with(SecretName::NotifySmsToken, NOTIFY_SMS_TOKEN)
 }
+
+/// The email notifier's API key in every test relayer's secrets (used when
+/// `notify_email_url` is set).
+pub const NOTIFY_EMAIL_KEY: &str = "re_test_0123456789abcdef";
+
+/// The SMS notifier's auth token in every test relayer's secrets.
+pub const NOTIFY_SMS_TOKEN: &str = "sms-auth-token-for-tests-0123456";
 
 /// The fallback minter's bearer token in every test relayer's secrets (32 characters, the
 /// fallback's minimum).

@@ -4,6 +4,8 @@
 
 mod delivery;
 mod endpoints;
+mod notify;
+mod providers;
 
 use std::{
     os::unix::process::CommandExt,

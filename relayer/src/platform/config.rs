@@ -205,6 +205,29 @@ pub struct Config {
     #[arg(long, env = "RELAYER_WEBHOOK_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(10..))]
     pub webhook_poll_ms: u64,
+    /// Base URL of a Resend-compatible email API (`https://api.resend.com`): endpoints' email
+    /// contacts are told through it when an endpoint is disabled. Its key is the
+    /// `notify_email_key` secret. Unset: no email.
+    #[arg(long, env = "RELAYER_NOTIFY_EMAIL_URL")]
+    pub notify_email_url: Option<String>,
+    /// The sender of notification emails (`Chitty Veil <alerts@example.com>`); required with
+    /// `RELAYER_NOTIFY_EMAIL_URL`.
+    #[arg(long, env = "RELAYER_NOTIFY_EMAIL_FROM")]
+    pub notify_email_from: Option<String>,
+    /// Base URL of a Twilio-compatible SMS API (`https://api.twilio.com`). Its auth token is the
+    /// `notify_sms_token` secret. Unset: no SMS.
+    #[arg(long, env = "RELAYER_NOTIFY_SMS_URL")]
+    pub notify_sms_url: Option<String>,
+    /// The SMS account SID (`AC…`); required with `RELAYER_NOTIFY_SMS_URL`.
+    #[arg(long, env = "RELAYER_NOTIFY_SMS_ACCOUNT")]
+    pub notify_sms_account: Option<String>,
+    /// The sending number (E.164); required with `RELAYER_NOTIFY_SMS_URL`.
+    #[arg(long, env = "RELAYER_NOTIFY_SMS_FROM")]
+    pub notify_sms_from: Option<String>,
+    /// Milliseconds one notification request may take.
+    #[arg(long, env = "RELAYER_NOTIFY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub notify_timeout_ms: u64,
     /// Milliseconds between reads of the runtime flag changes (the bound within which every
     /// instance applies a `PUT /admin/flags`).
     #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,

@@ -191,6 +191,10 @@ veil_api_codes::error_codes! {
         WebhookEndpointNotFound = ("WEBHOOK_ENDPOINT_NOT_FOUND", NOT_FOUND),
         /// This key has no webhook delivery with this id.
         WebhookDeliveryNotFound = ("WEBHOOK_DELIVERY_NOT_FOUND", NOT_FOUND),
+        /// A notification contact is not an email address or an E.164 number (`details.field`).
+        WebhookContactInvalid = ("WEBHOOK_CONTACT_INVALID", BAD_REQUEST),
+        /// The relayer has no notifier for this channel (`details.channel`: `email` or `sms`); its operator sets `RELAYER_NOTIFY_EMAIL_URL` or `RELAYER_NOTIFY_SMS_URL`.
+        WebhookNotifierNotConfigured = ("WEBHOOK_NOTIFIER_NOT_CONFIGURED", UNPROCESSABLE_ENTITY),
 
         // Feature flags.
         /// The feature is switched off for this key (`details.flag`: e.g. `FF_CHALLENGES`).

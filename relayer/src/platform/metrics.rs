@@ -51,6 +51,9 @@ pub struct Metrics {
     pub webhook_outbox_depth: IntGauge,
     /// `webhook_outbox_oldest_seconds`: age of the oldest pending delivery.
     pub webhook_outbox_oldest_seconds: Gauge,
+    /// `notifications_total{channel,result}`: email and SMS sends by outcome (`sent`,
+    /// `retrying`, `waiting` (breaker open), `failed`).
+    pub notifications_total: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -183,6 +186,13 @@ impl Metrics {
             webhook_outbox_oldest_seconds: reg!(Gauge::new(
                 "webhook_outbox_oldest_seconds",
                 "Age of the oldest pending webhook delivery"
+            )),
+            notifications_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "notifications_total",
+                    "Email and SMS notification sends by channel and result"
+                ),
+                &["channel", "result"]
             )),
             registry,
         }

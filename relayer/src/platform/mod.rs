@@ -11,6 +11,7 @@ pub mod evm;
 pub mod flags;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod secrets;
 

@@ -2,10 +2,11 @@
 
 use serde_json::json;
 
-use super::{events::EVENT_TYPES, target::TargetError};
+use super::{events::EVENT_TYPES, notifications::ContactError, target::TargetError};
 use crate::platform::{
     db::StoreError,
     error::{ApiError, ErrorCode},
+    notify::Channel,
 };
 
 /// Why a webhooks request was refused.
@@ -26,6 +27,12 @@ pub enum WebhookError {
     /// The key has no delivery with this id.
     #[error("no webhook delivery of this key has this id")]
     DeliveryNotFound,
+    /// A notification contact is malformed.
+    #[error(transparent)]
+    Contact(#[from] ContactError),
+    /// A contact names a channel the relayer cannot send on.
+    #[error("this relayer has no {0} notifier; its operator configures one (docs/webhooks.md)")]
+    NotifierNotConfigured(Channel),
     /// PostgreSQL failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -52,6 +59,12 @@ impl From<WebhookError> for ApiError {
                 .with_details(json!({ "known": EVENT_TYPES })),
             E::EndpointNotFound => ApiError::new(ErrorCode::WebhookEndpointNotFound, message),
             E::DeliveryNotFound => ApiError::new(ErrorCode::WebhookDeliveryNotFound, message),
+            E::Contact(c) => ApiError::new(ErrorCode::WebhookContactInvalid, message)
+                .with_details(json!({ "field": c.field() })),
+            E::NotifierNotConfigured(channel) => {
+                ApiError::new(ErrorCode::WebhookNotifierNotConfigured, message)
+                    .with_details(json!({ "channel": channel.as_str() }))
+            }
             E::Store(error) => error.into(),
         }
     }

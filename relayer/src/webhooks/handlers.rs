@@ -16,7 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    store::{AttemptView, DeliveryView, Endpoint},
+    notifications::Contacts,
+    store::{AttemptView, DeliveryView, Endpoint, Patch},
     WebhookError, WebhookService,
 };
 use crate::platform::{
@@ -67,6 +68,12 @@ pub struct CreateBody {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// An email address told when the relayer disables the endpoint.
+    #[serde(default)]
+    pub notify_email: Option<String>,
+    /// An E.164 number texted when the relayer disables the endpoint.
+    #[serde(default)]
+    pub notify_sms: Option<String>,
 }
 
 /// An endpoint.
@@ -86,6 +93,10 @@ pub struct EndpointResponse {
     pub disabled_reason: Option<String>,
     /// Since when every delivery has failed.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Who is emailed when the relayer disables it.
+    pub notify_email: Option<String>,
+    /// Who is texted when the relayer disables it.
+    pub notify_sms: Option<String>,
     /// Until when the previous secret also signs (after a rotation).
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     /// Created.
@@ -102,6 +113,8 @@ impl From<Endpoint> for EndpointResponse {
             enabled: e.enabled,
             disabled_reason: e.disabled_reason,
             failing_since: e.failing_since,
+            notify_email: e.notify_email,
+            notify_sms: e.notify_sms,
             previous_secret_valid_until: e.previous_until.filter(|_| e.secret_generation > 1),
             created_at: e.created_at,
         }
@@ -129,8 +142,8 @@ pub struct EndpointList {
 #[utoipa::path(post, path = "/api/v2/webhooks/endpoints", tag = "webhooks",
     request_body = CreateBody,
     responses((status = 201, body = EndpointWithSecret),
-              (status = 400, body = ErrorBody, description = "`WEBHOOK_URL_INVALID`, `WEBHOOK_EVENT_TYPE_UNKNOWN`"),
-              (status = 422, body = ErrorBody, description = "`WEBHOOK_URL_FORBIDDEN`"),
+              (status = 400, body = ErrorBody, description = "`WEBHOOK_URL_INVALID`, `WEBHOOK_EVENT_TYPE_UNKNOWN`, `WEBHOOK_CONTACT_INVALID`"),
+              (status = 422, body = ErrorBody, description = "`WEBHOOK_URL_FORBIDDEN`, `WEBHOOK_NOTIFIER_NOT_CONFIGURED`"),
               (status = 503, body = ErrorBody, description = "`FEATURE_DISABLED` (FF_WEBHOOKS)")),
     security(("api_key" = [])))]
 pub async fn create(
@@ -145,6 +158,10 @@ pub async fn create(
             &body.url,
             &body.event_types,
             body.description,
+            Contacts {
+                email: body.notify_email,
+                sms: body.notify_sms,
+            },
         )
         .await?;
     Ok((
@@ -204,15 +221,21 @@ pub struct UpdateBody {
     /// Disable, or enable (which forgets the failing streak).
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// A new email contact (`""` removes it).
+    #[serde(default)]
+    pub notify_email: Option<String>,
+    /// A new SMS contact (`""` removes it).
+    #[serde(default)]
+    pub notify_sms: Option<String>,
 }
 
 /// Changes an endpoint.
 #[utoipa::path(patch, path = "/api/v2/webhooks/endpoints/{id}", tag = "webhooks",
     params(("id" = String, Path)), request_body = UpdateBody,
     responses((status = 200, body = EndpointResponse),
-              (status = 400, body = ErrorBody, description = "`WEBHOOK_URL_INVALID`, `WEBHOOK_EVENT_TYPE_UNKNOWN`"),
+              (status = 400, body = ErrorBody, description = "`WEBHOOK_URL_INVALID`, `WEBHOOK_EVENT_TYPE_UNKNOWN`, `WEBHOOK_CONTACT_INVALID`"),
               (status = 404, body = ErrorBody, description = "`WEBHOOK_ENDPOINT_NOT_FOUND`"),
-              (status = 422, body = ErrorBody, description = "`WEBHOOK_URL_FORBIDDEN`")),
+              (status = 422, body = ErrorBody, description = "`WEBHOOK_URL_FORBIDDEN`, `WEBHOOK_NOTIFIER_NOT_CONFIGURED`")),
     security(("api_key" = [])))]
 pub async fn update(
     State(state): State<WebhookApi>,
@@ -225,10 +248,16 @@ pub async fn update(
         .update(
             &principal.key_id,
             endpoint_id(&id)?,
-            body.url.as_deref(),
-            body.event_types.as_deref(),
-            body.description,
-            body.enabled,
+            Patch {
+                url: body.url,
+                description: body.description,
+                event_types: body.event_types,
+                enabled: body.enabled,
+                contacts: Contacts {
+                    email: body.notify_email,
+                    sms: body.notify_sms,
+                },
+            },
         )
         .await?;
     Ok(Json(endpoint.into()))

@@ -5,6 +5,7 @@
 //! - [`signing`]: the Standard Webhooks signature and the derived per-endpoint secrets.
 //! - [`target`]: which URLs and addresses a delivery may reach (no SSRF).
 //! - [`store`]: endpoints, the fan-out, claims with leases, attempts.
+//! - [`notifications`]: email and SMS to an endpoint's contacts when it is disabled.
 //! - [`handlers`]: `/api/v2/webhooks/*`, behind `FF_WEBHOOKS` and the `webhooks` scope.
 //!
 //! **Delivery.** [`WebhookService::run`] loops: fan out new outbox events into one delivery
@@ -17,6 +18,7 @@
 mod error;
 pub mod events;
 pub mod handlers;
+pub mod notifications;
 pub mod signing;
 pub mod store;
 pub mod target;
@@ -33,12 +35,14 @@ pub use self::{
     events::{CHITTYID_ANCHORED, CHITTYID_MINTED, ENDPOINT_DISABLED, EVENT_TYPES},
 };
 use self::{
+    notifications::{Contacts, Notifiers, Settled},
     store::{Attempt, Claimed, DeliveryView, Endpoint, Next, Patch},
     target::{GuardedResolver, TargetPolicy},
 };
 use crate::platform::{
     flags::{Flag, Flags},
     metrics::Metrics,
+    notify::{mask, Message, NotifyError},
 };
 
 /// How long a rotated-out secret keeps signing.
@@ -81,16 +85,19 @@ pub struct WebhookService {
     http: reqwest::Client,
     flags: Flags,
     metrics: Metrics,
+    notifiers: Notifiers,
 }
 
 impl WebhookService {
-    /// The service; endpoint secrets derive from `master` (the relayer's HMAC master).
+    /// The service; endpoint secrets derive from `master` (the relayer's HMAC master);
+    /// endpoints' contacts hear through `notifiers`.
     pub fn new(
         pool: sqlx::PgPool,
         config: WebhookConfig,
         master: [u8; 32],
         flags: Flags,
         metrics: Metrics,
+        notifiers: Notifiers,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -106,7 +113,24 @@ impl WebhookService {
             http,
             flags,
             metrics,
+            notifiers,
         })
+    }
+
+    /// The configured notifiers.
+    pub fn notifiers(&self) -> &Notifiers {
+        &self.notifiers
+    }
+
+    /// Checks `contacts`, and that a notifier exists for each channel they set.
+    fn contacts(&self, contacts: Contacts) -> Result<Contacts, WebhookError> {
+        let contacts = contacts.checked()?;
+        for channel in contacts.channels() {
+            if self.notifiers.get(channel).is_none() {
+                return Err(WebhookError::NotifierNotConfigured(channel));
+            }
+        }
+        Ok(contacts)
     }
 
     /// Wall-clock time, not the relayer's [`Clock`](crate::platform::clock::Clock): a
@@ -143,8 +167,10 @@ impl WebhookService {
         url: &str,
         event_types: &[String],
         description: Option<String>,
+        contacts: Contacts,
     ) -> Result<Created, WebhookError> {
         let event_types = Self::event_types(event_types)?;
+        let contacts = self.contacts(contacts)?;
         let url = self.config.policy.check_resolved(url).await?;
         let stored = store::insert_endpoint(
             &self.pool,
@@ -152,6 +178,7 @@ impl WebhookService {
             url.as_str(),
             &description.unwrap_or_default(),
             &event_types,
+            &contacts,
         )
         .await?;
         Ok(Created {
@@ -172,26 +199,29 @@ impl WebhookService {
             .ok_or(WebhookError::EndpointNotFound)
     }
 
-    /// Changes the key's endpoint `id`.
+    /// Changes the key's endpoint `id`: `change` holds what it sets, unchecked.
     pub async fn update(
         &self,
         key: &str,
         id: Uuid,
-        url: Option<&str>,
-        event_types: Option<&[String]>,
-        description: Option<String>,
-        enabled: Option<bool>,
+        change: Patch,
     ) -> Result<Endpoint, WebhookError> {
-        let event_types = event_types.map(Self::event_types).transpose()?;
-        let url = match url {
-            Some(url) => Some(self.config.policy.check_resolved(url).await?.to_string()),
+        let event_types = change
+            .event_types
+            .as_deref()
+            .map(Self::event_types)
+            .transpose()?;
+        let contacts = self.contacts(change.contacts)?;
+        let url = match change.url {
+            Some(url) => Some(self.config.policy.check_resolved(&url).await?.to_string()),
             None => None,
         };
         let patch = Patch {
             url,
-            description,
+            description: change.description,
             event_types,
-            enabled,
+            enabled: change.enabled,
+            contacts,
         };
         store::update_endpoint(&self.pool, key, id, &patch)
             .await?
@@ -416,7 +446,90 @@ impl WebhookService {
         Ok(())
     }
 
-    /// One round: fan out, then claim and attempt what is due. The deliveries attempted.
+    /// Sends one claimed notification and records the outcome.
+    async fn notify(&self, claimed: notifications::Claimed) -> Result<(), WebhookError> {
+        let settled = match self.notifiers.get(claimed.channel) {
+            None => Settled::Failed {
+                error: format!("no {} notifier is configured", claimed.channel),
+            },
+            Some(notifier) => {
+                let message = Message {
+                    to: claimed.recipient.clone(),
+                    subject: claimed.subject.clone(),
+                    text: claimed.body.clone(),
+                    idempotency_key: claimed.id.to_string(),
+                };
+                match notifier.send(&message).await {
+                    Ok(sent) => Settled::Sent {
+                        provider_id: sent.provider_id,
+                    },
+                    Err(error @ NotifyError::Rejected { .. }) => Settled::Failed {
+                        error: error.to_string(),
+                    },
+                    Err(error @ NotifyError::BreakerOpen { retry_after, .. }) => Settled::Wait {
+                        after_ms: i64::try_from(retry_after.as_millis())
+                            .unwrap_or(i64::MAX)
+                            .max(100),
+                        error: error.to_string(),
+                    },
+                    Err(error @ NotifyError::Unavailable { .. }) => {
+                        let made = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
+                        match Self::after_failure(&self.config.schedule, made) {
+                            Next::RetryAfterMs(after_ms) => Settled::Retry {
+                                after_ms,
+                                error: error.to_string(),
+                            },
+                            _ => Settled::Failed {
+                                error: error.to_string(),
+                            },
+                        }
+                    }
+                }
+            }
+        };
+        let to = mask(&claimed.recipient);
+        match &settled {
+            Settled::Sent { provider_id } => {
+                tracing::info!(channel = %claimed.channel, %to, %provider_id, "notification sent")
+            }
+            Settled::Failed { error } => {
+                tracing::warn!(channel = %claimed.channel, %to, %error, "notification failed for good")
+            }
+            Settled::Retry { error, .. } | Settled::Wait { error, .. } => {
+                tracing::warn!(channel = %claimed.channel, %to, %error, "notification not sent; will retry")
+            }
+        }
+        self.metrics
+            .notifications_total
+            .with_label_values(&[claimed.channel.as_str(), settled.label()])
+            .inc();
+        notifications::settle(&self.pool, claimed.id, &settled).await?;
+        Ok(())
+    }
+
+    /// Claims the due notifications and sends them. How many were tried.
+    pub async fn notify_round(&self) -> Result<usize, WebhookError> {
+        let lease = self.config.timeout.saturating_mul(4) + Duration::from_secs(5);
+        let claimed = notifications::claim(
+            &self.pool,
+            i64::try_from(self.config.concurrency).unwrap_or(16),
+            i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
+        )
+        .await?;
+        let count = claimed.len();
+        let results: Vec<Result<(), WebhookError>> = futures::stream::iter(claimed)
+            .map(|c| self.notify(c))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+        Ok(count)
+    }
+
+    /// One round: fan out, then claim and attempt what is due, then send the due
+    /// notifications. The deliveries and notifications attempted.
     pub async fn round(&self) -> Result<usize, WebhookError> {
         while store::dispatch(&self.pool, 500).await? > 0 {}
         let lease = self.config.timeout.saturating_mul(2) + Duration::from_secs(1);
@@ -435,7 +548,7 @@ impl WebhookService {
         for result in results {
             result?;
         }
-        Ok(count)
+        Ok(count + self.notify_round().await?)
     }
 
     /// Runs [`round`](Self::round)s until `stop` changes, while `FF_WEBHOOKS` is not off;

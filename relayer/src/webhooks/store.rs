@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{postgres::PgRow, PgPool, Row};
 use uuid::Uuid;
 
+use super::notifications::{self, Contacts, Disabled};
 use crate::platform::{
     db::StoreError,
     outbox::{self, NewEvent},
@@ -34,12 +35,17 @@ pub struct Endpoint {
     pub failing_since: Option<DateTime<Utc>>,
     /// Why it was disabled by the relayer, if it was.
     pub disabled_reason: Option<String>,
+    /// Who hears by email when it is disabled.
+    pub notify_email: Option<String>,
+    /// Who hears by SMS when it is disabled (E.164).
+    pub notify_sms: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
 
 const ENDPOINT: &str = "id::text AS id, api_key_id, url, description, event_types, enabled, \
-    secret_generation, previous_until, failing_since, disabled_reason, created_at";
+    secret_generation, previous_until, failing_since, disabled_reason, notify_email, notify_sms, \
+    created_at";
 
 fn endpoint(row: &PgRow) -> Endpoint {
     Endpoint {
@@ -56,6 +62,8 @@ fn endpoint(row: &PgRow) -> Endpoint {
         previous_until: row.get("previous_until"),
         failing_since: row.get("failing_since"),
         disabled_reason: row.get("disabled_reason"),
+        notify_email: row.get("notify_email"),
+        notify_sms: row.get("notify_sms"),
         created_at: row.get("created_at"),
     }
 }
@@ -67,16 +75,20 @@ pub async fn insert_endpoint(
     url: &str,
     description: &str,
     event_types: &[String],
+    contacts: &Contacts,
 ) -> Result<Endpoint, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO webhook_endpoints (id, api_key_id, url, description, event_types)
-         VALUES ($1::uuid, $2, $3, $4, $5) RETURNING {ENDPOINT}"
+        "INSERT INTO webhook_endpoints
+             (id, api_key_id, url, description, event_types, notify_email, notify_sms)
+         VALUES ($1::uuid, $2, $3, $4, $5, nullif($6, ''), nullif($7, '')) RETURNING {ENDPOINT}"
     ))
     .bind(Uuid::new_v4().to_string())
     .bind(key)
     .bind(url)
     .bind(description)
     .bind(event_types)
+    .bind(&contacts.email)
+    .bind(&contacts.sms)
     .fetch_one(pool)
     .await?;
     Ok(endpoint(&row))
@@ -120,6 +132,8 @@ pub struct Patch {
     pub event_types: Option<Vec<String>>,
     /// Enable (which forgets past failures) or disable.
     pub enabled: Option<bool>,
+    /// New contacts (already checked; `Some("")` removes one).
+    pub contacts: Contacts,
 }
 
 /// Applies `patch` to the key's endpoint `id`; the endpoint after it.
@@ -137,6 +151,8 @@ pub async fn update_endpoint(
              enabled = coalesce($6, enabled),
              failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
              disabled_reason = CASE WHEN $6 THEN NULL ELSE disabled_reason END,
+             notify_email = CASE WHEN $7::text IS NULL THEN notify_email ELSE nullif($7, '') END,
+             notify_sms = CASE WHEN $8::text IS NULL THEN notify_sms ELSE nullif($8, '') END,
              updated_at = now()
          WHERE id = $1::uuid AND api_key_id = $2
          RETURNING {ENDPOINT}"
@@ -147,6 +163,8 @@ pub async fn update_endpoint(
     .bind(&patch.description)
     .bind(&patch.event_types)
     .bind(patch.enabled)
+    .bind(&patch.contacts.email)
+    .bind(&patch.contacts.sms)
     .fetch_optional(pool)
     .await?;
     Ok(row.as_ref().map(endpoint))
@@ -264,7 +282,7 @@ pub async fn claim(pool: &PgPool, limit: i64, lease_ms: i64) -> Result<Vec<Claim
                    e.created_at AS event_at,
                    ep.id::text AS id, ep.api_key_id, ep.url, ep.description, ep.event_types,
                    ep.enabled, ep.secret_generation, ep.previous_until, ep.failing_since,
-                   ep.disabled_reason, ep.created_at",
+                   ep.disabled_reason, ep.notify_email, ep.notify_sms, ep.created_at",
     )
     .bind(limit)
     .bind(lease_ms)
@@ -318,7 +336,8 @@ pub enum Next {
 /// Records an attempt and its consequence for the delivery and the endpoint, in one
 /// transaction: a success clears the endpoint's failing streak; a failure starts one, and when
 /// the streak is older than `disable_after_secs` the endpoint is disabled and a
-/// `webhook.endpoint.disabled` event for its key is recorded. Whether it was disabled now.
+/// `webhook.endpoint.disabled` event for its key is recorded, with a notification for each of
+/// its contacts. Whether it was disabled now.
 pub async fn finish(
     pool: &PgPool,
     claimed: &Claimed,
@@ -367,7 +386,8 @@ pub async fn finish(
         // The row is locked first, so that of two workers failing at once only one disables
         // it and records the event.
         let row = sqlx::query(
-            "SELECT enabled, coalesce(failing_since, now()) AS failing_since,
+            "SELECT enabled, notify_email, notify_sms,
+                    coalesce(failing_since, now()) AS failing_since,
                     coalesce(failing_since, now()) <= now() - $2 * interval '1 second' AS expired
              FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE",
         )
@@ -407,6 +427,18 @@ pub async fn finish(
                     chain: None,
                 };
                 outbox::record_admitted(&mut tx, std::iter::once(&event)).await?;
+                let email: Option<String> = row.get("notify_email");
+                let sms: Option<String> = row.get("notify_sms");
+                let notes = notifications::endpoint_disabled(&Disabled {
+                    endpoint_id: &endpoint,
+                    url: &claimed.endpoint.url,
+                    api_key_id: &claimed.endpoint.api_key_id,
+                    failing_since,
+                    reason: &reason,
+                    email: email.as_deref(),
+                    sms: sms.as_deref(),
+                });
+                notifications::insert(&mut tx, &notes).await?;
             }
         }
     }

@@ -60,16 +60,22 @@ pub enum SecretName {
     /// 32-byte Ed25519 seed of the relayer's chain key, hex: it pays for and signs the
     /// relayer's transactions, as the registry's registrar (needed with `RELAYER_RPC_URL`).
     ChainKey,
+    /// The API key of the email notifier (with `RELAYER_NOTIFY_EMAIL_URL`).
+    NotifyEmailKey,
+    /// The auth token of the SMS notifier (with `RELAYER_NOTIFY_SMS_URL`).
+    NotifySmsToken,
 }
 
 impl SecretName {
     /// Every secret the relayer may read.
-    pub const ALL: [SecretName; 5] = [
+    pub const ALL: [SecretName; 7] = [
         Self::VrfKey,
         Self::HmacMaster,
         Self::ApiKeyPepper,
         Self::FallbackToken,
         Self::ChainKey,
+        Self::NotifyEmailKey,
+        Self::NotifySmsToken,
     ];
 
     /// The file name / environment suffix.
@@ -80,6 +86,8 @@ impl SecretName {
             Self::ApiKeyPepper => "api_key_pepper",
             Self::FallbackToken => "fallback_token",
             Self::ChainKey => "chain_key",
+            Self::NotifyEmailKey => "notify_email_key",
+            Self::NotifySmsToken => "notify_sms_token",
         }
     }
 }
