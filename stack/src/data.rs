@@ -87,6 +87,20 @@ pub struct Session {
     /// The local EVM node, when it runs.
     #[serde(default)]
     pub evm: Option<EvmSession>,
+    /// The webhook receiver and the demo key's endpoint, when it runs.
+    #[serde(default)]
+    pub webhook: Option<WebhookSession>,
+}
+
+/// The stack's webhook receiver and the endpoint that delivers to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookSession {
+    /// The receiver's base URL.
+    pub receiver_url: String,
+    /// Its hook's name (`demo`).
+    pub hook: String,
+    /// The demo key's endpoint, subscribed to every event type.
+    pub endpoint_id: String,
 }
 
 /// The local EVM node as `up` started it.

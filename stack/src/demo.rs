@@ -16,8 +16,8 @@ use crate::{
 };
 
 /// The demo's steps, in order.
-pub const STEPS: [&str; 7] = [
-    "mint", "register", "publish", "prove", "verify", "evm", "fire",
+pub const STEPS: [&str; 8] = [
+    "mint", "webhook", "register", "publish", "prove", "verify", "evm", "fire",
 ];
 
 /// Why a demo step failed.
@@ -45,11 +45,14 @@ pub enum DemoError {
     #[error("run `demo {0}` first")]
     Missing(&'static str),
     /// Not a step.
-    #[error("unknown step `{0}` (steps: mint, register, publish, prove, verify, evm, fire, all)")]
+    #[error("unknown step `{0}` (steps: mint, webhook, register, publish, prove, verify, evm, fire, all)")]
     UnknownStep(String),
     /// The stack runs without its EVM node.
     #[error("the stack runs without its EVM node (`veil-stack up` printed why; it needs Node.js and npm, see the README)")]
     NoEvm,
+    /// The stack runs without its webhook receiver.
+    #[error("the stack runs without its webhook receiver (`veil-stack up` printed why; it needs Node.js and npm, see the README)")]
+    NoWebhooks,
     /// An answer said something other than the step expected.
     #[error("{0}")]
     Unexpected(String),
@@ -76,12 +79,13 @@ pub fn print_guide(session: &Session, data: &DataDir) {
     println!();
     println!("Guided demo: in another terminal, run each step (or `demo all`):");
     println!("  1. mint a ChittyID (anchored on chain within ~10 s):  {run} demo mint");
-    println!("  2. alice registers her identity for the token:       {run} demo register");
-    println!("  3. publish the track's Merkle root on chain:         {run} demo publish");
-    println!("  4. prove alice holds the token, privately:           {run} demo prove");
-    println!("  5. verify ownership on chain (twice: 200, then 409): {run} demo verify");
-    println!("  6. carol signs in with an EVM wallet, proves funds:  {run} demo evm");
-    println!("  7. a Fire challenge, alice vs bob, bonded, gated:    {run} demo fire");
+    println!("  2. its webhooks arrive, minted then anchored:        {run} demo webhook");
+    println!("  3. alice registers her identity for the token:       {run} demo register");
+    println!("  4. publish the track's Merkle root on chain:         {run} demo publish");
+    println!("  5. prove alice holds the token, privately:           {run} demo prove");
+    println!("  6. verify ownership on chain (twice: 200, then 409): {run} demo verify");
+    println!("  7. carol signs in with an EVM wallet, proves funds:  {run} demo evm");
+    println!("  8. a Fire challenge, alice vs bob, bonded, gated:    {run} demo fire");
     println!("Any signed call:  {run} call GET /api/v2/chittyid/verify/<id>");
     println!(
         "Analytics:       curl {}/api/v1/analytics/verifications",
@@ -276,6 +280,7 @@ impl Client {
                 }
             }
             "evm" => self.evm().await?,
+            "webhook" => self.webhook().await?,
             "fire" => self.fire(&mint).await?,
             other => return Err(DemoError::UnknownStep(other.to_owned())),
         }
@@ -362,6 +367,65 @@ impl Client {
         println!(
             "  no answer and no stored row holds her balance (a salted hash of it, and the block)."
         );
+        Ok(())
+    }
+
+    /// Waits for the receiver to have verified a `chittyid.minted` and a `chittyid.anchored`
+    /// delivery (the mint step's ID, anchored within ~10 s), printing each as it arrives; then
+    /// lists the endpoint's deliveries as the relayer recorded them.
+    async fn webhook(&self) -> Result<(), DemoError> {
+        let hook = self.session.webhook.clone().ok_or(DemoError::NoWebhooks)?;
+        println!(
+            "  the stack's receiver at {}/hook/{} checks each delivery with the npm `standardwebhooks` library",
+            hook.receiver_url, hook.hook
+        );
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+        let mut shown = 0;
+        loop {
+            let (accepted, _) = crate::receiver::received(&http, &hook.receiver_url, &hook.hook)
+                .await
+                .map_err(|e| DemoError::Unexpected(e.to_string()))?;
+            let mut types = Vec::new();
+            for (n, delivery) in accepted.iter().enumerate() {
+                let body: Value = delivery["body"]
+                    .as_str()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or(Value::Null);
+                let kind = body["type"].as_str().unwrap_or_default().to_owned();
+                if n >= shown {
+                    println!(
+                        "  < {kind} {} ({}, signature verified)",
+                        body["subject"].as_str().unwrap_or_default(),
+                        delivery["id"].as_str().unwrap_or_default()
+                    );
+                }
+                types.push(kind);
+            }
+            shown = accepted.len();
+            if ["chittyid.minted", "chittyid.anchored"]
+                .iter()
+                .all(|t| types.iter().any(|k| k == t))
+            {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(if types.iter().any(|k| k == "chittyid.minted") {
+                    DemoError::Unexpected(
+                        "no chittyid.anchored delivery within 45 s (is the chain running?)".into(),
+                    )
+                } else {
+                    DemoError::Missing("mint")
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        self.ok(
+            "GET",
+            &format!("/api/v2/webhooks/endpoints/{}/deliveries", hook.endpoint_id),
+            None,
+        )
+        .await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod client;
 pub mod data;
 pub mod demo;
+pub mod receiver;
 pub mod services;
 pub mod tokens;
 pub mod up;

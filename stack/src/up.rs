@@ -27,7 +27,8 @@ use veil_relayer::{
 };
 
 use crate::{
-    data::{DataDir, EvmSession, Session},
+    data::{DataDir, EvmSession, Session, WebhookSession},
+    receiver::Receiver,
     services, tokens,
 };
 
@@ -75,6 +76,12 @@ pub struct UpArgs {
     /// Run without the local EVM node (the `evm` demo step then has nothing to check).
     #[arg(long)]
     pub no_evm: bool,
+    /// The webhook receiver's port (it prints each delivery it verifies; 0: a free port).
+    #[arg(long, default_value_t = 8090)]
+    pub webhook_port: u16,
+    /// Run without the webhook receiver (the `webhook` demo step then has nothing to show).
+    #[arg(long)]
+    pub no_webhooks: bool,
 }
 
 /// Why the stack did not start.
@@ -189,6 +196,42 @@ async fn start_evm(
         token,
     };
     Ok((node, session))
+}
+
+/// Starts the webhook receiver on `port` (0: a free one), printing what it verifies, and
+/// registers an endpoint of the demo key (`key_id`) for every event type that delivers to it.
+async fn start_receiver(
+    port: u16,
+    state: &AppState,
+    key_id: &str,
+) -> Result<(Receiver, WebhookSession), Box<dyn std::error::Error + Send + Sync>> {
+    let receiver = match port {
+        0 => Receiver::start_printing().await?,
+        port => Receiver::start_on(port, true).await?,
+    };
+    let hook = "demo";
+    let types: Vec<String> = veil_relayer::webhooks::EVENT_TYPES
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+    let created = state
+        .webhooks
+        .create(
+            key_id,
+            &receiver.hook(hook),
+            &types,
+            Some("veil-stack's receiver".into()),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    receiver.configure(hook, &created.secret, 204).await?;
+    let session = WebhookSession {
+        receiver_url: receiver.base(),
+        hook: hook.to_owned(),
+        endpoint_id: created.endpoint.id.to_string(),
+    };
+    Ok((receiver, session))
 }
 
 /// The indexer: an RPC backfill of everything before it started (the chain's setup), then
@@ -350,6 +393,24 @@ pub async fn up(
         )
         .await
         .map_err(|e| UpError::Key(e.to_string()))?;
+    let webhook = if args.no_webhooks {
+        None
+    } else {
+        match start_receiver(args.webhook_port, &state, &key.key_id).await {
+            Ok((receiver, session)) => {
+                println!(
+                    "  webhooks    {}/hook/{}  (the Standard Webhooks receiver; it prints each delivery below)",
+                    session.receiver_url, session.hook
+                );
+                Some((receiver, session))
+            }
+            Err(error) => {
+                println!("  webhooks    receiver not started: {error}");
+                println!("              (the `webhook` demo step needs it; --no-webhooks skips it quietly)");
+                None
+            }
+        }
+    };
     let listener = tokio::net::TcpListener::bind(args.relayer)
         .await
         .map_err(|source| UpError::Listen {
@@ -405,6 +466,7 @@ pub async fn up(
         signing_secret: key.signing_secret,
         mint: mint.to_string(),
         evm: evm.as_ref().map(|(_, s)| s.clone()),
+        webhook: webhook.as_ref().map(|(_, s)| s.clone()),
     };
     data.save_session(&session)?;
     println!(
@@ -424,6 +486,7 @@ pub async fn up(
     data.clear_session();
     drop(net);
     drop(evm);
+    drop(webhook);
     drop(redis_owned);
     drop(pg_owned);
     Ok(())

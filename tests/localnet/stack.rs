@@ -37,6 +37,8 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         isolated: false,
         evm_port: 0,
         no_evm: false,
+        webhook_port: 0,
+        no_webhooks: false,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stack = tokio::spawn({
@@ -62,6 +64,10 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
     assert!(
         session.evm.is_some(),
         "the stack runs its EVM node (see its output above)"
+    );
+    assert!(
+        session.webhook.is_some(),
+        "the stack runs its webhook receiver (see its output above)"
     );
     let client = Client::new(&data).expect("a demo client");
     for step in STEPS {

@@ -20,11 +20,13 @@ fn body_of(delivery: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mints_reach_the_keys_endpoint_signed_as_the_official_library_expects() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
     let t = TestApp::with(|c| c.webhook_allow_loopback = true).await;
     let key = webhook_key(&t).await;
     let (id, secret) = endpoint(&t, &key, &receiver.hook("a"), &["chittyid.minted"]).await;
-    receiver.configure("a", &secret, 204).await;
+    receiver.configure("a", &secret, 204).await.unwrap();
 
     let mut minted = HashSet::new();
     for _ in 0..3 {
@@ -32,9 +34,12 @@ async fn mints_reach_the_keys_endpoint_signed_as_the_official_library_expects() 
     }
     // Another key's mint is not this endpoint's business.
     super::mint(&t, &webhook_key(&t).await).await;
-    deliver_until(&t, || async { receiver.received("a").await.0.len() >= 3 }).await;
+    deliver_until(&t, || async {
+        receiver.received("a").await.unwrap().0.len() >= 3
+    })
+    .await;
     t.state.webhooks.round().await.unwrap();
-    let (accepted, rejected) = receiver.received("a").await;
+    let (accepted, rejected) = receiver.received("a").await.unwrap();
     assert_eq!((accepted.len(), rejected.len()), (3, 0), "{rejected:?}");
     let subjects: HashSet<String> = accepted
         .iter()
@@ -59,26 +64,40 @@ async fn mints_reach_the_keys_endpoint_signed_as_the_official_library_expects() 
         d["body"].as_str().unwrap(),
     );
     assert_eq!(
-        receiver.post_raw("a", mid, ts, sig, body).await,
+        receiver.post_raw("a", mid, ts, sig, body).await.unwrap(),
         204,
         "the original verifies"
     );
     let altered = body.replacen("CHI", "CHX", 1);
-    assert_eq!(receiver.post_raw("a", mid, ts, sig, &altered).await, 400);
+    assert_eq!(
+        receiver
+            .post_raw("a", mid, ts, sig, &altered)
+            .await
+            .unwrap(),
+        400
+    );
     receiver
         .configure("other", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 204)
-        .await;
-    assert_eq!(receiver.post_raw("other", mid, ts, sig, body).await, 400);
+        .await
+        .unwrap();
+    assert_eq!(
+        receiver
+            .post_raw("other", mid, ts, sig, body)
+            .await
+            .unwrap(),
+        400
+    );
     let key_bytes = signing::parse_secret(&secret).unwrap();
     let old = chrono::Utc::now().timestamp() - 6 * 60;
     let old_sig = signing::sign(&key_bytes, mid, old, body.as_bytes());
     assert_eq!(
         receiver
             .post_raw("a", mid, &old.to_string(), &old_sig, body)
-            .await,
+            .await
+            .unwrap(),
         400
     );
-    let (_, rejected) = receiver.received("a").await;
+    let (_, rejected) = receiver.received("a").await.unwrap();
     assert!(
         rejected
             .iter()
@@ -131,7 +150,9 @@ async fn mints_reach_the_keys_endpoint_signed_as_the_official_library_expects() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_replayed() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
     let t = TestApp::with(|c| {
         c.webhook_allow_loopback = true;
         // Attempts at 0, ~1 s and ~3 s; the third finds the streak past 2 s and disables.
@@ -147,7 +168,7 @@ async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_
         &["chittyid.minted", "webhook.endpoint.disabled"],
     )
     .await;
-    receiver.configure("down", &secret, 500).await;
+    receiver.configure("down", &secret, 500).await.unwrap();
     mint(&t, &key).await;
     let pool = t.db.pool.clone();
     deliver_until(&t, || {
@@ -209,7 +230,7 @@ async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_
     );
 
     // The receiver is fixed; the endpoint is enabled again and the delivery replayed.
-    receiver.configure("down", &secret, 204).await;
+    receiver.configure("down", &secret, 204).await.unwrap();
     let path = format!("/api/v2/webhooks/endpoints/{id}");
     let bytes = serde_json::to_vec(&json!({ "enabled": true })).unwrap();
     let (status, enabled) = t.send(t.signed(Method::PATCH, &path, &bytes, &key)).await;
@@ -231,7 +252,7 @@ async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_
         .await;
     assert_eq!(status.as_u16(), 202);
     deliver_until(&t, || async {
-        receiver.received("down").await.0.len() >= 4
+        receiver.received("down").await.unwrap().0.len() >= 4
     })
     .await;
     let (status, detail) = t
@@ -255,10 +276,10 @@ async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_
     assert_eq!(status.as_u16(), 202, "{replayed}");
     assert_eq!(replayed["replayed"], 2, "{replayed}");
     deliver_until(&t, || async {
-        receiver.received("down").await.0.len() >= 6
+        receiver.received("down").await.unwrap().0.len() >= 6
     })
     .await;
-    let (accepted, _) = receiver.received("down").await;
+    let (accepted, _) = receiver.received("down").await.unwrap();
     let types: HashSet<String> = accepted[4..]
         .iter()
         .map(|d| body_of(d)["type"].as_str().unwrap().to_owned())
@@ -274,11 +295,13 @@ async fn a_failing_endpoint_is_retried_on_the_schedule_then_failed_disabled_and_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap_then_alone() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
     let t = TestApp::with(|c| c.webhook_allow_loopback = true).await;
     let key = webhook_key(&t).await;
     let (id, old) = endpoint(&t, &key, &receiver.hook("old"), &["chittyid.minted"]).await;
-    receiver.configure("old", &old, 204).await;
+    receiver.configure("old", &old, 204).await.unwrap();
     let (status, rotated) = t
         .post(
             &format!("/api/v2/webhooks/endpoints/{id}/rotate"),
@@ -290,13 +313,16 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap_then_alone() 
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     assert!(rotated["previous_secret_valid_until"].is_string());
-    receiver.configure("new", &new, 204).await;
+    receiver.configure("new", &new, 204).await.unwrap();
 
     // During the overlap both sign: the old-secret receiver accepts, and the same request
     // verifies with the new secret too.
     mint(&t, &key).await;
-    deliver_until(&t, || async { receiver.received("old").await.0.len() == 1 }).await;
-    let (accepted, _) = receiver.received("old").await;
+    deliver_until(&t, || async {
+        receiver.received("old").await.unwrap().0.len() == 1
+    })
+    .await;
+    let (accepted, _) = receiver.received("old").await.unwrap();
     let d = &accepted[0];
     let signature = d["signature"].as_str().unwrap();
     assert_eq!(signature.split(' ').count(), 2, "{signature}");
@@ -312,6 +338,7 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap_then_alone() 
                     d["body"].as_str().unwrap(),
                 )
                 .await
+                .unwrap()
         }
     };
     assert_eq!(forward("new", d.clone()).await, 204);
@@ -323,10 +350,10 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap_then_alone() 
         .unwrap();
     mint(&t, &key).await;
     deliver_until(&t, || async {
-        !receiver.received("old").await.1.is_empty()
+        !receiver.received("old").await.unwrap().1.is_empty()
     })
     .await;
-    let (_, rejected) = receiver.received("old").await;
+    let (_, rejected) = receiver.received("old").await.unwrap();
     let r = &rejected[0];
     assert_eq!(r["signature"].as_str().unwrap().split(' ').count(), 1);
     assert_eq!(
@@ -338,7 +365,9 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_the_overlap_then_alone() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
     let t = TestApp::with(|c| {
         c.webhook_allow_loopback = true;
         c.webhook_timeout_ms = 1_000;
@@ -347,7 +376,7 @@ async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
     .await;
     let key = webhook_key(&t).await;
     let (_, secret) = endpoint(&t, &key, &receiver.hook("burst"), &["chittyid.minted"]).await;
-    receiver.configure("burst", &secret, 204).await;
+    receiver.configure("burst", &secret, 204).await.unwrap();
     let events: Vec<NewEvent> = (0..1000)
         .map(|i| NewEvent {
             event_type: "chittyid.minted",
@@ -370,13 +399,13 @@ async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
     let worker = tokio::spawn(t.state.webhooks.clone().run(stop_rx.clone()));
     // Kill it mid-burst: some deliveries are in flight, leased to a worker that is gone.
     let started = std::time::Instant::now();
-    while receiver.received("burst").await.0.len() < 150 {
+    while receiver.received("burst").await.unwrap().0.len() < 150 {
         assert!(started.elapsed() < Duration::from_secs(60));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     worker.abort();
     let _ = worker.await;
-    let at_kill = receiver.received("burst").await.0.len();
+    let at_kill = receiver.received("burst").await.unwrap().0.len();
     assert!(
         at_kill < 1000,
         "the burst was over before the kill ({at_kill})"
@@ -401,7 +430,7 @@ async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
     }
     let _ = stop_tx.send(true);
     let _ = second.await;
-    let (accepted, rejected) = receiver.received("burst").await;
+    let (accepted, rejected) = receiver.received("burst").await.unwrap();
     assert!(rejected.is_empty());
     let subjects: HashSet<String> = accepted
         .iter()
@@ -414,14 +443,16 @@ async fn a_killed_worker_loses_nothing_of_a_burst_of_1000_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_event_and_its_undo_reach_every_subscriber_of_its_type_with_the_transaction() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
     let t = TestApp::with(|c| c.webhook_allow_loopback = true).await;
     let (a, b) = (webhook_key(&t).await, webhook_key(&t).await);
     let (_, secret_a) = endpoint(&t, &a, &receiver.hook("a"), &["challenge.accepted"]).await;
     let (_, secret_b) = endpoint(&t, &b, &receiver.hook("b"), &["challenge.accepted"]).await;
     let (_, secret_c) = endpoint(&t, &b, &receiver.hook("c"), &["challenge.created"]).await;
     for (name, secret) in [("a", &secret_a), ("b", &secret_b), ("c", &secret_c)] {
-        receiver.configure(name, secret, 204).await;
+        receiver.configure(name, secret, 204).await.unwrap();
     }
     // As the indexer records them: a broadcast with the transaction, then its undo.
     let events: Vec<NewEvent> = ["challenge.accepted", "challenge.accepted.undone"]
@@ -440,11 +471,12 @@ async fn a_chain_event_and_its_undo_reach_every_subscriber_of_its_type_with_the_
         .unwrap();
     drop(conn);
     deliver_until(&t, || async {
-        receiver.received("a").await.0.len() == 2 && receiver.received("b").await.0.len() == 2
+        receiver.received("a").await.unwrap().0.len() == 2
+            && receiver.received("b").await.unwrap().0.len() == 2
     })
     .await;
     for name in ["a", "b"] {
-        let (accepted, _) = receiver.received(name).await;
+        let (accepted, _) = receiver.received(name).await.unwrap();
         let kinds: Vec<String> = accepted
             .iter()
             .map(|d| {
@@ -463,7 +495,7 @@ async fn a_chain_event_and_its_undo_reach_every_subscriber_of_its_type_with_the_
         );
     }
     assert!(
-        receiver.received("c").await.0.is_empty(),
+        receiver.received("c").await.unwrap().0.is_empty(),
         "another type's subscriber"
     );
 }
