@@ -291,6 +291,7 @@ impl AppState {
                 disable_after: Duration::from_secs(config.webhook_disable_after_secs),
                 concurrency: usize::try_from(config.webhook_concurrency).unwrap_or(16),
                 poll: Duration::from_millis(config.webhook_poll_ms),
+                retention_days: config.webhook_retention_days,
             },
             secrets
                 .get(SecretName::HmacMaster)?

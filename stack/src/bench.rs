@@ -21,6 +21,8 @@ pub struct BenchRelayer {
     pub base: String,
     /// Signs with the bench's key (every scope, a quota no benchmark reaches).
     pub client: SignedClient,
+    /// That key's id (the audience of its events).
+    pub key_id: String,
 }
 
 /// Builds the relayer from `config` with `chain_key` as its chain key and random other
@@ -53,6 +55,7 @@ pub async fn start_relayer(config: Config, chain_key: &Keypair) -> BenchRelayer 
     let base = format!("http://{addr}");
     BenchRelayer {
         client: SignedClient::new(&base, &key.api_key, &key.signing_secret),
+        key_id: key.key_id,
         base,
     }
 }

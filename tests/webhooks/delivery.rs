@@ -499,3 +499,157 @@ async fn a_chain_event_and_its_undo_reach_every_subscriber_of_its_type_with_the_
         "another type's subscriber"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_event_wakes_an_idle_worker_without_waiting_for_its_poll() {
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
+    // A ten-minute poll: only the outbox's NOTIFY can make this delivery prompt.
+    let t = TestApp::with(|c| {
+        c.webhook_allow_loopback = true;
+        c.webhook_poll_ms = 600_000;
+    })
+    .await;
+    let key = webhook_key(&t).await;
+    let (_, secret) = endpoint(&t, &key, &receiver.hook("wake"), &["chittyid.minted"]).await;
+    receiver.configure("wake", &secret, 204).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(t.state.webhooks.clone().run(stop_rx));
+    // The worker goes idle, listening on the outbox's channel.
+    let started = std::time::Instant::now();
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND query = 'LISTEN \"veil_outbox\"'",
+        )
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+        if listening == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = mint(&t, &key).await;
+    let minted = std::time::Instant::now();
+    while receiver.received("wake").await.unwrap().0.is_empty() {
+        assert!(
+            minted.elapsed() < Duration::from_secs(20),
+            "the idle worker was not woken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (accepted, _) = receiver.received("wake").await.unwrap();
+    assert_eq!(body_of(&accepted[0])["subject"], json!(id));
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_events_past_the_retention_are_pruned_and_nothing_pending_is() {
+    let receiver = Receiver::start()
+        .await
+        .expect("the webhook receiver starts");
+    let t = TestApp::with(|c| {
+        c.webhook_allow_loopback = true;
+        c.webhook_schedule_secs = vec![0, 3600];
+        c.webhook_retention_days = 30;
+    })
+    .await;
+    let key = webhook_key(&t).await;
+    let (_, secret) = endpoint(&t, &key, &receiver.hook("p"), &["chittyid.minted"]).await;
+    receiver.configure("p", &secret, 204).await.unwrap();
+    let record = |subject: &'static str| {
+        let pool = t.db.pool.clone();
+        let key_id = key.key_id.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let event = NewEvent {
+                event_type: "chittyid.minted",
+                audience: Some(key_id),
+                subject: subject.to_owned(),
+                data: json!({}),
+                chain: None,
+            };
+            outbox::record_admitted(&mut conn, std::iter::once(&event))
+                .await
+                .unwrap();
+        }
+    };
+    let succeeded = |n: i64| {
+        let pool = t.db.pool.clone();
+        move || {
+            let pool = pool.clone();
+            async move {
+                let done: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                done == n
+            }
+        }
+    };
+    record("old-delivered").await;
+    record("recent").await;
+    deliver_until(&t, succeeded(2)).await;
+    // A third whose delivery fails and waits an hour for its retry: still pending.
+    receiver.configure("p", &secret, 500).await.unwrap();
+    record("old-pending").await;
+    deliver_until(&t, || async {
+        let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_attempts")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        attempts == 3
+    })
+    .await;
+    sqlx::query(
+        "UPDATE outbox_events SET created_at = now() - interval '31 days'
+         WHERE subject IN ('old-delivered', 'old-pending')",
+    )
+    .execute(&t.db.pool)
+    .await
+    .unwrap();
+    for (status, age) in [("sent", 31), ("pending", 31), ("sent", 1)] {
+        sqlx::query(
+            "INSERT INTO notifications (id, channel, recipient, subject, body, cause, api_key_id,
+                                        status, created_at)
+             VALUES (gen_random_uuid(), 'email', 'ops@example.com', 's', 'b', $1, 'k', $2,
+                     now() - $3 * interval '1 day')",
+        )
+        .bind(format!("{status}-{age}"))
+        .bind(status)
+        .bind(age)
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    }
+
+    assert_eq!(t.state.webhooks.prune().await.unwrap(), 1);
+    let events: Vec<String> = sqlx::query_scalar("SELECT subject FROM outbox_events ORDER BY seq")
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, ["recent", "old-pending"]);
+    let (deliveries, attempts): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_deliveries), (SELECT count(*) FROM webhook_attempts)",
+    )
+    .fetch_one(&t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((deliveries, attempts), (2, 2));
+    let causes: Vec<String> = sqlx::query_scalar("SELECT cause FROM notifications ORDER BY cause")
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(causes, ["pending-31", "sent-1"]);
+    // Nothing more to prune.
+    assert_eq!(t.state.webhooks.prune().await.unwrap(), 0);
+}

@@ -201,6 +201,11 @@ pub struct Config {
     #[arg(long, env = "RELAYER_WEBHOOK_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub webhook_concurrency: u32,
+    /// Days outbox events, their deliveries and attempts, and sent notifications are kept
+    /// (pending ones are kept until they settle); replay reaches back this far.
+    #[arg(long, env = "RELAYER_WEBHOOK_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_retention_days: u32,
     /// Milliseconds between looks at the outbox when it was empty.
     #[arg(long, env = "RELAYER_WEBHOOK_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(10..))]

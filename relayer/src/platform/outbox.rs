@@ -26,6 +26,10 @@ pub struct NewEvent {
     pub chain: Option<(String, u64)>,
 }
 
+/// The PostgreSQL channel on which every insert into the outbox (and into `notifications`)
+/// notifies at commit (migration 0019's trigger): delivery workers LISTEN on it.
+pub const WAKE_CHANNEL: &str = "veil_outbox";
+
 /// A Standard Webhooks message id: `msg_` and 32 hex characters.
 pub fn message_id() -> String {
     format!("msg_{}", uuid::Uuid::new_v4().simple())

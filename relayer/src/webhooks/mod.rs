@@ -43,10 +43,17 @@ use crate::platform::{
     flags::{Flag, Flags},
     metrics::Metrics,
     notify::{mask, Message, NotifyError},
+    outbox::WAKE_CHANNEL,
 };
 
 /// How long a rotated-out secret keeps signing.
 pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+/// How often a worker prunes what is past the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deliveries a round claims, in multiples of the concurrency.
+const CLAIM_WAVES: usize = 4;
 
 /// How many bytes of an answer an attempt keeps.
 const KEPT_BODY: usize = 1024;
@@ -66,6 +73,8 @@ pub struct WebhookConfig {
     pub concurrency: usize,
     /// The pause when there is nothing to do.
     pub poll: Duration,
+    /// How long settled events, deliveries and notifications are kept.
+    pub retention_days: u32,
 }
 
 /// A new endpoint and its secret, shown once.
@@ -532,10 +541,13 @@ impl WebhookService {
     /// notifications. The deliveries and notifications attempted.
     pub async fn round(&self) -> Result<usize, WebhookError> {
         while store::dispatch(&self.pool, 500).await? > 0 {}
-        let lease = self.config.timeout.saturating_mul(2) + Duration::from_secs(1);
+        // A round claims CLAIM_WAVES times the concurrency (fewer claim queries per
+        // delivery); the lease covers the last wave's wait, then its attempt, twice over.
+        let waves = u32::try_from(CLAIM_WAVES).unwrap_or(1);
+        let lease = self.config.timeout.saturating_mul(waves + 1) + Duration::from_secs(1);
         let claimed = store::claim(
             &self.pool,
-            i64::try_from(self.config.concurrency).unwrap_or(16),
+            i64::try_from(self.config.concurrency * CLAIM_WAVES).unwrap_or(64),
             i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
         )
         .await?;
@@ -551,11 +563,27 @@ impl WebhookService {
         Ok(count + self.notify_round().await?)
     }
 
+    /// Deletes what is older than the retention and settled, in batches; how many events.
+    pub async fn prune(&self) -> Result<u64, WebhookError> {
+        const BATCH: i64 = 1_000;
+        let days = i64::from(self.config.retention_days);
+        let mut total = 0;
+        loop {
+            let deleted = store::prune(&self.pool, days, BATCH).await?;
+            total += deleted;
+            if deleted < BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Runs [`round`](Self::round)s until `stop` changes, while `FF_WEBHOOKS` is not off;
     /// pauses for the poll interval when a round found nothing. A failed round is logged and
     /// retried.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut measured = std::time::Instant::now() - Duration::from_secs(60);
+        let mut wake = Wake::new(self.pool.clone());
+        let mut pruned = std::time::Instant::now();
         loop {
             let busy = if self.flags.rollout(Flag::Webhooks) == crate::platform::flags::Rollout::Off
             {
@@ -569,6 +597,14 @@ impl WebhookService {
                     }
                 }
             };
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = std::time::Instant::now();
+                match self.prune().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned settled webhook events"),
+                    Err(error) => tracing::warn!(%error, "pruning webhook events failed"),
+                }
+            }
             if measured.elapsed() >= Duration::from_secs(1) {
                 measured = std::time::Instant::now();
                 if let Ok((depth, oldest)) = store::depth(&self.pool).await {
@@ -582,10 +618,60 @@ impl WebhookService {
             if !busy {
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.poll) => {}
+                    _ = wake.next() => {}
                     _ = stop.changed() => return,
                 }
             }
         }
+    }
+}
+
+/// The outbox's wake-ups: a LISTEN on [`WAKE_CHANNEL`]. When the listening connection fails,
+/// the workers fall back to polling and listen again after [`Wake::RETRY`].
+struct Wake {
+    pool: sqlx::PgPool,
+    listener: Option<sqlx::postgres::PgListener>,
+    failed_at: Option<std::time::Instant>,
+}
+
+impl Wake {
+    const RETRY: Duration = Duration::from_secs(10);
+
+    fn new(pool: sqlx::PgPool) -> Self {
+        Self {
+            pool,
+            listener: None,
+            failed_at: None,
+        }
+    }
+
+    /// Resolves on the next notification; never, while not listening.
+    async fn next(&mut self) {
+        if self.listener.is_none() && self.failed_at.is_none_or(|t| t.elapsed() >= Self::RETRY) {
+            match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+                Ok(mut listener) => match listener.listen(WAKE_CHANNEL).await {
+                    Ok(()) => self.listener = Some(listener),
+                    Err(error) => self.failed(&error),
+                },
+                Err(error) => self.failed(&error),
+            }
+        }
+        let Some(listener) = self.listener.as_mut() else {
+            return std::future::pending().await;
+        };
+        match listener.recv().await {
+            Ok(_) => {}
+            Err(error) => {
+                self.failed(&error);
+                std::future::pending::<()>().await
+            }
+        }
+    }
+
+    fn failed(&mut self, error: &sqlx::Error) {
+        tracing::warn!(%error, "webhook workers cannot LISTEN for outbox wake-ups; polling");
+        self.listener = None;
+        self.failed_at = Some(std::time::Instant::now());
     }
 }
 

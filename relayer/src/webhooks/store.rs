@@ -345,8 +345,35 @@ pub async fn finish(
     next: Next,
     disable_after_secs: i64,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
     let delivery = claimed.id.to_string();
+    if next == Next::Succeeded {
+        // The common case in one statement (one round trip, atomic as a transaction): the
+        // attempt, the delivery's end, and the endpoint's streak cleared if it had one
+        // (only then written: concurrent successes to one endpoint would otherwise queue on
+        // its row lock).
+        sqlx::query(
+            "WITH attempt AS (
+                 INSERT INTO webhook_attempts
+                     (delivery_id, status_code, latency_ms, response_body, error)
+                 VALUES ($1::uuid, $2, $3, $4, $5)),
+             delivery AS (
+                 UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1,
+                     next_attempt_at = NULL, completed_at = now()
+                 WHERE id = $1::uuid)
+             UPDATE webhook_endpoints SET failing_since = NULL
+             WHERE id = $6::uuid AND failing_since IS NOT NULL",
+        )
+        .bind(&delivery)
+        .bind(attempt.status_code)
+        .bind(attempt.latency_ms)
+        .bind(&attempt.response_body)
+        .bind(&attempt.error)
+        .bind(claimed.endpoint.id.to_string())
+        .execute(pool)
+        .await?;
+        return Ok(false);
+    }
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, response_body, error)
          VALUES ($1::uuid, $2, $3, $4, $5)",
@@ -359,9 +386,9 @@ pub async fn finish(
     .execute(&mut *tx)
     .await?;
     let (status, wait_ms): (&str, Option<i64>) = match next {
-        Next::Succeeded => ("succeeded", None),
         Next::RetryAfterMs(ms) => ("pending", Some(ms)),
         Next::Failed => ("failed", None),
+        Next::Succeeded => ("succeeded", None),
     };
     sqlx::query(
         "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1,
@@ -377,69 +404,62 @@ pub async fn finish(
     .await?;
     let endpoint = claimed.endpoint.id.to_string();
     let mut disabled = false;
-    if next == Next::Succeeded {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1::uuid")
-            .bind(&endpoint)
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        // The row is locked first, so that of two workers failing at once only one disables
-        // it and records the event.
-        let row = sqlx::query(
-            "SELECT enabled, notify_email, notify_sms,
-                    coalesce(failing_since, now()) AS failing_since,
-                    coalesce(failing_since, now()) <= now() - $2 * interval '1 second' AS expired
-             FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE",
+    // The row is locked first, so that of two workers failing at once only one disables
+    // it and records the event.
+    let row = sqlx::query(
+        "SELECT enabled, notify_email, notify_sms,
+                coalesce(failing_since, now()) AS failing_since,
+                coalesce(failing_since, now()) <= now() - $2 * interval '1 second' AS expired
+         FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE",
+    )
+    .bind(&endpoint)
+    .bind(disable_after_secs)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = row {
+        let enabled: bool = row.get("enabled");
+        let failing_since: DateTime<Utc> = row.get("failing_since");
+        disabled = enabled && row.get::<bool, _>("expired");
+        let reason = format!("every delivery failed for {disable_after_secs} s");
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = $2,
+                 enabled = enabled AND NOT $3,
+                 disabled_reason = CASE WHEN $3 THEN $4 ELSE disabled_reason END,
+                 updated_at = CASE WHEN $3 THEN now() ELSE updated_at END
+             WHERE id = $1::uuid",
         )
         .bind(&endpoint)
-        .bind(disable_after_secs)
-        .fetch_optional(&mut *tx)
+        .bind(failing_since)
+        .bind(disabled)
+        .bind(&reason)
+        .execute(&mut *tx)
         .await?;
-        if let Some(row) = row {
-            let enabled: bool = row.get("enabled");
-            let failing_since: DateTime<Utc> = row.get("failing_since");
-            disabled = enabled && row.get::<bool, _>("expired");
-            let reason = format!("every delivery failed for {disable_after_secs} s");
-            sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = $2,
-                     enabled = enabled AND NOT $3,
-                     disabled_reason = CASE WHEN $3 THEN $4 ELSE disabled_reason END,
-                     updated_at = CASE WHEN $3 THEN now() ELSE updated_at END
-                 WHERE id = $1::uuid",
-            )
-            .bind(&endpoint)
-            .bind(failing_since)
-            .bind(disabled)
-            .bind(&reason)
-            .execute(&mut *tx)
-            .await?;
-            if disabled {
-                let event = NewEvent {
-                    event_type: super::events::ENDPOINT_DISABLED,
-                    audience: Some(claimed.endpoint.api_key_id.clone()),
-                    subject: endpoint.clone(),
-                    data: serde_json::json!({
-                        "endpoint_id": endpoint,
-                        "url": claimed.endpoint.url,
-                        "failing_since": failing_since,
-                        "reason": reason,
-                    }),
-                    chain: None,
-                };
-                outbox::record_admitted(&mut tx, std::iter::once(&event)).await?;
-                let email: Option<String> = row.get("notify_email");
-                let sms: Option<String> = row.get("notify_sms");
-                let notes = notifications::endpoint_disabled(&Disabled {
-                    endpoint_id: &endpoint,
-                    url: &claimed.endpoint.url,
-                    api_key_id: &claimed.endpoint.api_key_id,
-                    failing_since,
-                    reason: &reason,
-                    email: email.as_deref(),
-                    sms: sms.as_deref(),
-                });
-                notifications::insert(&mut tx, &notes).await?;
-            }
+        if disabled {
+            let event = NewEvent {
+                event_type: super::events::ENDPOINT_DISABLED,
+                audience: Some(claimed.endpoint.api_key_id.clone()),
+                subject: endpoint.clone(),
+                data: serde_json::json!({
+                    "endpoint_id": endpoint,
+                    "url": claimed.endpoint.url,
+                    "failing_since": failing_since,
+                    "reason": reason,
+                }),
+                chain: None,
+            };
+            outbox::record_admitted(&mut tx, std::iter::once(&event)).await?;
+            let email: Option<String> = row.get("notify_email");
+            let sms: Option<String> = row.get("notify_sms");
+            let notes = notifications::endpoint_disabled(&Disabled {
+                endpoint_id: &endpoint,
+                url: &claimed.endpoint.url,
+                api_key_id: &claimed.endpoint.api_key_id,
+                failing_since,
+                reason: &reason,
+                email: email.as_deref(),
+                sms: sms.as_deref(),
+            });
+            notifications::insert(&mut tx, &notes).await?;
         }
     }
     tx.commit().await?;
@@ -644,4 +664,40 @@ pub async fn depth(pool: &PgPool) -> Result<(i64, f64), StoreError> {
     .fetch_one(pool)
     .await?;
     Ok((row.get("depth"), row.get("oldest")))
+}
+
+/// Deletes up to `limit` outbox events older than `days` days that are fanned out and have no
+/// pending delivery, with their deliveries and attempts, and the settled notifications as old.
+/// The number of events deleted (the caller repeats while it is `limit`).
+pub async fn prune(pool: &PgPool, days: i64, limit: i64) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let seqs: Vec<i64> = sqlx::query_scalar(
+        "SELECT seq FROM outbox_events e
+         WHERE created_at < now() - $1 * interval '1 day' AND dispatched_at IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                           WHERE d.event_seq = e.seq AND d.status = 'pending')
+         ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(days)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM webhook_deliveries WHERE event_seq = ANY($1)")
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM outbox_events WHERE seq = ANY($1)")
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "DELETE FROM notifications
+         WHERE status <> 'pending' AND created_at < now() - $1 * interval '1 day'",
+    )
+    .bind(days)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(deleted)
 }
