@@ -213,7 +213,7 @@ pub struct Config {
     /// Base URL of a Resend-compatible email API (`https://api.resend.com`): endpoints' email
     /// contacts are told through it when an endpoint is disabled. Its key is the
     /// `notify_email_key` secret. Unset: no email.
-    #[arg(long, env = "RELAYER_NOTIFY_EMAIL_URL")]
+    #[arg(long, env = "RELAYER_NOTIFY_EMAIL_URL", hide_env_values = true)]
     pub notify_email_url: Option<String>,
     /// The sender of notification emails (`Chitty Veil <alerts@example.com>`); required with
     /// `RELAYER_NOTIFY_EMAIL_URL`.
@@ -221,10 +221,10 @@ pub struct Config {
     pub notify_email_from: Option<String>,
     /// Base URL of a Twilio-compatible SMS API (`https://api.twilio.com`). Its auth token is the
     /// `notify_sms_token` secret. Unset: no SMS.
-    #[arg(long, env = "RELAYER_NOTIFY_SMS_URL")]
+    #[arg(long, env = "RELAYER_NOTIFY_SMS_URL", hide_env_values = true)]
     pub notify_sms_url: Option<String>,
     /// The SMS account SID (`AC…`); required with `RELAYER_NOTIFY_SMS_URL`.
-    #[arg(long, env = "RELAYER_NOTIFY_SMS_ACCOUNT")]
+    #[arg(long, env = "RELAYER_NOTIFY_SMS_ACCOUNT", hide_env_values = true)]
     pub notify_sms_account: Option<String>,
     /// The sending number (E.164); required with `RELAYER_NOTIFY_SMS_URL`.
     #[arg(long, env = "RELAYER_NOTIFY_SMS_FROM")]

@@ -291,75 +291,66 @@ async fn outcome(
     }
 }
 
-/// Where an email notifier sends.
-#[derive(Debug, Clone)]
-pub struct ResendConfig {
-    /// The API's base URL (`https://api.resend.com`).
-    pub base_url: String,
-    /// The sender (`Chitty Veil <alerts@example.com>`).
-    pub from: String,
+/// What differs between two HTTP notification APIs: the request, and where the answer keeps
+/// the message's id. [`HttpNotifier`] adds the guards.
+pub trait Provider: Send + Sync {
+    /// The channel.
+    const CHANNEL: Channel;
+
+    /// The request that sends `message`, authenticated with `secret`.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        secret: &str,
+        message: &Message,
+    ) -> reqwest::RequestBuilder;
+
+    /// The provider's id of the message, from a 2xx answer's body.
+    fn provider_id(body: &[u8]) -> Option<String>;
 }
 
-/// Email through a Resend-compatible API: `POST {base}/emails` with a bearer key.
-pub struct ResendNotifier {
-    config: ResendConfig,
-    api_key: Secret,
+/// A [`Notifier`] over one HTTP API, its secret from the secret provider.
+pub struct HttpNotifier<P> {
+    provider: P,
+    secret: Secret,
     guarded: Guarded,
 }
 
-impl ResendNotifier {
-    /// A notifier with its key.
+impl<P: Provider> HttpNotifier<P> {
+    /// A notifier with its key or token.
     pub fn new(
-        config: ResendConfig,
-        api_key: Secret,
+        provider: P,
+        secret: Secret,
         timeout: Duration,
         breaker: BreakerConfig,
         metrics: &Metrics,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            config,
-            api_key,
-            guarded: Guarded::new(Channel::Email, timeout, breaker, metrics)?,
+            provider,
+            secret,
+            guarded: Guarded::new(P::CHANNEL, timeout, breaker, metrics)?,
         })
     }
 }
 
-impl Notifier for ResendNotifier {
+impl<P: Provider> Notifier for HttpNotifier<P> {
     fn channel(&self) -> Channel {
-        Channel::Email
+        P::CHANNEL
     }
 
     fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<Sent, NotifyError>> {
         Box::pin(async move {
-            let url = format!("{}/emails", self.config.base_url.trim_end_matches('/'));
-            let key = String::from_utf8_lossy(self.api_key.expose())
+            let secret = String::from_utf8_lossy(self.secret.expose())
                 .trim()
                 .to_owned();
-            let body = serde_json::json!({
-                "from": self.config.from,
-                "to": [message.to],
-                "subject": message.subject,
-                "text": message.text,
-            });
             self.guarded
                 .call(&message.to, || async {
                     let sent = self
-                        .guarded
-                        .http
-                        .post(&url)
-                        .bearer_auth(&key)
-                        .header("idempotency-key", &message.idempotency_key)
-                        .json(&body)
+                        .provider
+                        .request(&self.guarded.http, &secret, message)
                         .send()
                         .await;
-                    outcome(sent, |body| {
-                        #[derive(Deserialize)]
-                        struct Created {
-                            id: String,
-                        }
-                        serde_json::from_slice::<Created>(body).ok().map(|c| c.id)
-                    })
-                    .await
+                    outcome(sent, P::provider_id).await
                 })
                 .await
         })
@@ -370,7 +361,54 @@ impl Notifier for ResendNotifier {
     }
 }
 
-/// Where an SMS notifier sends.
+/// Email through a Resend-compatible API.
+pub type ResendNotifier = HttpNotifier<ResendConfig>;
+
+/// SMS through a Twilio-compatible API.
+pub type TwilioNotifier = HttpNotifier<TwilioConfig>;
+
+/// Resend: `POST {base}/emails` with a bearer key, JSON `{from, to, subject, text}`, and the
+/// message's `Idempotency-Key`; answers `{"id": …}`.
+#[derive(Debug, Clone)]
+pub struct ResendConfig {
+    /// The API's base URL (`https://api.resend.com`).
+    pub base_url: String,
+    /// The sender (`Chitty Veil <alerts@example.com>`).
+    pub from: String,
+}
+
+impl Provider for ResendConfig {
+    const CHANNEL: Channel = Channel::Email;
+
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        secret: &str,
+        message: &Message,
+    ) -> reqwest::RequestBuilder {
+        http.post(format!("{}/emails", self.base_url.trim_end_matches('/')))
+            .bearer_auth(secret)
+            .header("idempotency-key", &message.idempotency_key)
+            .json(&serde_json::json!({
+                "from": self.from,
+                "to": [message.to],
+                "subject": message.subject,
+                "text": message.text,
+            }))
+    }
+
+    fn provider_id(body: &[u8]) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: String,
+        }
+        serde_json::from_slice::<Created>(body).ok().map(|c| c.id)
+    }
+}
+
+/// Twilio: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json`, form-encoded `To`, `From`,
+/// `Body`, basic auth with the account SID and auth token; answers the message resource, whose
+/// `sid` is the id.
 #[derive(Debug, Clone)]
 pub struct TwilioConfig {
     /// The API's base URL (`https://api.twilio.com`).
@@ -381,76 +419,34 @@ pub struct TwilioConfig {
     pub from: String,
 }
 
-/// SMS through a Twilio-compatible API: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json`,
-/// form-encoded `To`, `From`, `Body`, basic auth with the account SID and auth token.
-pub struct TwilioNotifier {
-    config: TwilioConfig,
-    auth_token: Secret,
-    guarded: Guarded,
-}
+impl Provider for TwilioConfig {
+    const CHANNEL: Channel = Channel::Sms;
 
-impl TwilioNotifier {
-    /// A notifier with its token.
-    pub fn new(
-        config: TwilioConfig,
-        auth_token: Secret,
-        timeout: Duration,
-        breaker: BreakerConfig,
-        metrics: &Metrics,
-    ) -> Result<Self, reqwest::Error> {
-        Ok(Self {
-            config,
-            auth_token,
-            guarded: Guarded::new(Channel::Sms, timeout, breaker, metrics)?,
-        })
-    }
-}
-
-impl Notifier for TwilioNotifier {
-    fn channel(&self) -> Channel {
-        Channel::Sms
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        secret: &str,
+        message: &Message,
+    ) -> reqwest::RequestBuilder {
+        http.post(format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url.trim_end_matches('/'),
+            self.account_sid
+        ))
+        .basic_auth(&self.account_sid, Some(secret))
+        .form(&[
+            ("To", message.to.as_str()),
+            ("From", self.from.as_str()),
+            ("Body", message.text.as_str()),
+        ])
     }
 
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<Sent, NotifyError>> {
-        Box::pin(async move {
-            let url = format!(
-                "{}/2010-04-01/Accounts/{}/Messages.json",
-                self.config.base_url.trim_end_matches('/'),
-                self.config.account_sid
-            );
-            let token = String::from_utf8_lossy(self.auth_token.expose())
-                .trim()
-                .to_owned();
-            let form = [
-                ("To", message.to.as_str()),
-                ("From", self.config.from.as_str()),
-                ("Body", message.text.as_str()),
-            ];
-            self.guarded
-                .call(&message.to, || async {
-                    let sent = self
-                        .guarded
-                        .http
-                        .post(&url)
-                        .basic_auth(&self.config.account_sid, Some(&token))
-                        .form(&form)
-                        .send()
-                        .await;
-                    outcome(sent, |body| {
-                        #[derive(Deserialize)]
-                        struct Created {
-                            sid: String,
-                        }
-                        serde_json::from_slice::<Created>(body).ok().map(|c| c.sid)
-                    })
-                    .await
-                })
-                .await
-        })
-    }
-
-    fn breaker_state(&self) -> BreakerState {
-        self.guarded.breaker.state()
+    fn provider_id(body: &[u8]) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Created {
+            sid: String,
+        }
+        serde_json::from_slice::<Created>(body).ok().map(|c| c.sid)
     }
 }
 

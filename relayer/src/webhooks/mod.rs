@@ -525,15 +525,23 @@ impl WebhookService {
             i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
         )
         .await?;
-        let count = claimed.len();
-        let results: Vec<Result<(), WebhookError>> = futures::stream::iter(claimed)
-            .map(|c| self.notify(c))
+        self.each(claimed, |c| self.notify(c)).await
+    }
+
+    /// Runs `f` on each item, `concurrency` at once; how many there were (the first error, if
+    /// any, after all have run).
+    async fn each<T, F, Fut>(&self, items: Vec<T>, f: F) -> Result<usize, WebhookError>
+    where
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = Result<(), WebhookError>>,
+    {
+        let count = items.len();
+        let results: Vec<Result<(), WebhookError>> = futures::stream::iter(items)
+            .map(f)
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
-        for result in results {
-            result?;
-        }
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
         Ok(count)
     }
 
@@ -551,15 +559,7 @@ impl WebhookService {
             i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
         )
         .await?;
-        let count = claimed.len();
-        let results: Vec<Result<(), WebhookError>> = futures::stream::iter(claimed)
-            .map(|c| self.deliver(c))
-            .buffer_unordered(self.config.concurrency)
-            .collect()
-            .await;
-        for result in results {
-            result?;
-        }
+        let count = self.each(claimed, |c| self.deliver(c)).await?;
         Ok(count + self.notify_round().await?)
     }
 
