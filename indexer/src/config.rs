@@ -74,6 +74,21 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub api_timeout_ms: u64,
     /// Address the analytics API, `/health` and `/metrics` listen on.
+    /// Origins browsers may call the analytics API from (comma-separated; `*` for any).
+    /// Empty: no cross-origin caller.
+    #[arg(long, env = "INDEXER_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client.
+    #[arg(long, env = "INDEXER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Requests per second one client address may make, after its burst.
+    #[arg(long, env = "INDEXER_PER_IP_PER_SEC", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_ip_per_sec: u32,
+    /// Requests one client address may make at once.
+    #[arg(long, env = "INDEXER_PER_IP_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_ip_burst: u32,
     #[arg(long, env = "INDEXER_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
     /// At most this many transactions per database transaction.
@@ -130,6 +145,25 @@ impl Config {
             concurrency: usize::try_from(self.api_concurrency).unwrap_or(usize::MAX),
             request_timeout: Duration::from_millis(self.api_timeout_ms),
         }
+    }
+
+    /// CORS and the limit per client address; an unusable origin or proxy says which.
+    pub fn api_edge(&self) -> Result<veil_indexer::api::Edge, String> {
+        use veil_http_layers::{client, cors, gcra::Quota};
+        let cors =
+            cors::layer(&self.cors_origins).map_err(|e| format!("INDEXER_CORS_ORIGINS: {e}"))?;
+        let trusted = client::parse_trusted(&self.trusted_proxies)
+            .map_err(|e| format!("INDEXER_TRUSTED_PROXIES: {e}"))?;
+        let quota = Quota::try_new(self.per_ip_per_sec, self.per_ip_burst)
+            .ok_or("INDEXER_PER_IP_PER_SEC and INDEXER_PER_IP_BURST must be at least 1")?;
+        Ok(veil_indexer::api::Edge {
+            cors,
+            per_client: Some(client::PerClientLimit::new(
+                quota,
+                trusted,
+                veil_indexer::api::rate_limited,
+            )),
+        })
     }
 
     /// The pipeline's batching.

@@ -45,6 +45,9 @@ enum MainError {
     /// The live pipeline with backfills stopped with an error.
     #[error("live pipeline")]
     Live(#[from] GapError),
+    /// A setting cannot be used.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 fn init_tracing(format: LogFormat) {
@@ -108,12 +111,21 @@ async fn serve(config: Config) -> Result<(), MainError> {
     .await
     .map_err(MainError::Connect)?;
     drop(pool);
-    let app = api::app(ApiState::new(api_pool, metrics.clone()).with_limits(config.api_limits()));
+    let edge = config.api_edge().map_err(MainError::Config)?;
+    let app = api::app(
+        ApiState::new(api_pool, metrics.clone())
+            .with_limits(config.api_limits())
+            .with_edge(edge),
+    );
     let stop = cancel.clone().cancelled_owned();
     let api = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
+        // With the peer address: the limit per client address keys on it.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
     });
     let signal = tokio::spawn({
         let cancel = cancel.clone();

@@ -105,8 +105,12 @@ pub async fn serve(
 /// make together, under the platform's layers.
 pub fn app(state: AppState) -> Router {
     let (routes, document) = api(&state).split_for_parts();
+    let public = middleware::from_fn_with_state(
+        state.public_limit.clone(),
+        veil_http_layers::client::PerClientLimit::layer,
+    );
     let routes = routes
-        .merge(openapi::routes(document))
+        .merge(openapi::routes(document).route_layer(public))
         .fallback(http::route_not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -118,6 +122,12 @@ pub fn app(state: AppState) -> Router {
             http::count_requests,
         ))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
+    // CORS outermost of the service's own layers: a preflight is answered before any
+    // authentication, and every answer (errors too) carries the allow headers.
+    let routes = match state.cors.clone() {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
     veil_http_layers::observe(routes, http::panic_response)
 }
 
@@ -162,6 +172,11 @@ pub fn api(state: &AppState) -> OpenApiRouter {
             auth,
             &state.flags,
         ))
-        .merge(ops::routes(state.clone()))
+        .merge(
+            ops::routes(state.clone()).route_layer(middleware::from_fn_with_state(
+                state.public_limit.clone(),
+                veil_http_layers::client::PerClientLimit::layer,
+            )),
+        )
         .merge(platform::routes(state.flags.clone(), auth))
 }

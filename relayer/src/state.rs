@@ -4,6 +4,7 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 
 use ed25519_dalek::VerifyingKey;
 use sqlx::{postgres::PgPoolOptions, PgPool};
+use veil_http_layers::client::PerClientLimit;
 
 use crate::{
     challenges::ChallengeService,
@@ -16,7 +17,7 @@ use crate::{
     chittyid::store::{self, StoreError},
     chittyid::verify::Verifier,
     gatekeeper::{GatekeeperConfig, GatekeeperService},
-    platform::auth::{AuthService, AuthSetupError},
+    platform::auth::{AuthService, AuthSetupError, Quota},
     platform::breaker::CircuitBreaker,
     platform::chain::{ChainClient, ChainConfig},
     platform::clock::Clock,
@@ -66,6 +67,12 @@ pub enum StartupError {
     /// `RELAYER_EVM_RPC` holds an entry that is not `eip155:<n>=<url>`.
     #[error(transparent)]
     Evm(#[from] crate::platform::evm::EvmConfigError),
+    /// A CORS origin is malformed.
+    #[error("RELAYER_CORS_ORIGINS: {0}")]
+    Cors(#[from] veil_http_layers::cors::CorsError),
+    /// A trusted proxy is malformed.
+    #[error("RELAYER_TRUSTED_PROXIES: {0}")]
+    TrustedProxy(String),
     /// A notifier is half configured: its URL is set but not the setting named.
     #[error("{0} is set, but {1} is not")]
     Notifier(&'static str, &'static str),
@@ -112,6 +119,10 @@ pub struct Inner {
     pub registry: Option<Arc<RegistryService>>,
     /// The challenge flows and the expiry crank, with `RELAYER_RPC_URL`.
     pub challenges: Option<Arc<ChallengeService>>,
+    /// CORS for browser callers, when origins are configured.
+    pub cors: Option<tower_http::cors::CorsLayer>,
+    /// The limit per client address on the routes without an API key.
+    pub public_limit: PerClientLimit,
 }
 
 /// Cheap to clone.
@@ -309,7 +320,18 @@ impl AppState {
                 metrics.clone(),
             ))
         });
+        let cors = veil_http_layers::cors::layer(&config.cors_origins)?;
+        let trusted = veil_http_layers::client::parse_trusted(&config.trusted_proxies)
+            .map_err(StartupError::TrustedProxy)?;
+        let public_limit = PerClientLimit::new(
+            Quota::try_new(config.public_per_ip_per_sec, config.public_per_ip_burst)
+                .unwrap_or(Quota::try_new(2, 100).expect("non-zero")),
+            trusted,
+            crate::platform::http::rate_limited,
+        );
         Ok(Self(Arc::new(Inner {
+            cors,
+            public_limit,
             anchorer,
             registry,
             challenges,

@@ -751,3 +751,52 @@ async fn indexer_api_statement_timeout_answers_503_query_timeout() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn indexer_api_answers_cors_for_its_origins_and_limits_each_client_address() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use veil_http_layers::{client::PerClientLimit, cors, gcra::Quota};
+
+    let db = TestDb::new().await;
+    let edge = api::Edge {
+        cors: cors::layer(&["https://dash.example.com".into()]).unwrap(),
+        per_client: Some(PerClientLimit::new(
+            Quota::try_new(1, 2).unwrap(),
+            vec![],
+            api::rate_limited,
+        )),
+    };
+    let app =
+        api::app(ApiState::new(db.pool.clone(), Arc::new(IndexerMetrics::new())).with_edge(edge));
+    let get = |peer: [u8; 4]| {
+        Request::get("/api/v1/analytics/id-mints?bucket=day&from=0&to=86400")
+            .header("origin", "https://dash.example.com")
+            .extension(ConnectInfo(SocketAddr::from((peer, 5000))))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let response = app.clone().oneshot(get([198, 51, 100, 1])).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://dash.example.com"
+        );
+    }
+    let response = app.clone().oneshot(get([198, 51, 100, 1])).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    // The refusal is readable by the page too.
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://dash.example.com"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED", "{body}");
+    // Another address has its own bucket.
+    let response = app.clone().oneshot(get([198, 51, 100, 2])).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

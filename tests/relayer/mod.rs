@@ -4,6 +4,7 @@
 mod auth;
 mod chittyid;
 mod drand;
+mod edge;
 mod flags;
 mod gatekeeper;
 mod keys;

@@ -1,7 +1,13 @@
 //! The operational layers the relayer, the indexer's API and the fallback minter all wear, so
 //! each service has the same surface: every answer carries an `x-request-id` (the caller's, or
 //! a new UUID), each request runs in a `request` tracing span carrying that id, and a panic in a
-//! handler becomes the service's own typed 500 instead of a dropped connection.
+//! handler becomes the service's own typed 500 instead of a dropped connection. Beside them:
+//! [`cors`], the client address behind trusted proxies and a limit per client ([`client`]),
+//! and the GCRA they count with ([`gcra`]).
+
+pub mod client;
+pub mod cors;
+pub mod gcra;
 
 use axum::{
     http::{HeaderName, Request},

@@ -32,6 +32,8 @@ veil_api_codes::error_codes! {
         MethodNotAllowed = ("METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED),
         /// PostgreSQL is unreachable.
         DatabaseUnavailable = ("DATABASE_UNAVAILABLE", SERVICE_UNAVAILABLE),
+        /// This client address made more requests than `INDEXER_PER_IP_PER_SEC` and its burst allow; retry after `Retry-After`.
+        RateLimited = ("RATE_LIMITED", TOO_MANY_REQUESTS),
         /// Every slot of the API's concurrency limit is taken; retry later (`Retry-After`).
         Overloaded = ("OVERLOADED", SERVICE_UNAVAILABLE),
         /// The query ran past the API's statement timeout, or the request past its timeout.

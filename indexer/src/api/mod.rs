@@ -52,6 +52,27 @@ pub struct ApiState {
     pub metrics: Arc<IndexerMetrics>,
     /// How much the API takes on at once.
     pub limits: ApiLimits,
+    /// CORS and the limit per client address, when configured.
+    pub edge: Edge,
+}
+
+/// What the API does at its edge for browser callers and per client address.
+#[derive(Clone, Default)]
+pub struct Edge {
+    /// CORS (`INDEXER_CORS_ORIGINS`).
+    pub cors: Option<tower_http::cors::CorsLayer>,
+    /// Requests per client address (`INDEXER_PER_IP_PER_SEC`, behind
+    /// `INDEXER_TRUSTED_PROXIES`).
+    pub per_client: Option<veil_http_layers::client::PerClientLimit>,
+}
+
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field("cors", &self.cors.is_some())
+            .field("per_client", &self.per_client.is_some())
+            .finish()
+    }
 }
 
 /// The API's load limits (audit finding 9).
@@ -79,7 +100,14 @@ impl ApiState {
             pool,
             metrics,
             limits: ApiLimits::default(),
+            edge: Edge::default(),
         }
+    }
+
+    /// The same with `edge`.
+    pub fn with_edge(mut self, edge: Edge) -> Self {
+        self.edge = edge;
+        self
     }
 
     /// The same with `limits`.
@@ -118,6 +146,7 @@ pub async fn api_pool(
 /// `limits.request_timeout` is answered `503 QUERY_TIMEOUT`.
 pub fn app(state: ApiState) -> Router {
     let limits = state.limits;
+    let edge = state.edge.clone();
     let routes = Router::new()
         .route(
             "/api/v1/analytics/verifications",
@@ -141,7 +170,34 @@ pub fn app(state: ApiState) -> Router {
                 .concurrency_limit(limits.concurrency.max(1))
                 .timeout(limits.request_timeout),
         );
+    // The limit per client first (a refused client takes no concurrency slot), CORS outermost
+    // (a preflight is answered before either, and every answer carries its headers).
+    let routes = match edge.per_client {
+        Some(limit) => routes.layer(axum::middleware::from_fn_with_state(
+            limit,
+            veil_http_layers::client::PerClientLimit::layer,
+        )),
+        None => routes,
+    };
+    let routes = match edge.cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
     veil_http_layers::observe(routes, panic_response)
+}
+
+/// `429 RATE_LIMITED` for a client address past its limit.
+pub fn rate_limited(retry_after_secs: u64) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = ApiError::new(
+        ErrorCode::RateLimited,
+        format!("too many requests from this address; retry after {retry_after_secs} s"),
+    )
+    .into_response();
+    if let Ok(value) = retry_after_secs.to_string().parse() {
+        response.headers_mut().insert("retry-after", value);
+    }
+    response
 }
 
 /// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.

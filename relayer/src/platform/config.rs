@@ -233,6 +233,23 @@ pub struct Config {
     #[arg(long, env = "RELAYER_NOTIFY_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub notify_timeout_ms: u64,
+    /// Origins browsers may call the relayer from (`https://app.example.com`, comma-separated;
+    /// `*` for any, never with credentials). Empty: no cross-origin caller.
+    #[arg(long, env = "RELAYER_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For` names the client;
+    /// from any other peer the header is ignored.
+    #[arg(long, env = "RELAYER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Requests per second one client address may make to the routes without an API key
+    /// (`/health`, `/metrics`, the API document), after its burst.
+    #[arg(long, env = "RELAYER_PUBLIC_PER_IP_PER_SEC", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub public_per_ip_per_sec: u32,
+    /// Requests one client address may make at once to those routes.
+    #[arg(long, env = "RELAYER_PUBLIC_PER_IP_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub public_per_ip_burst: u32,
     /// Milliseconds between reads of the runtime flag changes (the bound within which every
     /// instance applies a `PUT /admin/flags`).
     #[arg(long, env = "RELAYER_FLAGS_REFRESH_MS", default_value_t = 2_000,

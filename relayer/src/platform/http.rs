@@ -104,6 +104,16 @@ pub async fn count_requests(
     response
 }
 
+/// `429 RATE_LIMITED` for a client address past its limit on the routes without a key.
+pub fn rate_limited(retry_after_secs: u64) -> Response {
+    ApiError::new(
+        ErrorCode::RateLimited,
+        "too many requests from this address; retry later",
+    )
+    .retry_after(retry_after_secs)
+    .into_response()
+}
+
 /// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.
 pub fn panic_response() -> Response {
     let mut response =

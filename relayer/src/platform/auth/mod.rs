@@ -37,7 +37,7 @@
 pub mod allowlist;
 pub mod api_keys;
 mod error;
-pub mod gcra;
+pub use veil_http_layers::gcra;
 pub mod handlers;
 mod middleware;
 pub mod nonce;

@@ -1,4 +1,5 @@
-//! Per-key rate limiting with the generic cell rate algorithm (GCRA).
+//! Rate limiting with the generic cell rate algorithm (GCRA), keyed by any string: the
+//! relayer's API keys, and every service's client addresses ([`crate::client`]).
 //!
 //! A [`Quota`] of `rate_per_sec` with `burst` allows `burst` requests at once, then one every
 //! emission interval `T = 1 s / rate_per_sec`. The only state per key is its *theoretical
@@ -7,7 +8,7 @@
 //! `max(TAT, now) + T - burst·T <= now`; if so the TAT becomes `max(TAT, now) + T`, and if not,
 //! the caller may retry after `max(TAT, now) + T - burst·T - now`.
 //!
-//! [`RateLimiter`] keeps the TATs in memory, **per relayer instance**: behind a load balancer
+//! [`RateLimiter`] keeps the TATs in memory, **per process**: behind a load balancer
 //! with N instances a key can reach up to N× its quota. Quotas come with each request (from the
 //! key's record), so a changed quota applies as soon as the key cache refreshes. Idle keys,
 //! whose TAT is in the past, are equivalent to absent ones and are swept as the map grows.
