@@ -32,9 +32,10 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub use super::scope::{Scope, UnknownScope};
+use veil_http_layers::gcra::Quota;
+
 use super::{
     error::{is_unavailable, AuthError, InvalidKeyReason},
-    gcra::Quota,
     signature::SigningMaster,
 };
 use crate::{

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use veil_http_layers::gcra::Quota;
+
 use super::{
     api_keys::{is_key_id, KeySummary},
-    gcra::Quota,
     scope::Scope,
     service::AuthService,
 };

@@ -2,11 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use veil_http_layers::gcra::{Quota, RateLimiter};
+
 use super::{
     allowlist::{AllowlistError, IpAllowlist},
     api_keys::{ApiKeyStore, KeyCacheConfig},
     error::AuthError,
-    gcra::{Quota, RateLimiter},
     nonce::{NonceStore, NonceStoreError},
 };
 use crate::{
