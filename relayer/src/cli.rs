@@ -35,6 +35,29 @@ pub enum Command {
     Keys(KeysCommand),
     /// Re-verify a ChittyID offline from its evidence (drand signature, VRF proof, batch proof).
     Verify(VerifyArgs),
+    /// IDs of the earlier ChittyOS services.
+    #[command(subcommand)]
+    Legacy(LegacyCommand),
+}
+
+/// `veil-relayer legacy`.
+#[derive(Debug, Subcommand)]
+pub enum LegacyCommand {
+    /// Mints a current ID for each old ID of FILE (`<old ID>,<entity type>` per line) and
+    /// records the pair; `GET /api/v2/chittyid/{old}` then answers with the new ID. A file with
+    /// any bad line imports nothing; a second run imports only what is new.
+    Import(LegacyImportArgs),
+}
+
+/// `veil-relayer legacy import`.
+#[derive(Debug, Args)]
+pub struct LegacyImportArgs {
+    /// The file.
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    /// The relayer's configuration (database, drand, secrets), as for `serve`.
+    #[command(flatten)]
+    pub config: Box<crate::platform::config::Config>,
 }
 
 /// API-key administration.

@@ -142,6 +142,7 @@ pub fn api(state: &AppState) -> OpenApiRouter {
                 batcher: state.batcher.clone(),
                 reconciler: state.reconciler.clone(),
                 anchorer: state.anchorer.clone(),
+                pool: state.pool.clone(),
             },
             auth,
         ))

@@ -94,6 +94,50 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+async fn legacy_import(
+    args: cli::LegacyImportArgs,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use veil_relayer::chittyid::legacy::{self, ImportError};
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let config = *args.config;
+    let secrets: Box<dyn SecretProvider> = match config.secrets {
+        SecretSource::OnePassword => Box::new(onepassword(&config).await?),
+        source => secrets(source, &config.secrets_dir),
+    };
+    let state = AppState::build(config, secrets.as_ref(), Arc::new(SystemClock)).await?;
+    let report = legacy::import(
+        &state.pool,
+        &state.minter,
+        &state.drand,
+        &text,
+        |done, total| eprint!("\r{done}/{total} lines"),
+    )
+    .await;
+    eprintln!();
+    match report {
+        Ok(report) => {
+            for (old, new) in &report.imported {
+                println!("{old} -> {new}");
+            }
+            println!(
+                "imported {}, already imported {}",
+                report.imported.len(),
+                report.already
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::BadLines(bad)) => {
+            for line in &bad {
+                println!("line {}: {}", line.line, line.reason);
+            }
+            println!("{} bad line(s); nothing was imported", bad.len());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn pool(db: &DbArgs) -> Result<sqlx::PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(2)
@@ -149,6 +193,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             if outcome == cli::Revocation::Unknown(args.key_id.clone()) {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Legacy(cli::LegacyCommand::Import(args)) => {
+            init_tracing(args.config.log_format);
+            return legacy_import(args).await;
         }
         Command::Verify(args) => {
             match cli::verify(&args).await {

@@ -8,6 +8,7 @@ mod edge;
 mod flags;
 mod gatekeeper;
 mod keys;
+mod legacy;
 mod onepassword;
 mod ops;
 mod reconcile;

@@ -24,6 +24,7 @@ use crate::{
         anchor::Anchorer,
         batch::{BatchSummary, Batcher},
         evidence::Evidence,
+        legacy,
         mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, service::MintService, MintRequest},
         reconcile::{ReconcileReport, Reconciler},
         verify::Verifier,
@@ -48,6 +49,8 @@ pub struct ChittyIdApi {
     pub reconciler: Arc<Reconciler>,
     /// The anchorer, with `RELAYER_RPC_URL`.
     pub anchorer: Option<Arc<Anchorer>>,
+    /// PostgreSQL (legacy lookups).
+    pub pool: sqlx::PgPool,
 }
 
 /// The ChittyID routes with their OpenAPI paths: mint and verify under their scopes;
@@ -58,6 +61,7 @@ pub fn routes(state: ChittyIdApi, auth: &Arc<AuthService>) -> OpenApiRouter {
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdMint));
     let verifying = OpenApiRouter::new()
         .routes(routes!(verify))
+        .routes(routes!(legacy))
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
     let admin = OpenApiRouter::new()
         .routes(routes!(reconcile))
@@ -282,6 +286,65 @@ pub async fn verify(
     Ok(Json(VerifyResponse {
         valid: true,
         evidence: (*evidence).clone(),
+    }))
+}
+
+/// The current ID an imported legacy ID became.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LegacyResponse {
+    /// The old ID, as imported.
+    pub legacy_id: String,
+    /// The current ID minted for it (verify it at `/api/v2/chittyid/verify/{id}`).
+    pub id: String,
+    /// Its entity type.
+    pub entity_type: String,
+    /// When it was imported.
+    pub imported_at: chrono::DateTime<chrono::Utc>,
+    /// The new ID's content hash: `SHA-256("chittyid-legacy:" ‖ legacy_id)`, hex.
+    pub content_sha256: String,
+}
+
+/// Looks up a legacy ID (`CT-A-CHI-1234-I-24-A-0`, `01-C-PROD-0001-P-2501-A-X`) imported with
+/// `veil-relayer legacy import`.
+#[utoipa::path(
+    get, path = "/api/v2/chittyid/{id}", tag = "chittyid",
+    params(("id" = String, Path, description = "A legacy ChittyID")),
+    responses(
+        (status = 200, body = LegacyResponse),
+        (status = 400, body = ErrorBody, description = "`CHITTYID_NOT_LEGACY`"),
+        (status = 404, body = ErrorBody, description = "`CHITTYID_LEGACY_NOT_IMPORTED`"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn legacy(
+    State(state): State<ChittyIdApi>,
+    Path(id): Path<String>,
+) -> Result<Json<LegacyResponse>, ApiError> {
+    if !legacy::is_legacy(&id) {
+        let reason = match id.parse::<ChittyId>() {
+            Ok(_) => "a current ChittyID: verify it at /api/v2/chittyid/verify/{id}".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        return Err(ApiError::new(
+            ErrorCode::ChittyIdNotLegacy,
+            format!("not a legacy ChittyID: {reason}"),
+        ));
+    }
+    let found = legacy::lookup(&state.pool, &id)
+        .await
+        .map_err(|e| ApiError::from(crate::platform::db::StoreError::from(e)))?;
+    let (new_id, entity_type, imported_at) = found.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ChittyIdLegacyNotImported,
+            "this legacy ID has not been imported here",
+        )
+    })?;
+    Ok(Json(LegacyResponse {
+        content_sha256: hex::encode(legacy::content_hash(&id)),
+        legacy_id: id,
+        id: new_id,
+        entity_type,
+        imported_at,
     }))
 }
 

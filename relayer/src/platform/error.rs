@@ -43,6 +43,10 @@ veil_api_codes::error_codes! {
         ChittyIdChecksumMismatch = ("CHITTYID_CHECKSUM_MISMATCH", BAD_REQUEST),
         /// A well-formed ID this relayer never issued.
         ChittyIdNotFound = ("CHITTYID_NOT_FOUND", NOT_FOUND),
+        /// `GET /api/v2/chittyid/{id}` takes a legacy ID; this one is a current ID (verify it at `/api/v2/chittyid/verify/{id}`) or malformed.
+        ChittyIdNotLegacy = ("CHITTYID_NOT_LEGACY", BAD_REQUEST),
+        /// A legacy ID this relayer has not imported (`veil-relayer legacy import`).
+        ChittyIdLegacyNotImported = ("CHITTYID_LEGACY_NOT_IMPORTED", NOT_FOUND),
 
         // Request validation.
         /// The body is not valid JSON for this endpoint.
