@@ -41,6 +41,7 @@ pub mod openapi;
 pub mod ops;
 pub mod platform;
 pub mod registry;
+pub mod signin;
 pub mod state;
 pub mod webhooks;
 
@@ -173,6 +174,16 @@ pub fn api(state: &AppState) -> OpenApiRouter {
             auth,
             &state.flags,
         ))
+        .merge(
+            signin::handlers::routes(Arc::new(signin::SignInService::new(
+                state.gatekeeper.clone(),
+                state.auth.clone(),
+            )))
+            .route_layer(middleware::from_fn_with_state(
+                state.public_limit.clone(),
+                veil_http_layers::client::PerClientLimit::layer,
+            )),
+        )
         .merge(
             ops::routes(state.clone()).route_layer(middleware::from_fn_with_state(
                 state.public_limit.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{extract::State, routing::get, Json, Router};
 use utoipa::{
-    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
 use utoipa_swagger_ui::SwaggerUi;
@@ -16,7 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[openapi(
     info(title = "Chitty Veil relayer", description = "ChittyIDs (drand + VRF), verification, reconciliation; token-ownership registry, prover and on-chain verification. Errors are `{error:{code,message,details}}`; codes are listed in docs/api.md."),
     modifiers(&Security),
-    tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "gatekeeper"), (name = "admin"), (name = "ops"))
+    tags((name = "chittyid"), (name = "registry"), (name = "challenges"), (name = "gatekeeper"), (name = "auth"), (name = "admin"), (name = "ops"))
 )]
 pub struct ApiDoc;
 
@@ -28,6 +28,15 @@ impl Modify for Security {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A session token (`vs_…`) from `/api/v2/auth/session`"))
+                    .build(),
+            ),
         );
     }
 }

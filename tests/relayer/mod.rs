@@ -12,4 +12,5 @@ mod legacy;
 mod onepassword;
 mod ops;
 mod reconcile;
+mod sessions;
 pub mod support;

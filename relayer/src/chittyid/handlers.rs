@@ -30,7 +30,7 @@ use crate::{
         verify::Verifier,
     },
     platform::{
-        auth::{self, AuthService, Principal, Scope},
+        auth::{self, AuthService, Principal, Scope, SessionPrincipal},
         error::{ApiError, ErrorBody, ErrorCode},
         http::ApiJson,
     },
@@ -56,11 +56,22 @@ pub struct ChittyIdApi {
 /// The ChittyID routes with their OpenAPI paths: mint and verify under their scopes;
 /// reconcile and the batch operations under `admin` and the IP allowlist.
 pub fn routes(state: ChittyIdApi, auth: &Arc<AuthService>) -> OpenApiRouter {
-    let minting = OpenApiRouter::new()
-        .routes(routes!(mint))
-        .route_layer(auth::require(auth.clone(), Scope::ChittyIdMint));
-    let verifying = OpenApiRouter::new()
-        .routes(routes!(verify))
+    // Mint and verify take an API key or a person's session.
+    let minting =
+        OpenApiRouter::new()
+            .routes(routes!(mint))
+            .route_layer(auth::require_key_or_session(
+                auth.clone(),
+                Scope::ChittyIdMint,
+            ));
+    let verifying =
+        OpenApiRouter::new()
+            .routes(routes!(verify))
+            .route_layer(auth::require_key_or_session(
+                auth.clone(),
+                Scope::ChittyIdVerify,
+            ));
+    let legacy_lookup = OpenApiRouter::new()
         .routes(routes!(legacy))
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
     let admin = OpenApiRouter::new()
@@ -69,7 +80,11 @@ pub fn routes(state: ChittyIdApi, auth: &Arc<AuthService>) -> OpenApiRouter {
         .routes(routes!(anchor_batches))
         .route_layer(auth::require(auth.clone(), Scope::Admin))
         .route_layer(auth::admin_only(auth.clone()));
-    minting.merge(verifying).merge(admin).with_state(state)
+    minting
+        .merge(verifying)
+        .merge(legacy_lookup)
+        .merge(admin)
+        .with_state(state)
 }
 
 /// `POST /api/v2/chittyid/mint`.
@@ -155,7 +170,15 @@ pub struct CutResponse {
     pub batch: Option<BatchSummary>,
 }
 
-fn mint_request(body: MintBody, principal: Option<&Principal>) -> Result<MintRequest, ApiError> {
+/// Who asked, for the audit column: the API key's id, or `wallet:<chain>:<address>` for a
+/// session.
+fn requester(principal: Option<&Principal>, session: Option<&SessionPrincipal>) -> Option<String> {
+    principal
+        .map(|p| p.key_id.clone())
+        .or_else(|| session.map(|s| format!("wallet:{}:{}", s.chain_id, s.address)))
+}
+
+fn mint_request(body: MintBody, requester: Option<String>) -> Result<MintRequest, ApiError> {
     let entity = EntityType::from_letter(&body.entity_type).ok_or_else(|| {
         ApiError::from(ChittyIdError::InvalidEntityType {
             found: body.entity_type.clone(),
@@ -218,7 +241,7 @@ fn mint_request(body: MintBody, principal: Option<&Principal>) -> Result<MintReq
         trust: body.trust_level,
         content_hash,
         nonce,
-        api_key_id: principal.map(|p| p.key_id.clone()),
+        api_key_id: requester,
     })
 }
 
@@ -238,14 +261,15 @@ fn mint_request(body: MintBody, principal: Option<&Principal>) -> Result<MintReq
         (status = 429, body = ErrorBody, description = "Rate limited"),
         (status = 503, body = ErrorBody, description = "drand (and fallback) or database unavailable"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn mint(
     State(state): State<ChittyIdApi>,
     principal: Option<Extension<Principal>>,
+    session: Option<Extension<SessionPrincipal>>,
     ApiJson(body): ApiJson<MintBody>,
 ) -> Result<(StatusCode, Json<MintResponse>), ApiError> {
-    let request = mint_request(body, principal.as_deref())?;
+    let request = mint_request(body, requester(principal.as_deref(), session.as_deref()))?;
     let response = match state.mints.mint(request).await? {
         MintOutcome::Authoritative(evidence) => MintResponse {
             id: evidence.id.clone(),

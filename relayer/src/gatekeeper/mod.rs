@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 pub use self::{
     error::GatekeeperError,
-    store::{FundsAttestation, Verification},
+    store::{FundsAttestation, Purpose, Verification},
 };
 use self::{
     funds::SolanaAsset,
@@ -39,6 +39,18 @@ use crate::platform::{chain::ChainClient, clock::Clock, evm::EvmNetworks};
 /// The statement every issued message carries.
 pub const STATEMENT: &str =
     "Sign in to Chitty Veil to prove you control this wallet. This costs nothing and moves no funds.";
+
+/// The statement of a message that starts a session (`/api/v2/auth/*`).
+pub const SESSION_STATEMENT: &str =
+    "Sign in to Chitty Veil: this starts a session for this wallet. It costs nothing and moves no funds.";
+
+/// The statement a message for `purpose` carries.
+fn statement(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Verification => STATEMENT,
+        Purpose::Session => SESSION_STATEMENT,
+    }
+}
 
 /// Where the relayer stands as a relying party, and how long a nonce lives.
 #[derive(Debug, Clone)]
@@ -120,6 +132,18 @@ impl GatekeeperService {
         address: &str,
         api_key_id: Option<&str>,
     ) -> Result<Issued, GatekeeperError> {
+        self.challenge_for(Purpose::Verification, chain_id, address, api_key_id)
+            .await
+    }
+
+    /// Issues a nonce and the message to sign for `purpose`.
+    pub async fn challenge_for(
+        &self,
+        purpose: Purpose,
+        chain_id: &str,
+        address: &str,
+        api_key_id: Option<&str>,
+    ) -> Result<Issued, GatekeeperError> {
         let chain = ChainId::parse(chain_id)
             .filter(|_| self.config.chains.iter().any(|c| c == chain_id))
             .ok_or_else(|| GatekeeperError::ChainNotSupported {
@@ -137,7 +161,7 @@ impl GatekeeperService {
             family: chain.family,
             domain: self.config.domain.clone(),
             address: address.clone(),
-            statement: Some(STATEMENT.to_owned()),
+            statement: Some(statement(purpose).to_owned()),
             uri: self.config.uri.clone(),
             version: "1".into(),
             chain_id: chain.reference.clone(),
@@ -154,6 +178,7 @@ impl GatekeeperService {
             message: message.clone(),
             expires_at_unix,
             used_at_unix: None,
+            purpose,
         };
         store::issue(&self.pool, &issued, now, api_key_id).await?;
         Ok(Issued {
@@ -172,8 +197,21 @@ impl GatekeeperService {
         signature: &str,
         api_key_id: Option<&str>,
     ) -> Result<Verification, GatekeeperError> {
+        self.verify_for(Purpose::Verification, text, signature, api_key_id)
+            .await
+    }
+
+    /// [`verify`](Self::verify) for a nonce issued for `purpose`; a nonce issued for another
+    /// purpose is unknown here.
+    pub async fn verify_for(
+        &self,
+        purpose: Purpose,
+        text: &str,
+        signature: &str,
+        api_key_id: Option<&str>,
+    ) -> Result<Verification, GatekeeperError> {
         let signed = SignIn::parse(text).map_err(GatekeeperError::Malformed)?;
-        let issued = store::find(&self.pool, &signed.nonce)
+        let issued = store::find(&self.pool, &signed.nonce, purpose)
             .await?
             .ok_or(GatekeeperError::NonceUnknown)?;
         if issued.used_at_unix.is_some() {

@@ -6,6 +6,27 @@ use uuid::Uuid;
 
 use crate::platform::db::StoreError;
 
+/// What a signed message is for. A nonce is issued for one purpose and verifies only for it,
+/// so a message signed for a dApp's wallet check cannot be turned into a session, nor the
+/// reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A verification record (the gatekeeper's routes): funds checks and attestations cite it.
+    Verification,
+    /// A session for the wallet (sign-in, `/api/v2/auth/*`).
+    Session,
+}
+
+impl Purpose {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verification => "verification",
+            Self::Session => "session",
+        }
+    }
+}
+
 /// An issued nonce, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedNonce {
@@ -23,6 +44,8 @@ pub struct IssuedNonce {
     pub expires_at_unix: i64,
     /// Unix seconds, once used.
     pub used_at_unix: Option<i64>,
+    /// What it is for.
+    pub purpose: Purpose,
 }
 
 /// Stores a new nonce; drops unused nonces that expired more than a day ago.
@@ -34,8 +57,9 @@ pub async fn issue(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO gatekeeper_nonces \
-         (nonce, chain_id, address, domain, message, api_key_id, issued_at_unix, expires_at_unix) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         (nonce, chain_id, address, domain, message, api_key_id, issued_at_unix, expires_at_unix, \
+          purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&nonce.nonce)
     .bind(&nonce.chain_id)
@@ -45,6 +69,7 @@ pub async fn issue(
     .bind(api_key_id)
     .bind(issued_at_unix)
     .bind(nonce.expires_at_unix)
+    .bind(nonce.purpose.as_str())
     .execute(pool)
     .await?;
     sqlx::query(
@@ -57,12 +82,17 @@ pub async fn issue(
 }
 
 /// The nonce, if it was issued.
-pub async fn find(pool: &PgPool, nonce: &str) -> Result<Option<IssuedNonce>, StoreError> {
+pub async fn find(
+    pool: &PgPool,
+    nonce: &str,
+    purpose: Purpose,
+) -> Result<Option<IssuedNonce>, StoreError> {
     let row = sqlx::query(
         "SELECT nonce, chain_id, address, domain, message, expires_at_unix, used_at_unix \
-         FROM gatekeeper_nonces WHERE nonce = $1",
+         FROM gatekeeper_nonces WHERE nonce = $1 AND purpose = $2",
     )
     .bind(nonce)
+    .bind(purpose.as_str())
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| IssuedNonce {
@@ -73,6 +103,7 @@ pub async fn find(pool: &PgPool, nonce: &str) -> Result<Option<IssuedNonce>, Sto
         message: r.get("message"),
         expires_at_unix: r.get("expires_at_unix"),
         used_at_unix: r.get("used_at_unix"),
+        purpose,
     }))
 }
 

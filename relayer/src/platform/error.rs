@@ -67,6 +67,8 @@ veil_api_codes::error_codes! {
         AuthMissingApiKey = ("AUTH_MISSING_API_KEY", UNAUTHORIZED),
         /// The API key is unknown, malformed or revoked.
         AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
+        /// The session token is unknown, expired or revoked, or the refresh token was already used; sign in again.
+        AuthSessionInvalid = ("AUTH_SESSION_INVALID", UNAUTHORIZED),
         /// The key lacks the scope this route needs.
         AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
         /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.

@@ -275,6 +275,11 @@ fn valid_label(label: &str) -> bool {
 }
 
 impl ApiKeyStore {
+    /// Its pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// A store on `pool`, reading `ApiKeyPepper` and `HmacMaster` (each 32 bytes, hex) from
     /// `secrets`.
     pub fn new(

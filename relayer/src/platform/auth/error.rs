@@ -45,6 +45,9 @@ pub enum AuthError {
     /// The key is malformed, unknown, revoked or its secret is wrong.
     #[error("the API key is invalid ({})", .0.as_str())]
     InvalidApiKey(InvalidKeyReason),
+    /// The session token is unknown, expired or revoked (or the refresh token was used).
+    #[error("the session is invalid, expired or signed out; sign in again")]
+    SessionInvalid,
     /// The key lacks the route's scope.
     #[error("the API key lacks scope `{required}`")]
     ScopeForbidden {
@@ -122,6 +125,7 @@ impl AuthError {
             Self::MissingApiKey => ErrorCode::AuthMissingApiKey,
             Self::InvalidApiKey(_) => ErrorCode::AuthInvalidApiKey,
             Self::ScopeForbidden { .. } => ErrorCode::AuthScopeForbidden,
+            Self::SessionInvalid => ErrorCode::AuthSessionInvalid,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::MissingSignature { .. } => ErrorCode::AuthMissingSignature,
             Self::MalformedSignatureHeader { .. } | Self::InvalidSignature => {
@@ -163,6 +167,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidApiKey(_) => {
                 ApiError::new(code, "the API key is unknown, malformed or revoked")
             }
+            AuthError::SessionInvalid => ApiError::new(
+                code,
+                "the session is unknown, expired or signed out: sign in again (or refresh)",
+            ),
             AuthError::ScopeForbidden { required } => ApiError::new(
                 code,
                 format!("this route requires an API key with scope `{required}`"),

@@ -24,11 +24,14 @@ use axum::{
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower::{Layer, Service};
 
+use veil_http_layers::gcra::Quota;
+
 use super::{
     api_keys::{Principal, Scope},
     error::{AuthError, InvalidKeyReason},
     nonce::NonceOutcome,
     service::AuthService,
+    sessions::{is_session_token, SESSION_SCOPES},
     signature::{
         is_valid_nonce, parse_timestamp, verify_signature, HEADER_API_KEY, HEADER_NONCE,
         HEADER_SIGNATURE, HEADER_TIMESTAMP, NONCE_RULE,
@@ -59,10 +62,23 @@ pub fn admin_only(auth: Arc<AuthService>) -> AuthLayer {
     }
 }
 
+/// Like [`require`], and also accepts a session token (`Authorization: Bearer vs_…`) for
+/// the [`SESSION_SCOPES`](super::sessions::SESSION_SCOPES): the request then carries a
+/// [`SessionPrincipal`] instead of a [`Principal`], and needs no signature (a page cannot keep
+/// a signing secret; a bearer header is not sent by browsers on their own, so there is no
+/// cross-site forgery). Each session has its own rate limit.
+pub fn require_key_or_session(auth: Arc<AuthService>, scope: Scope) -> AuthLayer {
+    AuthLayer {
+        auth,
+        guard: Guard::KeyOrSession(scope),
+    }
+}
+
 /// Which check a layer applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Guard {
     Require(Scope),
+    KeyOrSession(Scope),
     AdminIp,
 }
 
@@ -116,6 +132,13 @@ where
         Box::pin(async move {
             let checked = match guard {
                 Guard::Require(scope) => auth.authorize(scope, req).await,
+                Guard::KeyOrSession(scope) => match bearer(req.headers()) {
+                    Some(token) if is_session_token(token) => {
+                        let token = token.to_owned();
+                        auth.authorize_session(scope, &token, req).await
+                    }
+                    _ => auth.authorize(scope, req).await,
+                },
                 Guard::AdminIp => auth.check_admin_ip(&req).map(|()| req),
             };
             match checked {
@@ -156,6 +179,27 @@ impl AuthService {
         self.authorize_principal(scope, principal, req)
             .await
             .inspect_err(|e| log_refusal(Some(&key_id), e))
+    }
+
+    /// A request carrying a session token: live session, a session scope, the session's
+    /// rate limit.
+    pub async fn authorize_session(
+        &self,
+        scope: Scope,
+        token: &str,
+        mut req: Request,
+    ) -> Result<Request, AuthError> {
+        let session = self.sessions.authenticate(token).await?;
+        if !SESSION_SCOPES.contains(&scope) {
+            return Err(AuthError::ScopeForbidden { required: scope });
+        }
+        self.limiter
+            .check(&format!("session:{}", session.session_id), SESSION_QUOTA)
+            .map_err(|limited| AuthError::RateLimited {
+                retry_after_secs: limited.retry_after_secs(),
+            })?;
+        req.extensions_mut().insert(session);
+        Ok(req)
     }
 
     async fn authorize_principal(
@@ -313,17 +357,27 @@ fn is_mutating(method: &Method) -> bool {
 
 /// The presented key: `Authorization: Bearer <key>` (scheme case-insensitive), else
 /// `X-Api-Key`.
-fn presented_key(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let bearer = headers
+/// The `Authorization: Bearer` credential, if any.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.get(..7)
                 .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-                .map(|_| &v[7..])
-        });
-    if let Some(key) = bearer {
-        return Ok(key.trim());
+                .map(|_| v[7..].trim())
+        })
+}
+
+/// A session's rate limit: a person's pace, well above it.
+const SESSION_QUOTA: Quota = Quota::new(
+    std::num::NonZeroU32::new(10).expect("non-zero"),
+    std::num::NonZeroU32::new(30).expect("non-zero"),
+);
+
+fn presented_key(headers: &HeaderMap) -> Result<&str, AuthError> {
+    if let Some(key) = bearer(headers) {
+        return Ok(key);
     }
     match headers.get(HEADER_API_KEY) {
         Some(v) => v

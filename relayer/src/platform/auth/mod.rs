@@ -43,6 +43,7 @@ mod middleware;
 pub mod nonce;
 pub mod scope;
 mod service;
+pub mod sessions;
 pub mod signature;
 
 pub use self::{
@@ -53,8 +54,9 @@ pub use self::{
     },
     error::{AuthError, InvalidKeyReason},
     gcra::{Quota, RateLimited, RateLimiter},
-    middleware::{admin_only, require, AuthLayer, AuthMiddleware},
+    middleware::{admin_only, require, require_key_or_session, AuthLayer, AuthMiddleware},
     nonce::{NonceOutcome, NonceStore, NonceStoreError},
     service::{AuthService, AuthSettings, AuthSetupError},
+    sessions::{IssuedSession, SessionPrincipal, SessionStore},
     signature::{sign_request, SignedHeaders, SigningMaster, SigningSecret},
 };

@@ -9,6 +9,7 @@ use super::{
     api_keys::{ApiKeyStore, KeyCacheConfig},
     error::AuthError,
     nonce::{NonceStore, NonceStoreError},
+    sessions::SessionStore,
 };
 use crate::{
     platform::clock::Clock,
@@ -74,6 +75,8 @@ pub struct AuthService {
     pub(super) failures: RateLimiter,
     /// `/health` requests per peer IP.
     pub(super) health_checks: RateLimiter,
+    /// Sessions for people.
+    pub(super) sessions: SessionStore,
     pub(super) allowlist: IpAllowlist,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: AuthSettings,
@@ -113,6 +116,7 @@ impl AuthService {
         settings: AuthSettings,
     ) -> Arc<Self> {
         Arc::new(Self {
+            sessions: SessionStore::new(keys.pool().clone()),
             keys,
             nonces,
             limiter: RateLimiter::new(),
@@ -164,6 +168,11 @@ impl AuthService {
     /// The API-key store (create, revoke, authenticate).
     pub fn keys(&self) -> &ApiKeyStore {
         &self.keys
+    }
+
+    /// The sessions.
+    pub fn sessions(&self) -> &SessionStore {
+        &self.sessions
     }
 
     /// The nonce store (for `/health`).

@@ -1,0 +1,321 @@
+//! Sessions for people: a wallet signs in without an API key and gets a session that may mint
+//! and verify IDs (no request signature: a page cannot keep a secret), and nothing else. A used
+//! sign-in message, a message issued for a dApp's wallet check, a used refresh token, an
+//! expired or signed-out session: each refused with its code.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{Method, Request},
+};
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use veil_relayer::platform::auth::Scope;
+
+use super::support::{code, TestApp};
+
+fn wallet(seed: u8) -> (SigningKey, String) {
+    let wallet = SigningKey::from_bytes(&[seed; 32]);
+    let address = bs58::encode(wallet.verifying_key().to_bytes()).into_string();
+    (wallet, address)
+}
+
+fn sign(wallet: &SigningKey, message: &str) -> String {
+    bs58::encode(wallet.sign(message.as_bytes()).to_bytes()).into_string()
+}
+
+/// A request without an API key, from a browser at 127.0.0.1, with an optional bearer.
+async fn call(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (u16, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
+    let (status, value) = t.send(request.body(body).unwrap()).await;
+    (status.as_u16(), value)
+}
+
+async fn sign_in(t: &TestApp, wallet: &SigningKey, address: &str) -> (Value, String) {
+    let (status, issued) = call(
+        t,
+        Method::POST,
+        "/api/v2/auth/challenge",
+        Some(json!({ "chain_id": "solana:localnet", "address": address })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let message = issued["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("this starts a session"), "{message}");
+    let (status, session) = call(
+        t,
+        Method::POST,
+        "/api/v2/auth/session",
+        Some(json!({ "message": message, "signature": sign(wallet, &message) })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{session}");
+    (session, message)
+}
+
+fn mint_body() -> Value {
+    json!({ "namespace": "CHI", "entity_type": "P",
+            "content_hash": crate::relayer::support::fresh_nonce().repeat(2) })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_signs_in_and_its_session_mints_and_verifies_and_nothing_else() {
+    let t = TestApp::new().await;
+    let (w, address) = wallet(21);
+    let (session, message) = sign_in(&t, &w, &address).await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("vs_"));
+    assert!(session["refresh_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("vr_"));
+    assert_eq!(session["address"], address.as_str());
+    assert_eq!(session["chain_id"], "solana:localnet");
+
+    // The same signed message again: the nonce is used.
+    let (status, replay) = call(
+        &t,
+        Method::POST,
+        "/api/v2/auth/session",
+        Some(json!({ "message": message, "signature": sign(&w, &message) })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&replay)), (409, "GATEKEEPER_NONCE_USED"));
+
+    // Only hashes are stored.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_sha256 FROM auth_sessions")
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, Sha256::digest(token.as_bytes()).to_vec());
+    let dump: String = sqlx::query_scalar("SELECT row_to_json(s)::text FROM auth_sessions s")
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+    assert!(!dump.contains(&token[3..]), "{dump}");
+
+    // The session mints without a signature, and the row names the wallet.
+    let (status, minted) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201, "{minted}");
+    let id = minted["id"].as_str().unwrap();
+    let requester: Option<String> =
+        sqlx::query_scalar("SELECT api_key_id FROM chittyids WHERE id = $1")
+            .bind(id)
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        requester.as_deref(),
+        Some(format!("wallet:solana:localnet:{address}").as_str())
+    );
+    let (status, verified) = call(
+        &t,
+        Method::GET,
+        &format!("/api/v2/chittyid/verify/{id}"),
+        None,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{verified}");
+
+    // Operator routes stay behind API keys: a session token is no key there.
+    for (method, path) in [
+        (Method::GET, "/api/v2/webhooks/endpoints"),
+        (Method::GET, "/admin/keys"),
+        (Method::GET, "/api/v2/chittyid/CT-A-CHI-1234-I-24-A-0"),
+    ] {
+        let (status, body) = call(&t, method, path, None, Some(&token)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (401, "AUTH_INVALID_API_KEY"),
+            "{path}"
+        );
+    }
+    // Without any credential, the mint asks for one.
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_MISSING_API_KEY"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_signed_for_a_dapps_wallet_check_is_no_sign_in() {
+    let t = TestApp::new().await;
+    let key = TestApp::create_key(&t.state, &[Scope::Challenges], 1_000).await;
+    let (w, address) = wallet(22);
+    let (status, issued) = t
+        .post(
+            "/gatekeeper/v2/wallet/challenge",
+            &json!({ "chain_id": "solana:localnet", "address": address }),
+            &key,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201);
+    let message = issued["message"].as_str().unwrap();
+    let signature = sign(&w, message);
+    let (status, refused) = call(
+        &t,
+        Method::POST,
+        "/api/v2/auth/session",
+        Some(json!({ "message": message, "signature": signature })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&refused)), (400, "GATEKEEPER_NONCE_UNKNOWN"));
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM auth_sessions")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap(),
+        0
+    );
+    // The dApp's check still works: the refusal did not use its nonce.
+    let (status, verified) = t
+        .post(
+            "/gatekeeper/v2/wallet/verify",
+            &json!({ "message": message, "signature": signature }),
+            &key,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{verified}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
+    let t = TestApp::new().await;
+    let (w, address) = wallet(23);
+    let (session, _) = sign_in(&t, &w, &address).await;
+    let (old_token, old_refresh) = (
+        session["token"].as_str().unwrap().to_owned(),
+        session["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let (status, renewed) = call(
+        &t,
+        Method::POST,
+        "/api/v2/auth/refresh",
+        Some(json!({ "refresh_token": old_refresh })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{renewed}");
+    let token = renewed["token"].as_str().unwrap().to_owned();
+    assert_ne!(token, old_token);
+    // The old token and the used refresh token are dead.
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(&old_token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/auth/refresh",
+        Some(json!({ "refresh_token": old_refresh })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
+    // The new one works until signing out.
+    let (status, _) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = call(
+        &t,
+        Method::DELETE,
+        "/api/v2/auth/session",
+        None,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(&token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
+    let (status, body) = call(
+        &t,
+        Method::DELETE,
+        "/api/v2/auth/session",
+        None,
+        Some(&token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/auth/refresh",
+        Some(json!({ "refresh_token": renewed["refresh_token"] })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (401, "AUTH_SESSION_INVALID"),
+        "signed out is out"
+    );
+
+    // Another session, expired on the database's clock.
+    let (session, _) = sign_in(&t, &w, &address).await;
+    let token = session["token"].as_str().unwrap();
+    sqlx::query("UPDATE auth_sessions SET expires_at = now() - interval '1 second' WHERE revoked_at IS NULL")
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
+}
