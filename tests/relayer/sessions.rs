@@ -319,3 +319,58 @@ async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
     .await;
     assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_registers_only_its_own_wallet() {
+    let t = TestApp::new().await;
+    let (w, address) = wallet(24);
+    let (session, _) = sign_in(&t, &w, &address).await;
+    let token = session["token"].as_str().unwrap();
+    let (_, other) = wallet(25);
+    let body = |wallet: &str| {
+        json!({ "wallet": wallet, "mint": "So11111111111111111111111111111111111111112",
+                "commitment": "00".repeat(32), "signature": "1".repeat(64) })
+    };
+    let (status, refused) = call(
+        &t,
+        Method::POST,
+        "/api/v2/registry/register",
+        Some(body(&other)),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&refused)),
+        (403, "AUTH_SESSION_WALLET_MISMATCH"),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["error"]["details"]["session_wallet"],
+        format!("solana:localnet:{address}").as_str()
+    );
+    // Its own wallet passes the session's check and reaches the registry (this relayer has
+    // no chain configured, so that is where it stops).
+    let (status, answer) = call(
+        &t,
+        Method::POST,
+        "/api/v2/registry/register",
+        Some(body(&address)),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (501, "CHAIN_NOT_CONFIGURED"),
+        "{answer}"
+    );
+    // Proving on the relayer (which would see the member's secret) stays behind keys.
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/prove",
+        Some(json!({})),
+        Some(token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (401, "AUTH_INVALID_API_KEY"));
+}

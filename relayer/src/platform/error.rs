@@ -69,6 +69,8 @@ veil_api_codes::error_codes! {
         AuthInvalidApiKey = ("AUTH_INVALID_API_KEY", UNAUTHORIZED),
         /// The session token is unknown, expired or revoked, or the refresh token was already used; sign in again.
         AuthSessionInvalid = ("AUTH_SESSION_INVALID", UNAUTHORIZED),
+        /// A session asked to act for another wallet than the one that signed in (`details.session_wallet`).
+        AuthSessionWalletMismatch = ("AUTH_SESSION_WALLET_MISMATCH", FORBIDDEN),
         /// The key lacks the scope this route needs.
         AuthScopeForbidden = ("AUTH_SCOPE_FORBIDDEN", FORBIDDEN),
         /// A mutating request without `X-Timestamp`, `X-Nonce` and `X-Signature`.

@@ -2,7 +2,7 @@
 //! [`RegistryService`](crate::registry::RegistryService). Bytes travel as hex (field
 //! elements, proofs), addresses and signatures as base58.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{extract::State, http::StatusCode, Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use veil_zk::{ProofBytes, PublicInputs, PROOF_LEN};
@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     platform::{
-        auth::{self, AuthService, Scope},
+        auth::{self, AuthService, Scope, SessionPrincipal},
         error::{ApiError, ErrorBody},
     },
     registry::{ProveRequest, RegisterRequest, RegistryService},
@@ -31,16 +31,20 @@ pub struct RegistryApi {
 /// The registry's routes with their OpenAPI paths: register, prove and verify under the
 /// `registry` scope; publish under `admin` and the IP allowlist.
 pub fn routes(state: RegistryApi, auth: &Arc<AuthService>) -> OpenApiRouter {
+    // A person's session may register its own wallet and submit a proof; proving on the
+    // relayer (which sees the member's secret) stays behind keys.
     let members = OpenApiRouter::new()
         .routes(routes!(register))
-        .routes(routes!(prove))
         .routes(routes!(verify_ownership))
+        .route_layer(auth::require_key_or_session(auth.clone(), Scope::Registry));
+    let proving = OpenApiRouter::new()
+        .routes(routes!(prove))
         .route_layer(auth::require(auth.clone(), Scope::Registry));
     let admin = OpenApiRouter::new()
         .routes(routes!(publish))
         .route_layer(auth::require(auth.clone(), Scope::Admin))
         .route_layer(auth::admin_only(auth.clone()));
-    members.merge(admin).with_state(state)
+    members.merge(proving).merge(admin).with_state(state)
 }
 
 fn service(state: &RegistryApi) -> Result<&RegistryService, ApiError> {
@@ -100,16 +104,22 @@ pub struct RegisterResponse {
         (status = 201, body = RegisterResponse, description = "Added"),
         (status = 200, body = RegisterResponse, description = "Already registered, unchanged"),
         (status = 400, body = ErrorBody, description = "INVALID_BODY, FIELD_NOT_CANONICAL, WALLET_SIGNATURE_INVALID"),
+        (status = 403, body = ErrorBody, description = "AUTH_SESSION_WALLET_MISMATCH: a session registers its own wallet only"),
         (status = 409, body = ErrorBody, description = "REGISTRY_ALREADY_REGISTERED, REGISTRY_TRACK_FULL"),
         (status = 422, body = ErrorBody, description = "TOKEN_NOT_HELD (details.reason)"),
         (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn register(
     State(state): State<RegistryApi>,
+    session: Option<Extension<SessionPrincipal>>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    // A session registers its own wallet only.
+    if let Some(Extension(session)) = &session {
+        session.require_wallet("solana", &body.wallet)?;
+    }
     let service = service(&state)?;
     let signature: [u8; 64] = bs58::decode(&body.signature)
         .into_vec()
@@ -341,7 +351,7 @@ pub struct VerifiedResponse {
         (status = 422, body = ErrorBody, description = "PROOF_INVALID"),
         (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE, with Retry-After"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn verify_ownership(
     State(state): State<RegistryApi>,

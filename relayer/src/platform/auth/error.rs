@@ -48,6 +48,12 @@ pub enum AuthError {
     /// The session token is unknown, expired or revoked (or the refresh token was used).
     #[error("the session is invalid, expired or signed out; sign in again")]
     SessionInvalid,
+    /// A session asked to act for another wallet than its own.
+    #[error("this session acts for {session_wallet} only")]
+    SessionWalletMismatch {
+        /// The session's wallet (`<chain>:<address>`).
+        session_wallet: String,
+    },
     /// The key lacks the route's scope.
     #[error("the API key lacks scope `{required}`")]
     ScopeForbidden {
@@ -126,6 +132,7 @@ impl AuthError {
             Self::InvalidApiKey(_) => ErrorCode::AuthInvalidApiKey,
             Self::ScopeForbidden { .. } => ErrorCode::AuthScopeForbidden,
             Self::SessionInvalid => ErrorCode::AuthSessionInvalid,
+            Self::SessionWalletMismatch { .. } => ErrorCode::AuthSessionWalletMismatch,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::MissingSignature { .. } => ErrorCode::AuthMissingSignature,
             Self::MalformedSignatureHeader { .. } | Self::InvalidSignature => {
@@ -167,6 +174,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidApiKey(_) => {
                 ApiError::new(code, "the API key is unknown, malformed or revoked")
             }
+            AuthError::SessionWalletMismatch { session_wallet } => ApiError::new(
+                code,
+                format!("a session acts for its own wallet only ({session_wallet})"),
+            )
+            .with_details(json!({ "session_wallet": session_wallet })),
             AuthError::SessionInvalid => ApiError::new(
                 code,
                 "the session is unknown, expired or signed out: sign in again (or refresh)",

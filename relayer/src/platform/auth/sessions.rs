@@ -25,7 +25,8 @@ pub const SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What a session may do: the end-user actions for its own wallet.
-pub const SESSION_SCOPES: [Scope; 2] = [Scope::ChittyIdMint, Scope::ChittyIdVerify];
+pub const SESSION_SCOPES: [Scope; 3] =
+    [Scope::ChittyIdMint, Scope::ChittyIdVerify, Scope::Registry];
 
 const TOKEN_PREFIX: &str = "vs_";
 const REFRESH_PREFIX: &str = "vr_";
@@ -39,6 +40,24 @@ pub struct SessionPrincipal {
     pub chain_id: String,
     /// The wallet.
     pub address: String,
+}
+
+impl SessionPrincipal {
+    /// Whether this session acts for `address` on a chain of the CAIP-2 namespace `namespace`
+    /// (`solana`, `eip155`): a session acts only for its own wallet.
+    pub fn require_wallet(&self, namespace: &str, address: &str) -> Result<(), AuthError> {
+        let same_chain = self
+            .chain_id
+            .split_once(':')
+            .is_some_and(|(ns, _)| ns == namespace);
+        if same_chain && self.address == address {
+            Ok(())
+        } else {
+            Err(AuthError::SessionWalletMismatch {
+                session_wallet: format!("{}:{}", self.chain_id, self.address),
+            })
+        }
+    }
 }
 
 /// A new session's tokens, shown once.
