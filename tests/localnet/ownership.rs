@@ -20,7 +20,7 @@ use super::{
     wire::{create_mint, fund_tokens, Wire},
     SOL,
 };
-use crate::relayer::support::{TestApp, CHAIN_SEED};
+use crate::relayer::support::{keyless, session_sign_in, TestApp, CHAIN_SEED};
 
 /// A wallet's identity: the secret from its signature over the identity message.
 struct Member {
@@ -146,6 +146,24 @@ async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_r
         )
         .await;
     assert_eq!((again.status, &again.body["created"]), (200, &json!(false)));
+    // The holder's own session (signed in with the wallet, no API key) registers the same
+    // way, on the chain's word: already registered, unchanged.
+    let (session, _) = session_sign_in(
+        &t,
+        "solana:localnet",
+        &holder.wallet.pubkey().to_string(),
+        |m| holder.wallet.sign_message(m.as_bytes()).to_string(),
+    )
+    .await;
+    let (status, body) = keyless(
+        &t,
+        axum::http::Method::POST,
+        "/api/v2/registry/register",
+        Some(holder.registration(&mint)),
+        session["token"].as_str(),
+    )
+    .await;
+    assert_eq!((status, &body["created"]), (200, &json!(false)), "{body}");
 
     // Refusals, each typed: no token, a forged signature, a second identity for the wallet.
     let refused = wire

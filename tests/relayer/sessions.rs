@@ -3,19 +3,13 @@
 //! sign-in message, a message issued for a dApp's wallet check, a used refresh token, an
 //! expired or signed-out session: each refused with its code.
 
-use std::net::SocketAddr;
-
-use axum::{
-    body::Body,
-    extract::ConnectInfo,
-    http::{Method, Request},
-};
+use axum::http::Method;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use veil_relayer::platform::auth::Scope;
 
-use super::support::{code, TestApp};
+use super::support::{code, keyless as call, session_sign_in, TestApp};
 
 fn wallet(seed: u8) -> (SigningKey, String) {
     let wallet = SigningKey::from_bytes(&[seed; 32]);
@@ -27,49 +21,8 @@ fn sign(wallet: &SigningKey, message: &str) -> String {
     bs58::encode(wallet.sign(message.as_bytes()).to_bytes()).into_string()
 }
 
-/// A request without an API key, from a browser at 127.0.0.1, with an optional bearer.
-async fn call(
-    t: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    bearer: Option<&str>,
-) -> (u16, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    if let Some(token) = bearer {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
-    let (status, value) = t.send(request.body(body).unwrap()).await;
-    (status.as_u16(), value)
-}
-
 async fn sign_in(t: &TestApp, wallet: &SigningKey, address: &str) -> (Value, String) {
-    let (status, issued) = call(
-        t,
-        Method::POST,
-        "/api/v2/auth/challenge",
-        Some(json!({ "chain_id": "solana:localnet", "address": address })),
-        None,
-    )
-    .await;
-    assert_eq!(status, 201, "{issued}");
-    let message = issued["message"].as_str().unwrap().to_owned();
-    assert!(message.contains("this starts a session"), "{message}");
-    let (status, session) = call(
-        t,
-        Method::POST,
-        "/api/v2/auth/session",
-        Some(json!({ "message": message, "signature": sign(wallet, &message) })),
-        None,
-    )
-    .await;
-    assert_eq!(status, 201, "{session}");
-    (session, message)
+    session_sign_in(t, "solana:localnet", address, |m| sign(wallet, m)).await
 }
 
 fn mint_body() -> Value {

@@ -456,3 +456,56 @@ pub async fn funds_check(
         .await;
     (status.as_u16(), body)
 }
+
+/// A request without an API key, as a browser at 127.0.0.1 sends it, with an optional
+/// `Authorization: Bearer` (a session token); status and JSON body.
+pub async fn keyless(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (u16, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
+    let (status, value) = t.send(request.body(body).expect("request")).await;
+    (status.as_u16(), value)
+}
+
+/// A wallet signs in without a key (`/api/v2/auth/challenge`, then `/api/v2/auth/session`),
+/// `sign` signing the issued message; the session answer and the signed message.
+pub async fn session_sign_in(
+    t: &TestApp,
+    chain_id: &str,
+    address: &str,
+    sign: impl FnOnce(&str) -> String,
+) -> (Value, String) {
+    let (status, issued) = keyless(
+        t,
+        Method::POST,
+        "/api/v2/auth/challenge",
+        Some(serde_json::json!({ "chain_id": chain_id, "address": address })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let message = issued["message"].as_str().expect("a message").to_owned();
+    assert!(message.contains("this starts a session"), "{message}");
+    let (status, session) = keyless(
+        t,
+        Method::POST,
+        "/api/v2/auth/session",
+        Some(serde_json::json!({ "message": message, "signature": sign(&message) })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{session}");
+    (session, message)
+}
