@@ -17,6 +17,7 @@ pub mod funds;
 pub mod handlers;
 pub mod message;
 pub mod store;
+pub mod wire;
 
 use std::{sync::Arc, time::Duration};
 
@@ -28,6 +29,7 @@ use sha2::{Digest, Sha256};
 pub use self::{
     error::GatekeeperError,
     store::{FundsAttestation, Purpose, Verification},
+    wire::{ChallengeBody, ChallengeResponse, VerifyBody},
 };
 use self::{
     funds::SolanaAsset,

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::SignInService;
+use crate::gatekeeper::{ChallengeBody, ChallengeResponse, VerifyBody};
 use crate::platform::{
     auth::{AuthError, IssuedSession},
     error::{ApiError, ErrorBody},
@@ -23,29 +24,6 @@ pub fn routes(service: Arc<SignInService>) -> OpenApiRouter {
         .routes(routes!(sign_in, sign_out))
         .routes(routes!(refresh))
         .with_state(service)
-}
-
-/// `POST /api/v2/auth/challenge`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengeBody {
-    /// CAIP-2: `solana:<genesis hash prefix>` or `eip155:<chain id>`.
-    pub chain_id: String,
-    /// The wallet (base58, or 0x… in any case).
-    pub address: String,
-}
-
-/// The message to sign.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChallengeResponse {
-    /// The nonce in the message.
-    pub nonce: String,
-    /// The exact text to sign (wallet-standard `signIn` / `personal_sign`).
-    pub message: String,
-    /// The wallet as the message carries it.
-    pub address: String,
-    /// Unix seconds after which the nonce is refused.
-    pub expires_at_unix: i64,
 }
 
 /// Issues a sign-in message for a wallet.
@@ -64,19 +42,9 @@ pub async fn challenge(
             nonce: issued.nonce,
             message: issued.message,
             address: issued.address,
-            expires_at_unix: issued.expires_at_unix,
+            expires_at: issued.expires_at_unix,
         }),
     ))
-}
-
-/// `POST /api/v2/auth/session`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionBody {
-    /// The message exactly as issued.
-    pub message: String,
-    /// Base58 ed25519 (Solana) or 0x… EIP-191 (EVM).
-    pub signature: String,
 }
 
 /// A session's tokens: shown here only.
@@ -110,14 +78,14 @@ impl From<IssuedSession> for SessionResponse {
 }
 
 /// Checks the signed message and starts a session for its wallet.
-#[utoipa::path(post, path = "/api/v2/auth/session", tag = "auth", request_body = SessionBody,
+#[utoipa::path(post, path = "/api/v2/auth/session", tag = "auth", request_body = VerifyBody,
     responses((status = 201, body = SessionResponse),
               (status = 400, body = ErrorBody, description = "The message or signature breaks a rule (`GATEKEEPER_*`); `GATEKEEPER_NONCE_UNKNOWN` also for a nonce issued for a wallet check, not a sign-in"),
               (status = 401, body = ErrorBody, description = "`GATEKEEPER_WRONG_SIGNER`"),
               (status = 409, body = ErrorBody, description = "`GATEKEEPER_NONCE_USED`: the message was used already")))]
 pub async fn sign_in(
     State(service): State<Arc<SignInService>>,
-    ApiJson(body): ApiJson<SessionBody>,
+    ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
     let session = service.sign_in(&body.message, &body.signature).await?;
     Ok((StatusCode::CREATED, Json(session.into())))
