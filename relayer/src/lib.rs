@@ -123,6 +123,14 @@ pub fn app(state: AppState) -> Router {
             http::count_requests,
         ))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
+    // Requests carrying a person's session count against their client address too (the
+    // same buckets as the keyless routes); requests with API keys do not.
+    let routes = routes.layer(middleware::from_fn_with_state(
+        state
+            .public_limit
+            .only_when(platform::auth::sessions::carries_session_token),
+        veil_http_layers::client::PerClientLimit::layer,
+    ));
     // CORS outermost of the service's own layers: a preflight is answered before any
     // authentication, and every answer (errors too) carries the allow headers.
     let routes = match state.cors.clone() {

@@ -327,3 +327,39 @@ async fn a_session_registers_only_its_own_wallet() {
     .await;
     assert_eq!((status, code(&body)), (401, "AUTH_INVALID_API_KEY"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_requests_count_against_their_client_address_and_key_requests_do_not() {
+    let t = TestApp::with(|c| {
+        c.public_per_ip_per_sec = 1;
+        c.public_per_ip_burst = 4;
+    })
+    .await;
+    let (w, address) = wallet(26);
+    // Signing in takes two of the address's four (challenge, session).
+    let (session, _) = sign_in(&t, &w, &address).await;
+    let token = session["token"].as_str().unwrap();
+    for _ in 0..2 {
+        let (status, body) = call(
+            &t,
+            Method::POST,
+            "/api/v2/chittyid/mint",
+            Some(mint_body()),
+            Some(token),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        Some(token),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
+    // A server's signed request from the same address is under its key's quota only.
+    let (status, body) = t.mint(&"ef".repeat(32), "0a").await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+}

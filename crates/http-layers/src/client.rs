@@ -75,6 +75,7 @@ pub struct PerClientLimit {
     quota: Quota,
     trusted: Arc<[IpNet]>,
     refuse: fn(u64) -> Response,
+    applies: fn(&HeaderMap) -> bool,
 }
 
 impl PerClientLimit {
@@ -86,11 +87,24 @@ impl PerClientLimit {
             quota,
             trusted: trusted.into(),
             refuse,
+            applies: |_| true,
+        }
+    }
+
+    /// The same limit (sharing its buckets), counting only requests for which `applies`
+    /// holds (for example those that carry a session token); the others pass untouched.
+    pub fn only_when(&self, applies: fn(&HeaderMap) -> bool) -> Self {
+        Self {
+            applies,
+            ..self.clone()
         }
     }
 
     /// The middleware (`axum::middleware::from_fn_with_state(limit, PerClientLimit::layer)`).
     pub async fn layer(State(limit): State<Self>, mut request: Request, next: Next) -> Response {
+        if !(limit.applies)(request.headers()) {
+            return next.run(request).await;
+        }
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()

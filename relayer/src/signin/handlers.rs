@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::SignInService;
 use crate::gatekeeper::{ChallengeBody, ChallengeResponse, VerifyBody};
 use crate::platform::{
-    auth::{AuthError, IssuedSession},
+    auth::{sessions, AuthError, IssuedSession},
     error::{ApiError, ErrorBody},
     http::ApiJson,
 };
@@ -100,15 +100,7 @@ pub async fn sign_out(
     State(service): State<Arc<SignInService>>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .ok_or(ApiError::from(AuthError::SessionInvalid))?;
+    let token = sessions::bearer(&headers).ok_or(ApiError::from(AuthError::SessionInvalid))?;
     service.sign_out(token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

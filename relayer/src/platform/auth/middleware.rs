@@ -31,7 +31,7 @@ use super::{
     error::{AuthError, InvalidKeyReason},
     nonce::NonceOutcome,
     service::AuthService,
-    sessions::{is_session_token, SESSION_SCOPES},
+    sessions::{bearer, is_session_token, SESSION_SCOPES},
     signature::{
         is_valid_nonce, parse_timestamp, verify_signature, HEADER_API_KEY, HEADER_NONCE,
         HEADER_SIGNATURE, HEADER_TIMESTAMP, NONCE_RULE,
@@ -357,18 +357,6 @@ fn is_mutating(method: &Method) -> bool {
 
 /// The presented key: `Authorization: Bearer <key>` (scheme case-insensitive), else
 /// `X-Api-Key`.
-/// The `Authorization: Bearer` credential, if any.
-pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim())
-        })
-}
-
 /// A session's rate limit: a person's pace, well above it.
 const SESSION_QUOTA: Quota = Quota::new(
     std::num::NonZeroU32::new(10).expect("non-zero"),

@@ -84,6 +84,23 @@ pub fn is_session_token(presented: &str) -> bool {
     presented.starts_with(TOKEN_PREFIX)
 }
 
+/// The `Authorization: Bearer` credential, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        })
+}
+
+/// Whether a request carries a session token (`Authorization: Bearer vs_…`).
+pub fn carries_session_token(headers: &axum::http::HeaderMap) -> bool {
+    bearer(headers).is_some_and(is_session_token)
+}
+
 fn fresh(prefix: &str) -> (String, [u8; 32]) {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
