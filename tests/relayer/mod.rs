@@ -7,6 +7,7 @@ mod drand;
 mod edge;
 mod flags;
 mod gatekeeper;
+mod idempotency;
 mod keys;
 mod legacy;
 mod onepassword;

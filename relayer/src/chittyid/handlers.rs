@@ -3,7 +3,7 @@
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     Extension, Json,
 };
 use base64::Engine;
@@ -25,8 +25,13 @@ use crate::{
         batch::{BatchSummary, Batcher},
         evidence::Evidence,
         legacy,
-        mint::{alpha::MAX_NONCE_LEN, service::MintOutcome, service::MintService, MintRequest},
+        mint::{
+            alpha::MAX_NONCE_LEN,
+            service::{MintOutcome, MintService, MintServiceError},
+            Idempotency, MintError, MintRequest,
+        },
         reconcile::{ReconcileReport, Reconciler},
+        store,
         verify::Verifier,
     },
     platform::{
@@ -178,7 +183,29 @@ fn requester(principal: Option<&Principal>, session: Option<&SessionPrincipal>) 
         .or_else(|| session.map(|s| format!("wallet:{}:{}", s.chain_id, s.address)))
 }
 
-fn mint_request(body: MintBody, requester: Option<String>) -> Result<MintRequest, ApiError> {
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
+                "`Idempotency-Key` must be 1 to 255 visible ASCII characters",
+            )
+        })
+}
+
+fn mint_request(
+    body: MintBody,
+    requester: Option<String>,
+    key: Option<String>,
+) -> Result<MintRequest, ApiError> {
     let entity = EntityType::from_letter(&body.entity_type).ok_or_else(|| {
         ApiError::from(ChittyIdError::InvalidEntityType {
             found: body.entity_type.clone(),
@@ -219,6 +246,26 @@ fn mint_request(body: MintBody, requester: Option<String>) -> Result<MintRequest
             ))
         }
     };
+    // What an idempotent retry must repeat: every field as the client gave it (a generated
+    // nonce is not part of it).
+    let idempotency = requester.clone().zip(key).map(|(requester, key)| {
+        let fingerprint = Sha256::new()
+            .chain_update(b"mint-v1\n")
+            .chain_update(body.namespace.as_bytes())
+            .chain_update(b"\n")
+            .chain_update(body.entity_type.as_bytes())
+            .chain_update([b'\n', body.trust_level, b'\n'])
+            .chain_update(content_hash)
+            .chain_update(b"\n")
+            .chain_update(body.request_nonce.as_deref().unwrap_or("-").as_bytes())
+            .finalize()
+            .into();
+        Arc::new(Idempotency {
+            requester,
+            key,
+            fingerprint,
+        })
+    });
     let nonce = match &body.request_nonce {
         Some(hex_nonce) => hex::decode(hex_nonce)
             .ok()
@@ -242,7 +289,40 @@ fn mint_request(body: MintBody, requester: Option<String>) -> Result<MintRequest
         content_hash,
         nonce,
         api_key_id: requester,
+        idempotency,
     })
+}
+
+/// A mint answered from its `Idempotency-Key`: the ID the key minted, if the request is the
+/// same; a conflict if it is not; `None` if the key is new.
+async fn replayed(
+    state: &ChittyIdApi,
+    request: &MintRequest,
+) -> Result<Option<MintResponse>, ApiError> {
+    let Some(key) = &request.idempotency else {
+        return Ok(None);
+    };
+    let Some((id, fingerprint)) =
+        store::idempotent_mint(&state.pool, &key.requester, &key.key).await?
+    else {
+        return Ok(None);
+    };
+    if fingerprint != key.fingerprint {
+        return Err(ApiError::new(
+            ErrorCode::MintIdempotencyConflict,
+            "this Idempotency-Key was used for a different mint request",
+        )
+        .with_details(serde_json::json!({ "id": id })));
+    }
+    let evidence = state.verifier.verify(&id).await?;
+    Ok(Some(MintResponse {
+        id: evidence.id.clone(),
+        issuer: "A".into(),
+        provisional: false,
+        status: evidence.status.clone(),
+        evidence: Some((*evidence).clone()),
+        provisional_record: None,
+    }))
 }
 
 /// Mints a ChittyID (SPEC §5.2). Durable before it answers.
@@ -253,9 +333,12 @@ fn mint_request(body: MintBody, requester: Option<String>) -> Result<MintRequest
         ("X-Timestamp" = String, Header, description = "Unix seconds"),
         ("X-Nonce" = String, Header, description = "Single-use request nonce"),
         ("X-Signature" = String, Header, description = "Hex HMAC-SHA256 of the canonical request"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: the same key with the same request answers the same ID (200, `Idempotent-Replayed: true`)"),
     ),
     responses(
         (status = 201, body = MintResponse, description = "Minted (authoritative, or provisional when drand is unavailable)"),
+        (status = 200, body = MintResponse, description = "Replayed: the ID this Idempotency-Key minted"),
+        (status = 409, body = ErrorBody, description = "`MINT_IDEMPOTENCY_CONFLICT`: the key was used for another request"),
         (status = 400, body = ErrorBody, description = "Invalid namespace, type, trust level, content or nonce"),
         (status = 401, body = ErrorBody, description = "Missing/invalid key or signature, expired timestamp, replayed nonce"),
         (status = 429, body = ErrorBody, description = "Rate limited"),
@@ -267,10 +350,36 @@ pub async fn mint(
     State(state): State<ChittyIdApi>,
     principal: Option<Extension<Principal>>,
     session: Option<Extension<SessionPrincipal>>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<MintBody>,
-) -> Result<(StatusCode, Json<MintResponse>), ApiError> {
-    let request = mint_request(body, requester(principal.as_deref(), session.as_deref()))?;
-    let response = match state.mints.mint(request).await? {
+) -> Result<(StatusCode, HeaderMap, Json<MintResponse>), ApiError> {
+    let request = mint_request(
+        body,
+        requester(principal.as_deref(), session.as_deref()),
+        idempotency_key(&headers)?,
+    )?;
+    let replay = |response: MintResponse| {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+        (StatusCode::OK, headers, Json(response))
+    };
+    if let Some(response) = replayed(&state, &request).await? {
+        return Ok(replay(response));
+    }
+    let outcome = match state.mints.mint(request.clone()).await {
+        Err(MintServiceError::Mint(MintError::Replayed)) => {
+            // A concurrent mint with the same key committed first.
+            return match replayed(&state, &request).await? {
+                Some(response) => Ok(replay(response)),
+                None => Err(ApiError::internal("mint", "idempotency key vanished")),
+            };
+        }
+        other => other?,
+    };
+    let response = match outcome {
         MintOutcome::Authoritative(evidence) => MintResponse {
             id: evidence.id.clone(),
             issuer: "A".into(),
@@ -288,7 +397,7 @@ pub async fn mint(
             provisional_record: Some(*record),
         },
     };
-    Ok((StatusCode::CREATED, Json(response)))
+    Ok((StatusCode::CREATED, HeaderMap::new(), Json(response)))
 }
 
 /// Verifies a ChittyID and returns all of its evidence (SPEC §5.3).

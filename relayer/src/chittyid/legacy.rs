@@ -206,6 +206,7 @@ pub async fn import(
                     content_hash: hash,
                     nonce,
                     api_key_id: Some("legacy-import".into()),
+                    idempotency: None,
                 };
                 minter
                     .mint(&beacon, &request)

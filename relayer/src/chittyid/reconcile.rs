@@ -312,5 +312,6 @@ fn request_of(pinned: &VerifyingKey, record: &ProvisionalRecord) -> Result<MintR
         content_hash,
         nonce,
         api_key_id: None,
+        idempotency: None,
     })
 }

@@ -24,6 +24,64 @@ pub async fn ensure_vrf_key(
     Ok(())
 }
 
+/// Records the `Idempotency-Key` of each of `rows` (all keyed), first come first kept
+/// (within the statement too); the IDs whose key was recorded.
+pub async fn record_idempotency<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[&MintRow],
+) -> Result<HashSet<String>, StoreError> {
+    let (mut requesters, mut keys, mut fingerprints, mut ids) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        if let Some(k) = &r.idempotency {
+            requesters.push(k.requester.clone());
+            keys.push(k.key.clone());
+            fingerprints.push(k.fingerprint.to_vec());
+            ids.push(r.id.clone());
+        }
+    }
+    let kept: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO mint_idempotency (requester, key, fingerprint, id)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[])
+         ON CONFLICT (requester, key) DO NOTHING RETURNING id",
+    )
+    .bind(&requesters)
+    .bind(&keys)
+    .bind(&fingerprints)
+    .bind(&ids)
+    .fetch_all(executor)
+    .await?;
+    Ok(kept.into_iter().collect())
+}
+
+/// Removes IDs inserted in the caller's transaction that lost their idempotency key.
+pub async fn delete_ids<'e>(
+    executor: impl PgExecutor<'e>,
+    ids: &HashSet<String>,
+) -> Result<(), StoreError> {
+    let ids: Vec<&String> = ids.iter().collect();
+    sqlx::query("DELETE FROM chittyids WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// The ID and fingerprint recorded for `requester`'s `key`.
+pub async fn idempotent_mint<'e>(
+    executor: impl PgExecutor<'e>,
+    requester: &str,
+    key: &str,
+) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, fingerprint FROM mint_idempotency WHERE requester = $1 AND key = $2",
+    )
+    .bind(requester)
+    .bind(key)
+    .fetch_optional(executor)
+    .await?)
+}
+
 /// Inserts minted IDs in one statement. Rows whose `(namespace, yymm, sequence)` (or id) is
 /// taken are skipped; the ids actually inserted are returned.
 pub async fn insert_ids<'e>(

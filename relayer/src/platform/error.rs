@@ -55,6 +55,10 @@ veil_api_codes::error_codes! {
         InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
         /// The request nonce is not 1–64 bytes of hex.
         InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
+        /// `Idempotency-Key` is not 1–255 visible ASCII characters.
+        InvalidIdempotencyKey = ("INVALID_IDEMPOTENCY_KEY", BAD_REQUEST),
+        /// This `Idempotency-Key` was used for a different mint request (`details.id`: the ID it minted).
+        MintIdempotencyConflict = ("MINT_IDEMPOTENCY_CONFLICT", CONFLICT),
         /// The body is larger than the configured limit.
         PayloadTooLarge = ("PAYLOAD_TOO_LARGE", PAYLOAD_TOO_LARGE),
         /// No such route.

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use veil_chittyid::{sequence_from_bytes, ChittyId, ChittyIdError, EntityType, IssuerClass};
 use veil_drand::VerifiedBeacon;
 
-pub use self::row::MintRow;
+pub use self::row::{Idempotency, MintRow};
 use self::{
     alpha::AlphaInput,
     writer::{Commit, CommitQueue, QueueError},
@@ -50,6 +50,8 @@ pub struct MintRequest {
     pub nonce: Vec<u8>,
     /// The API key that asked (audit).
     pub api_key_id: Option<String>,
+    /// The `Idempotency-Key` it was sent with, if any.
+    pub idempotency: Option<Arc<Idempotency>>,
 }
 
 /// Why a mint failed.
@@ -64,6 +66,9 @@ pub enum MintError {
     /// No free sequence within [`MAX_ATTEMPTS`] counters.
     #[error("no free sequence after {MAX_ATTEMPTS} counters")]
     CollisionBudget,
+    /// Another mint with the same `Idempotency-Key` committed first: answer with its ID.
+    #[error("a mint with this idempotency key was committed first")]
+    Replayed,
     /// Persisting failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -74,6 +79,8 @@ impl From<MintError> for ApiError {
         match e {
             MintError::Id(e) => e.into(),
             MintError::RoundOutOfRange(_) => ApiError::internal("mint", e),
+            // The handler answers a replay before it gets here.
+            MintError::Replayed => ApiError::internal("mint", e),
             MintError::CollisionBudget => ApiError::new(
                 ErrorCode::MintCollisionBudgetExhausted,
                 format!("no free sequence after {MAX_ATTEMPTS} counters; retry"),
@@ -213,6 +220,7 @@ impl Minter {
             proof,
             key_id: self.key.key_id.clone(),
             api_key_id: request.api_key_id.clone(),
+            idempotency: request.idempotency.clone(),
         })
     }
 
@@ -244,6 +252,7 @@ impl Minter {
                 .with_label_values(&["A"])
                 .inc(),
             Commit::Collision => self.metrics.sequence_collisions_total.inc(),
+            Commit::Replayed => {}
         }
     }
 
@@ -258,8 +267,10 @@ impl Minter {
             let row = self.candidate(beacon, &signature, request)?;
             let (commit, row) = self.queue.insert(row).await?;
             self.record(commit);
-            if commit == Commit::Inserted {
-                return Ok(row);
+            match commit {
+                Commit::Inserted => return Ok(row),
+                Commit::Replayed => return Err(MintError::Replayed),
+                Commit::Collision => {}
             }
         }
         Err(MintError::CollisionBudget)

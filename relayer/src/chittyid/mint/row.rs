@@ -41,4 +41,17 @@ pub struct MintRow {
     pub key_id: Arc<str>,
     /// Who asked.
     pub api_key_id: Option<String>,
+    /// The `Idempotency-Key` it was sent with, if any.
+    pub idempotency: Option<Arc<Idempotency>>,
+}
+
+/// A mint sent with an `Idempotency-Key`: who asked, the key, and the request's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The API key's id, or `wallet:<chain>:<address>`.
+    pub requester: String,
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 of the request's fields.
+    pub fingerprint: [u8; 32],
 }

@@ -33,6 +33,8 @@ pub enum Commit {
     Inserted,
     /// Its `(namespace, YYMM, sequence)` is taken: retry with the next counter.
     Collision,
+    /// Another mint with its `Idempotency-Key` committed first; this one was not kept.
+    Replayed,
 }
 
 struct Job {
@@ -114,10 +116,12 @@ async fn run_writer(
         metrics.mint_commit_rows.observe(jobs.len() as f64);
         let result = commit(&pool, &jobs, &outbox).await;
         match result {
-            Ok(inserted) => {
+            Ok((inserted, replayed)) => {
                 for job in jobs.drain(..) {
                     let outcome = if inserted.contains(&job.row.id) {
                         Commit::Inserted
+                    } else if replayed.contains(&job.row.id) {
+                        Commit::Replayed
                     } else {
                         Commit::Collision
                     };
@@ -136,11 +140,15 @@ async fn run_writer(
 
 /// Inserts one group. Two rows of the same group that claim the same ID or the same
 /// `(namespace, YYMM, sequence)` cannot both win: only the first is sent, the others collide.
+/// A row sent with an `Idempotency-Key` keeps its ID only if it records the key first; one
+/// that finds the key taken (by a committed mint, or an earlier row of the group) is removed
+/// again in the same transaction and answered [`Commit::Replayed`]. The inserted and the
+/// replayed IDs.
 async fn commit(
     pool: &PgPool,
     jobs: &[Job],
     outbox: &Outbox,
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<(HashSet<String>, HashSet<String>), StoreError> {
     let mut seen = HashSet::with_capacity(jobs.len());
     let rows: Vec<&MintRow> = jobs
         .iter()
@@ -148,7 +156,25 @@ async fn commit(
         .filter(|r| seen.insert((r.namespace.as_str(), r.yymm.as_str(), r.sequence.as_str())))
         .collect();
     let mut tx = pool.begin().await?;
-    let inserted = store::insert_ids(&mut *tx, &rows).await?;
+    let mut inserted = store::insert_ids(&mut *tx, &rows).await?;
+    let keyed: Vec<&MintRow> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.idempotency.is_some() && inserted.contains(&r.id))
+        .collect();
+    let mut replayed = HashSet::new();
+    if !keyed.is_empty() {
+        let kept = store::record_idempotency(&mut *tx, &keyed).await?;
+        replayed = keyed
+            .iter()
+            .filter(|r| !kept.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        if !replayed.is_empty() {
+            store::delete_ids(&mut *tx, &replayed).await?;
+            inserted.retain(|id| !replayed.contains(id));
+        }
+    }
     let events: Vec<NewEvent> = rows
         .iter()
         .filter(|r| inserted.contains(&r.id) && outbox.wants(r.api_key_id.as_deref()))
@@ -172,5 +198,5 @@ async fn commit(
         outbox::record_admitted(&mut tx, events.iter()).await?;
     }
     tx.commit().await?;
-    Ok(inserted)
+    Ok((inserted, replayed))
 }
