@@ -28,7 +28,7 @@ use crate::{
         mint::{
             alpha::MAX_NONCE_LEN,
             service::{MintOutcome, MintService, MintServiceError},
-            Idempotency, MintError, MintRequest,
+            Idempotency, Metadata, MintError, MintRequest,
         },
         reconcile::{ReconcileReport, Reconciler},
         store,
@@ -69,13 +69,13 @@ pub fn routes(state: ChittyIdApi, auth: &Arc<AuthService>) -> OpenApiRouter {
                 auth.clone(),
                 Scope::ChittyIdMint,
             ));
-    let verifying =
-        OpenApiRouter::new()
-            .routes(routes!(verify))
-            .route_layer(auth::require_key_or_session(
-                auth.clone(),
-                Scope::ChittyIdVerify,
-            ));
+    let verifying = OpenApiRouter::new()
+        .routes(routes!(verify))
+        .routes(routes!(metadata))
+        .route_layer(auth::require_key_or_session(
+            auth.clone(),
+            Scope::ChittyIdVerify,
+        ));
     let legacy_lookup = OpenApiRouter::new()
         .routes(routes!(legacy))
         .route_layer(auth::require(auth.clone(), Scope::ChittyIdVerify));
@@ -109,6 +109,62 @@ pub struct MintBody {
     pub content_hash: Option<String>,
     /// 1–64 bytes, hex. Generated when absent (and returned in the evidence).
     pub request_nonce: Option<String>,
+    /// Optional metadata, kept off chain: at most 32 keys `[A-Za-z0-9_.-]{1,64}`, each a
+    /// string (≤ 512 characters), number, boolean or null; 4 KiB in all.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether anyone may read the metadata (default: only who minted).
+    #[serde(default)]
+    pub metadata_public: bool,
+}
+
+const METADATA_MAX_KEYS: usize = 32;
+const METADATA_MAX_BYTES: usize = 4096;
+const METADATA_MAX_STRING: usize = 512;
+
+/// Checks `metadata`: its canonical JSON (keys sorted), or the rule it breaks.
+fn checked_metadata(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, ApiError> {
+    let refuse = |rule: &str, key: Option<&str>| {
+        ApiError::new(
+            ErrorCode::MintMetadataInvalid,
+            format!("`metadata`: {rule}"),
+        )
+        .with_details(serde_json::json!({ "rule": rule, "key": key }))
+    };
+    if metadata.len() > METADATA_MAX_KEYS {
+        return Err(refuse("at most 32 keys", None));
+    }
+    for (key, value) in metadata {
+        let key_ok = (1..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !key_ok {
+            return Err(refuse(
+                "keys are 1-64 characters of A-Z a-z 0-9 _ . -",
+                Some(key),
+            ));
+        }
+        match value {
+            serde_json::Value::String(text) if text.chars().count() > METADATA_MAX_STRING => {
+                return Err(refuse("strings are at most 512 characters", Some(key)))
+            }
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                return Err(refuse(
+                    "values are strings, numbers, booleans or null",
+                    Some(key),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let json = serde_json::to_string(metadata).unwrap_or_default();
+    if json.len() > METADATA_MAX_BYTES {
+        return Err(refuse("at most 4096 bytes of JSON in all", None));
+    }
+    Ok(json)
 }
 
 /// A mint's answer.
@@ -127,6 +183,10 @@ pub struct MintResponse {
     /// The fallback minter's signed record of a provisional ID.
     #[schema(value_type = Option<Object>)]
     pub provisional_record: Option<ProvisionalRecord>,
+    /// The metadata stored with it, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// `GET /api/v2/chittyid/verify/{id}`.
@@ -246,8 +306,15 @@ fn mint_request(
             ))
         }
     };
+    let metadata = match &body.metadata {
+        Some(object) => Some(Arc::new(Metadata {
+            json: checked_metadata(object)?,
+            public: body.metadata_public,
+        })),
+        None => None,
+    };
     // What an idempotent retry must repeat: every field as the client gave it (a generated
-    // nonce is not part of it).
+    // nonce is not part of it), the metadata included.
     let idempotency = requester.clone().zip(key).map(|(requester, key)| {
         let fingerprint = Sha256::new()
             .chain_update(b"mint-v1\n")
@@ -258,6 +325,14 @@ fn mint_request(
             .chain_update(content_hash)
             .chain_update(b"\n")
             .chain_update(body.request_nonce.as_deref().unwrap_or("-").as_bytes())
+            .chain_update(b"\n")
+            .chain_update(
+                metadata
+                    .as_ref()
+                    .map_or("-", |m| m.json.as_str())
+                    .as_bytes(),
+            )
+            .chain_update([u8::from(body.metadata_public)])
             .finalize()
             .into();
         Arc::new(Idempotency {
@@ -290,6 +365,7 @@ fn mint_request(
         nonce,
         api_key_id: requester,
         idempotency,
+        metadata,
     })
 }
 
@@ -322,6 +398,10 @@ async fn replayed(
         status: evidence.status.clone(),
         evidence: Some((*evidence).clone()),
         provisional_record: None,
+        metadata: request
+            .metadata
+            .as_ref()
+            .and_then(|m| serde_json::from_str(&m.json).ok()),
     }))
 }
 
@@ -379,6 +459,10 @@ pub async fn mint(
         }
         other => other?,
     };
+    let metadata = request
+        .metadata
+        .as_ref()
+        .and_then(|m| serde_json::from_str(&m.json).ok());
     let response = match outcome {
         MintOutcome::Authoritative(evidence) => MintResponse {
             id: evidence.id.clone(),
@@ -387,15 +471,29 @@ pub async fn mint(
             status: evidence.status.clone(),
             evidence: Some(*evidence),
             provisional_record: None,
+            metadata,
         },
-        MintOutcome::Provisional(record) => MintResponse {
-            id: record.provisional_id.clone(),
-            issuer: "F".into(),
-            provisional: true,
-            status: "provisional".into(),
-            evidence: None,
-            provisional_record: Some(*record),
-        },
+        MintOutcome::Provisional(record) => {
+            // A provisional ID has no row here; its metadata is stored beside it now.
+            if let Some(m) = &request.metadata {
+                store::insert_metadata_one(
+                    &state.pool,
+                    &record.provisional_id,
+                    request.api_key_id.as_deref(),
+                    m,
+                )
+                .await?;
+            }
+            MintResponse {
+                id: record.provisional_id.clone(),
+                issuer: "F".into(),
+                provisional: true,
+                status: "provisional".into(),
+                evidence: None,
+                provisional_record: Some(*record),
+                metadata,
+            }
+        }
     };
     Ok((StatusCode::CREATED, HeaderMap::new(), Json(response)))
 }
@@ -419,6 +517,55 @@ pub async fn verify(
     Ok(Json(VerifyResponse {
         valid: true,
         evidence: (*evidence).clone(),
+    }))
+}
+
+/// An ID's metadata.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MetadataResponse {
+    /// The ID.
+    pub id: String,
+    /// The object stored with its mint.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// Whether anyone may read it.
+    pub public: bool,
+}
+
+/// The metadata stored with an ID: for whoever minted it, or anyone if it is public.
+#[utoipa::path(
+    get, path = "/api/v2/chittyid/{id}/metadata", tag = "chittyid",
+    params(("id" = String, Path, description = "A ChittyID")),
+    responses(
+        (status = 200, body = MetadataResponse),
+        (status = 404, body = ErrorBody, description = "`CHITTYID_METADATA_NOT_FOUND`: none, or private to its minter"),
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+pub async fn metadata(
+    State(state): State<ChittyIdApi>,
+    principal: Option<Extension<Principal>>,
+    session: Option<Extension<SessionPrincipal>>,
+    Path(id): Path<String>,
+) -> Result<Json<MetadataResponse>, ApiError> {
+    let caller = requester(principal.as_deref(), session.as_deref());
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::ChittyIdMetadataNotFound,
+            "no metadata of this ID is visible to this caller",
+        )
+    };
+    let (minter, json, public) = store::metadata(&state.pool, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    // Private metadata answers as if there were none: its existence is the minter's business.
+    if !public && (minter.is_none() || minter != caller) {
+        return Err(not_found());
+    }
+    Ok(Json(MetadataResponse {
+        id,
+        metadata: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+        public,
     }))
 }
 

@@ -207,6 +207,7 @@ pub async fn import(
                     nonce,
                     api_key_id: Some("legacy-import".into()),
                     idempotency: None,
+                    metadata: None,
                 };
                 minter
                     .mint(&beacon, &request)

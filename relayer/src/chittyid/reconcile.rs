@@ -313,5 +313,6 @@ fn request_of(pinned: &VerifyingKey, record: &ProvisionalRecord) -> Result<MintR
         nonce,
         api_key_id: None,
         idempotency: None,
+        metadata: None,
     })
 }

@@ -54,6 +54,71 @@ pub async fn record_idempotency<'e>(
     Ok(kept.into_iter().collect())
 }
 
+/// Stores the metadata of `rows` (those that carry some).
+pub async fn insert_metadata<'e>(
+    executor: impl PgExecutor<'e>,
+    rows: &[&MintRow],
+) -> Result<(), StoreError> {
+    let (mut ids, mut requesters, mut objects, mut public) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        if let Some(m) = &r.metadata {
+            ids.push(r.id.clone());
+            requesters.push(r.api_key_id.clone());
+            objects.push(m.json.clone());
+            public.push(m.public);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO chittyid_metadata (id, requester, metadata, public)
+         SELECT i, r, m::jsonb, p FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[])
+             AS u(i, r, m, p)",
+    )
+    .bind(&ids)
+    .bind(&requesters)
+    .bind(&objects)
+    .bind(&public)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Stores one ID's metadata (a provisional ID, which has no row of its own here).
+pub async fn insert_metadata_one(
+    pool: &PgPool,
+    id: &str,
+    requester: Option<&str>,
+    metadata: &crate::chittyid::mint::row::Metadata,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO chittyid_metadata (id, requester, metadata, public)
+         VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(requester)
+    .bind(&metadata.json)
+    .bind(metadata.public)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An ID's metadata: who minted it, the object (JSON text) and whether it is public.
+pub async fn metadata<'e>(
+    executor: impl PgExecutor<'e>,
+    id: &str,
+) -> Result<Option<(Option<String>, String, bool)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT requester, metadata::text, public FROM chittyid_metadata WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?)
+}
+
 /// Removes IDs inserted in the caller's transaction that lost their idempotency key.
 pub async fn delete_ids<'e>(
     executor: impl PgExecutor<'e>,

@@ -55,6 +55,10 @@ veil_api_codes::error_codes! {
         InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
         /// The request nonce is not 1–64 bytes of hex.
         InvalidRequestNonce = ("INVALID_REQUEST_NONCE", BAD_REQUEST),
+        /// `metadata` breaks a rule (`details.rule`, `details.key`): at most 32 keys of 1–64 characters `[A-Za-z0-9_.-]`, values string (≤ 512 characters), number, boolean or null, 4 KiB in all.
+        MintMetadataInvalid = ("MINT_METADATA_INVALID", BAD_REQUEST),
+        /// No metadata of this ID is visible to the caller (none, or private to its minter).
+        ChittyIdMetadataNotFound = ("CHITTYID_METADATA_NOT_FOUND", NOT_FOUND),
         /// `Idempotency-Key` is not 1–255 visible ASCII characters.
         InvalidIdempotencyKey = ("INVALID_IDEMPOTENCY_KEY", BAD_REQUEST),
         /// This `Idempotency-Key` was used for a different mint request (`details.id`: the ID it minted).

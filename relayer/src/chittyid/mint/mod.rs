@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use veil_chittyid::{sequence_from_bytes, ChittyId, ChittyIdError, EntityType, IssuerClass};
 use veil_drand::VerifiedBeacon;
 
-pub use self::row::{Idempotency, MintRow};
+pub use self::row::{Idempotency, Metadata, MintRow};
 use self::{
     alpha::AlphaInput,
     writer::{Commit, CommitQueue, QueueError},
@@ -52,6 +52,8 @@ pub struct MintRequest {
     pub api_key_id: Option<String>,
     /// The `Idempotency-Key` it was sent with, if any.
     pub idempotency: Option<Arc<Idempotency>>,
+    /// Metadata to store with it, if any.
+    pub metadata: Option<Arc<Metadata>>,
 }
 
 /// Why a mint failed.
@@ -221,6 +223,7 @@ impl Minter {
             key_id: self.key.key_id.clone(),
             api_key_id: request.api_key_id.clone(),
             idempotency: request.idempotency.clone(),
+            metadata: request.metadata.clone(),
         })
     }
 

@@ -43,6 +43,17 @@ pub struct MintRow {
     pub api_key_id: Option<String>,
     /// The `Idempotency-Key` it was sent with, if any.
     pub idempotency: Option<Arc<Idempotency>>,
+    /// Metadata to store with it, if any.
+    pub metadata: Option<Arc<Metadata>>,
+}
+
+/// A mint's metadata: a JSON object of scalar values (checked), and whether anyone may read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// The object, as JSON text.
+    pub json: String,
+    /// Readable by anyone (else only by who minted).
+    pub public: bool,
 }
 
 /// A mint sent with an `Idempotency-Key`: who asked, the key, and the request's fingerprint.

@@ -175,6 +175,14 @@ async fn commit(
             inserted.retain(|id| !replayed.contains(id));
         }
     }
+    let with_metadata: Vec<&MintRow> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.metadata.is_some() && inserted.contains(&r.id))
+        .collect();
+    if !with_metadata.is_empty() {
+        store::insert_metadata(&mut *tx, &with_metadata).await?;
+    }
     let events: Vec<NewEvent> = rows
         .iter()
         .filter(|r| inserted.contains(&r.id) && outbox.wants(r.api_key_id.as_deref()))
