@@ -16,8 +16,8 @@ use crate::{
 };
 
 /// The demo's steps, in order.
-pub const STEPS: [&str; 8] = [
-    "mint", "webhook", "register", "publish", "prove", "verify", "evm", "fire",
+pub const STEPS: [&str; 9] = [
+    "mint", "webhook", "session", "register", "publish", "prove", "verify", "evm", "fire",
 ];
 
 /// Why a demo step failed.
@@ -45,7 +45,7 @@ pub enum DemoError {
     #[error("run `demo {0}` first")]
     Missing(&'static str),
     /// Not a step.
-    #[error("unknown step `{0}` (steps: mint, webhook, register, publish, prove, verify, evm, fire, all)")]
+    #[error("unknown step `{0}` (steps: mint, webhook, session, register, publish, prove, verify, evm, fire, all)")]
     UnknownStep(String),
     /// The stack runs without its EVM node.
     #[error("the stack runs without its EVM node (`veil-stack up` printed why; it needs Node.js and npm, see the README)")]
@@ -80,12 +80,13 @@ pub fn print_guide(session: &Session, data: &DataDir) {
     println!("Guided demo: in another terminal, run each step (or `demo all`):");
     println!("  1. mint a ChittyID (anchored on chain within ~10 s):  {run} demo mint");
     println!("  2. its webhooks arrive, minted then anchored:        {run} demo webhook");
-    println!("  3. alice registers her identity for the token:       {run} demo register");
-    println!("  4. publish the track's Merkle root on chain:         {run} demo publish");
-    println!("  5. prove alice holds the token, privately:           {run} demo prove");
-    println!("  6. verify ownership on chain (twice: 200, then 409): {run} demo verify");
-    println!("  7. carol signs in with an EVM wallet, proves funds:  {run} demo evm");
-    println!("  8. a Fire challenge, alice vs bob, bonded, gated:    {run} demo fire");
+    println!("  3. alice signs in with her wallet, mints, signs out: {run} demo session");
+    println!("  4. alice registers her identity for the token:       {run} demo register");
+    println!("  5. publish the track's Merkle root on chain:         {run} demo publish");
+    println!("  6. prove alice holds the token, privately:           {run} demo prove");
+    println!("  7. verify ownership on chain (twice: 200, then 409): {run} demo verify");
+    println!("  8. carol signs in with an EVM wallet, proves funds:  {run} demo evm");
+    println!("  9. a Fire challenge, alice vs bob, bonded, gated:    {run} demo fire");
     println!("Any signed call:  {run} call GET /api/v2/chittyid/verify/<id>");
     println!(
         "Analytics:       curl {}/api/v1/analytics/verifications",
@@ -281,10 +282,119 @@ impl Client {
             }
             "evm" => self.evm().await?,
             "webhook" => self.webhook().await?,
+            "session" => self.session().await?,
             "fire" => self.fire(&mint).await?,
             other => return Err(DemoError::UnknownStep(other.to_owned())),
         }
         Ok(())
+    }
+
+    /// A request as a browser sends it: no API key, an optional session token; printed.
+    async fn keyless(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Result<Value, DemoError> {
+        let mut request = reqwest::Client::new().request(
+            method.clone(),
+            format!("{}{path}", self.session.relayer_url),
+        );
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        println!(
+            "> {method} {path}{}",
+            if token.is_some() {
+                "  (Authorization: Bearer vs_…, no API key)"
+            } else {
+                "  (no API key)"
+            }
+        );
+        let response = request
+            .send()
+            .await
+            .map_err(|e| DemoError::Unexpected(format!("{method} {path}: {e}")))?;
+        let status = response.status().as_u16();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        println!("< {status} {}", short(&value));
+        if !(200..300).contains(&status) {
+            return Err(DemoError::Refused {
+                method: method.to_string(),
+                path: path.into(),
+                status,
+                body: value,
+            });
+        }
+        Ok(value)
+    }
+
+    /// Alice signs in with her wallet as a browser would (no API key), mints an ID with her
+    /// session and signs out; the token then stops working.
+    async fn session(&self) -> Result<(), DemoError> {
+        let alice = self.data.wallet("alice")?;
+        let issued = self
+            .keyless(
+                reqwest::Method::POST,
+                "/api/v2/auth/challenge",
+                Some(
+                    &json!({"chain_id": "solana:localnet", "address": alice.pubkey().to_string()}),
+                ),
+                None,
+            )
+            .await?;
+        let message = issued["message"].as_str().unwrap_or_default();
+        println!("  (alice signs the Sign-In With Solana message)");
+        let signature = alice.sign_message(message.as_bytes()).to_string();
+        let session = self
+            .keyless(
+                reqwest::Method::POST,
+                "/api/v2/auth/session",
+                Some(&json!({"message": message, "signature": signature})),
+                None,
+            )
+            .await?;
+        let token = session["token"].as_str().unwrap_or_default().to_owned();
+        let content =
+            base64::engine::general_purpose::STANDARD.encode(b"minted by alice's session");
+        self.keyless(
+            reqwest::Method::POST,
+            "/api/v2/chittyid/mint",
+            Some(
+                &json!({"namespace": "CHI", "entity_type": "P", "content": content,
+                         "metadata": {"source": "veil-stack demo"}}),
+            ),
+            Some(&token),
+        )
+        .await?;
+        self.keyless(
+            reqwest::Method::DELETE,
+            "/api/v2/auth/session",
+            None,
+            Some(&token),
+        )
+        .await?;
+        println!("  signed out; the same token again:");
+        match self
+            .keyless(
+                reqwest::Method::POST,
+                "/api/v2/chittyid/mint",
+                Some(&json!({"namespace": "CHI", "entity_type": "P", "content": content})),
+                Some(&token),
+            )
+            .await
+        {
+            Err(DemoError::Refused {
+                status: 401, body, ..
+            }) if body["error"]["code"] == "AUTH_SESSION_INVALID" => Ok(()),
+            other => Err(DemoError::Unexpected(format!(
+                "a signed-out session still answered: {other:?}"
+            ))),
+        }
     }
 
     /// `wallet` signs in with Sign-In With Solana; the verification's id.
