@@ -363,3 +363,85 @@ async fn session_requests_count_against_their_client_address_and_key_requests_do
     let (status, body) = t.mint(&"ef".repeat(32), "0a").await;
     assert_eq!(status.as_u16(), 201, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_creates_and_accepts_challenges_as_its_own_wallet_only() {
+    let t = TestApp::with(|c| c.ff_challenges = veil_relayer::platform::flags::Rollout::On).await;
+    let (w, address) = wallet(27);
+    let (session, _) = sign_in(&t, &w, &address).await;
+    let token = session["token"].as_str().unwrap();
+    let (_, other) = wallet(28);
+    let create = |creator: &str| json!({ "creator": creator, "mode": "solo", "terms": "a bet" });
+    let (status, refused) = call(
+        &t,
+        Method::POST,
+        "/api/v2/challenges",
+        Some(create(&other)),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&refused)),
+        (403, "AUTH_SESSION_WALLET_MISMATCH"),
+        "{refused}"
+    );
+    let challenge = bs58::encode([9u8; 32]).into_string();
+    let (status, refused) = call(
+        &t,
+        Method::POST,
+        &format!("/api/v2/challenges/{challenge}/accept"),
+        Some(json!({ "counterparty": other })),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&refused)),
+        (403, "AUTH_SESSION_WALLET_MISMATCH"),
+        "{refused}"
+    );
+    // As itself, both pass the session's check and reach the chain (none here).
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        "/api/v2/challenges",
+        Some(create(&address)),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (501, "CHAIN_NOT_CONFIGURED"),
+        "{body}"
+    );
+    let (status, body) = call(
+        &t,
+        Method::POST,
+        &format!("/api/v2/challenges/{challenge}/accept"),
+        Some(json!({ "counterparty": address })),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (501, "CHAIN_NOT_CONFIGURED"),
+        "{body}"
+    );
+    // Deciding and settling stay behind keys.
+    for path in [
+        "lock", "confirm", "resolve", "attest", "settle", "expire", "deposit",
+    ] {
+        let (status, body) = call(
+            &t,
+            Method::POST,
+            &format!("/api/v2/challenges/{challenge}/{path}"),
+            Some(json!({})),
+            Some(token),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (401, "AUTH_INVALID_API_KEY"),
+            "{path}: {body}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 use anchor_lang::prelude::Pubkey;
 use axum::{
     extract::{Path, State},
-    Json,
+    Extension, Json,
 };
 use challenge::{
     state::{Challenge, Mode, Outcome, Party, PartyState, Status},
@@ -26,7 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     challenges::{ChallengeService, CreateRequest, Evidence, FundsRequirement, Unsigned},
     platform::{
-        auth::{self, AuthService, Principal, Scope},
+        auth::{self, AuthService, Principal, Scope, SessionPrincipal},
         chain::Landed,
         error::{ApiError, ErrorBody},
         flags::{self, Flag, Flags},
@@ -47,10 +47,19 @@ pub struct ChallengeApi {
 /// `FF_CHALLENGES`.
 pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
     let flag = flags::require(state.flags.clone(), Flag::Challenges);
-    OpenApiRouter::new()
+    // A person's session may create a challenge as its own wallet, read one, accept one as
+    // its own wallet, and forward what its wallet signed; the rest stays behind keys.
+    let parties = OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(get))
         .routes(routes!(accept))
+        .routes(routes!(forward))
+        .route_layer(flag.clone())
+        .route_layer(auth::require_key_or_session(
+            auth.clone(),
+            Scope::Challenges,
+        ));
+    OpenApiRouter::new()
         .routes(routes!(attest))
         .routes(routes!(deposit))
         .routes(routes!(lock))
@@ -58,9 +67,9 @@ pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
         .routes(routes!(resolve))
         .routes(routes!(settle))
         .routes(routes!(expire))
-        .routes(routes!(forward))
         .route_layer(flag)
         .route_layer(auth::require(auth.clone(), Scope::Challenges))
+        .merge(parties)
         .with_state(state)
 }
 
@@ -216,9 +225,15 @@ pub struct CreateBody {
 )]
 pub async fn create(
     State(state): State<ChallengeApi>,
-    principal: Principal,
+    principal: Option<Extension<Principal>>,
+    session: Option<Extension<SessionPrincipal>>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
+    // A session creates as its own wallet only.
+    if let Some(Extension(session)) = &session {
+        session.require_wallet("solana", &body.creator)?;
+    }
+    let principal = principal.as_deref();
     let mode = match body.mode.as_str() {
         "solo" => Mode::Solo,
         "gatekeeper" => Mode::Gatekeeper,
@@ -232,8 +247,8 @@ pub async fn create(
         }
     };
     match mode {
-        Mode::Fire => state.flags.check(Flag::FireMode, Some(&principal))?,
-        Mode::Enforced => state.flags.check(Flag::EnforcedMode, Some(&principal))?,
+        Mode::Fire => state.flags.check(Flag::FireMode, principal)?,
+        Mode::Enforced => state.flags.check(Flag::EnforcedMode, principal)?,
         Mode::Solo | Mode::Gatekeeper => {}
     }
     let service = service(&state)?;
@@ -412,9 +427,14 @@ pub struct AcceptBody {
 )]
 pub async fn accept(
     State(state): State<ChallengeApi>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
+    // A session accepts as its own wallet only.
+    if let Some(Extension(session)) = &session {
+        session.require_wallet("solana", &body.counterparty)?;
+    }
     let counterparty = parse_pubkey(&body.counterparty, "counterparty")?;
     Ok(Json(
         service(&state)?

@@ -25,8 +25,12 @@ pub const SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What a session may do: the end-user actions for its own wallet.
-pub const SESSION_SCOPES: [Scope; 3] =
-    [Scope::ChittyIdMint, Scope::ChittyIdVerify, Scope::Registry];
+pub const SESSION_SCOPES: [Scope; 4] = [
+    Scope::ChittyIdMint,
+    Scope::ChittyIdVerify,
+    Scope::Registry,
+    Scope::Challenges,
+];
 
 const TOKEN_PREFIX: &str = "vs_";
 const REFRESH_PREFIX: &str = "vr_";
