@@ -10,21 +10,12 @@ use axum::{
     extract::ConnectInfo,
     http::{HeaderMap, Method, Request, StatusCode},
 };
-use tower::ServiceExt;
 
 use super::support::{code, TestApp};
 
 /// Sends `request` through the app; status, headers and JSON body.
 async fn send(t: &TestApp, request: Request<Body>) -> (StatusCode, HeaderMap, serde_json::Value) {
-    use http_body_util::BodyExt;
-    let response = t.router.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    super::support::send_parts(&t.router, request).await
 }
 
 fn preflight(origin: &str) -> Request<Body> {
@@ -120,16 +111,12 @@ async fn without_origins_there_is_no_cors_and_a_wildcard_never_allows_credential
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_origin_or_proxy_stops_the_relayer_at_start() {
+    use super::support::{secrets, startup_error};
     let db = super::support::TestDb::new().await;
-    let clock = std::sync::Arc::new(veil_relayer::platform::clock::OffsetClock::starting_at(0));
     let mut config = veil_relayer::platform::config::Config::defaults();
     config.db.database_url = db.url.clone();
     config.cors_origins = vec!["app.example.com".into()];
-    let err =
-        veil_relayer::AppState::build(config.clone(), &super::support::secrets(), clock.clone())
-            .await
-            .err()
-            .expect("refused");
+    let err = startup_error(config.clone(), &secrets()).await;
     assert!(
         matches!(err, veil_relayer::state::StartupError::Cors(_)),
         "{err}"
@@ -137,10 +124,7 @@ async fn a_malformed_origin_or_proxy_stops_the_relayer_at_start() {
     assert!(err.to_string().contains("app.example.com"), "{err}");
     config.cors_origins = vec![];
     config.trusted_proxies = vec!["10.0.0.0/33".into()];
-    let err = veil_relayer::AppState::build(config, &super::support::secrets(), clock)
-        .await
-        .err()
-        .expect("refused");
+    let err = startup_error(config, &secrets()).await;
     assert!(
         matches!(err, veil_relayer::state::StartupError::TrustedProxy(_)),
         "{err}"

@@ -2,7 +2,6 @@
 //! `Idempotent-Replayed`), even when sent at once; another request under the key is a
 //! conflict; keys are per requester; a malformed key is refused; no key, no change.
 
-use axum::http::Method;
 use serde_json::{json, Value};
 use veil_relayer::platform::auth::{CreatedKey, Scope};
 
@@ -14,28 +13,8 @@ async fn mint(
     body: &Value,
     idem: Option<&str>,
 ) -> (u16, bool, Value) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut request = t.signed(
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        &serde_json::to_vec(body).unwrap(),
-        key,
-    );
-    if let Some(k) = idem {
-        request
-            .headers_mut()
-            .insert("idempotency-key", k.parse().unwrap());
-    }
-    let response = t.router.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let replayed = response.headers().get("idempotent-replayed").is_some();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        replayed,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, headers, body) = t.mint_keyed(key, body, idem).await;
+    (status, headers.contains_key("idempotent-replayed"), body)
 }
 
 fn body() -> Value {

@@ -2,33 +2,14 @@
 //! to anyone only when public), never in verify answers; its rules refused with typed 400s
 //! and nothing stored; under one `Idempotency-Key`, other metadata is a conflict.
 
-use axum::http::Method;
 use serde_json::{json, Value};
 use veil_relayer::platform::auth::{CreatedKey, Scope};
 
 use super::support::{code, fresh_nonce, TestApp};
 
 async fn mint(t: &TestApp, key: &CreatedKey, body: &Value, idem: Option<&str>) -> (u16, Value) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut request = t.signed(
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        &serde_json::to_vec(body).unwrap(),
-        key,
-    );
-    if let Some(k) = idem {
-        request
-            .headers_mut()
-            .insert("idempotency-key", k.parse().unwrap());
-    }
-    let response = t.router.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, _, body) = t.mint_keyed(key, body, idem).await;
+    (status, body)
 }
 
 fn body(metadata: Value, public: bool) -> Value {

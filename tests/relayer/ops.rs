@@ -286,40 +286,29 @@ async fn database_outage_is_503_not_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn startup_refuses_a_bad_relay_url_and_a_bad_fallback_key() {
+    use super::support::{secrets, startup_error};
     let db = super::support::TestDb::new().await;
-    let clock = std::sync::Arc::new(veil_relayer::platform::clock::OffsetClock::starting_at(0));
     let mut config = veil_relayer::platform::config::Config::defaults();
     config.db.database_url = db.url.clone();
     config.drand_urls = vec!["ftp://relay".into()];
-    let err =
-        veil_relayer::AppState::build(config.clone(), &super::support::secrets(), clock.clone())
-            .await
-            .err()
-            .expect("refused");
+    let err = startup_error(config.clone(), &secrets()).await;
     assert!(
         matches!(err, veil_relayer::state::StartupError::Drand(_)),
         "{err}"
     );
     config.drand_urls = vec!["http://127.0.0.1:1".into()];
     config.fallback_public_key = Some("not hex".into());
-    let err =
-        veil_relayer::AppState::build(config.clone(), &super::support::secrets(), clock.clone())
-            .await
-            .err()
-            .expect("refused");
+    let err = startup_error(config.clone(), &secrets()).await;
     assert!(
         matches!(err, veil_relayer::state::StartupError::FallbackKey),
         "{err}"
     );
     config.fallback_public_key = None;
-    let err = veil_relayer::AppState::build(
+    let err = startup_error(
         config,
         &veil_relayer::platform::secrets::StaticSecrets::default(),
-        clock,
     )
-    .await
-    .err()
-    .expect("refused");
+    .await;
     assert!(
         matches!(err, veil_relayer::state::StartupError::Secret(_)),
         "{err}"

@@ -25,6 +25,18 @@ async fn sign_in(t: &TestApp, wallet: &SigningKey, address: &str) -> (Value, Str
     session_sign_in(t, "solana:localnet", address, |m| sign(wallet, m)).await
 }
 
+/// A keyless mint (a fresh content hash) with `token` as the bearer, if any.
+async fn mint_as(t: &TestApp, token: Option<&str>) -> (u16, Value) {
+    call(
+        t,
+        Method::POST,
+        "/api/v2/chittyid/mint",
+        Some(mint_body()),
+        token,
+    )
+    .await
+}
+
 fn mint_body() -> Value {
     json!({ "namespace": "CHI", "entity_type": "P",
             "content_hash": crate::relayer::support::fresh_nonce().repeat(2) })
@@ -68,14 +80,7 @@ async fn a_wallet_signs_in_and_its_session_mints_and_verifies_and_nothing_else()
     assert!(!dump.contains(&token[3..]), "{dump}");
 
     // The session mints without a signature, and the row names the wallet.
-    let (status, minted) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(&token),
-    )
-    .await;
+    let (status, minted) = mint_as(&t, Some(&token)).await;
     assert_eq!(status, 201, "{minted}");
     let id = minted["id"].as_str().unwrap();
     let requester: Option<String> =
@@ -112,14 +117,7 @@ async fn a_wallet_signs_in_and_its_session_mints_and_verifies_and_nothing_else()
         );
     }
     // Without any credential, the mint asks for one.
-    let (status, body) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        None,
-    )
-    .await;
+    let (status, body) = mint_as(&t, None).await;
     assert_eq!((status, code(&body)), (401, "AUTH_MISSING_API_KEY"));
 }
 
@@ -186,14 +184,7 @@ async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
     let token = renewed["token"].as_str().unwrap().to_owned();
     assert_ne!(token, old_token);
     // The old token and the used refresh token are dead.
-    let (status, body) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(&old_token),
-    )
-    .await;
+    let (status, body) = mint_as(&t, Some(&old_token)).await;
     assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
     let (status, body) = call(
         &t,
@@ -205,14 +196,7 @@ async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
     .await;
     assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
     // The new one works until signing out.
-    let (status, _) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(&token),
-    )
-    .await;
+    let (status, _) = mint_as(&t, Some(&token)).await;
     assert_eq!(status, 201);
     let (status, _) = call(
         &t,
@@ -223,14 +207,7 @@ async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
     )
     .await;
     assert_eq!(status, 204);
-    let (status, body) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(&token),
-    )
-    .await;
+    let (status, body) = mint_as(&t, Some(&token)).await;
     assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
     let (status, body) = call(
         &t,
@@ -262,14 +239,7 @@ async fn refresh_works_once_sign_out_and_expiry_end_a_session() {
         .execute(&t.db.pool)
         .await
         .unwrap();
-    let (status, body) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(token),
-    )
-    .await;
+    let (status, body) = mint_as(&t, Some(token)).await;
     assert_eq!((status, code(&body)), (401, "AUTH_SESSION_INVALID"));
 }
 
@@ -340,24 +310,10 @@ async fn session_requests_count_against_their_client_address_and_key_requests_do
     let (session, _) = sign_in(&t, &w, &address).await;
     let token = session["token"].as_str().unwrap();
     for _ in 0..2 {
-        let (status, body) = call(
-            &t,
-            Method::POST,
-            "/api/v2/chittyid/mint",
-            Some(mint_body()),
-            Some(token),
-        )
-        .await;
+        let (status, body) = mint_as(&t, Some(token)).await;
         assert_eq!(status, 201, "{body}");
     }
-    let (status, body) = call(
-        &t,
-        Method::POST,
-        "/api/v2/chittyid/mint",
-        Some(mint_body()),
-        Some(token),
-    )
-    .await;
+    let (status, body) = mint_as(&t, Some(token)).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
     // A server's signed request from the same address is under its key's quota only.
     let (status, body) = t.mint(&"ef".repeat(32), "0a").await;

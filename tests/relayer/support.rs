@@ -147,7 +147,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{
     body::Body,
     extract::ConnectInfo,
-    http::{Method, Request, StatusCode},
+    http::{HeaderMap, Method, Request, StatusCode},
     Router,
 };
 use http_body_util::BodyExt;
@@ -341,6 +341,29 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// A signed mint of `body` with `key`, with `idempotency_key` as its header if given;
+    /// status, headers and body.
+    pub async fn mint_keyed(
+        &self,
+        key: &CreatedKey,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> (u16, HeaderMap, Value) {
+        let mut request = self.signed(
+            Method::POST,
+            "/api/v2/chittyid/mint",
+            &serde_json::to_vec(body).expect("json"),
+            key,
+        );
+        if let Some(k) = idempotency_key {
+            request
+                .headers_mut()
+                .insert("idempotency-key", k.parse().expect("a header value"));
+        }
+        let (status, headers, body) = send_parts(&self.router, request).await;
+        (status.as_u16(), headers, body)
+    }
+
     /// Mints `content_hash` (hex) with `nonce` (hex); the response.
     pub async fn mint(&self, content_hash: &str, nonce: &str) -> (StatusCode, Value) {
         let body = serde_json::json!({
@@ -391,18 +414,32 @@ pub fn signed_request(
 
 /// Sends through a router; status and JSON body (`Value::Null` if not JSON).
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let (status, _, body) = send_parts(router, request).await;
+    (status, body)
+}
+
+/// Sends through a router; status, headers and JSON body (`Value::Null` if not JSON).
+pub async fn send_parts(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
     let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
     (
-        status,
+        parts.status,
+        parts.headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
+}
+
+/// Why `AppState::build` refuses `config` with `secrets` (it must refuse).
+pub async fn startup_error(
+    config: Config,
+    secrets: &dyn veil_relayer::platform::secrets::SecretProvider,
+) -> veil_relayer::state::StartupError {
+    let clock = Arc::new(OffsetClock::starting_at(0));
+    AppState::build(config, secrets, clock)
+        .await
+        .err()
+        .expect("the relayer refuses to start")
 }
 
 /// The error code of an error body.

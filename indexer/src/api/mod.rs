@@ -187,17 +187,14 @@ pub fn app(state: ApiState) -> Router {
 }
 
 /// `429 RATE_LIMITED` for a client address past its limit.
+/// (`Retry-After` is set by the limit's layer.)
 pub fn rate_limited(retry_after_secs: u64) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut response = ApiError::new(
+    ApiError::new(
         ErrorCode::RateLimited,
         format!("too many requests from this address; retry after {retry_after_secs} s"),
     )
-    .into_response();
-    if let Ok(value) = retry_after_secs.to_string().parse() {
-        response.headers_mut().insert("retry-after", value);
-    }
-    response
+    .into_response()
 }
 
 /// A panic in a handler becomes `INTERNAL_ERROR`, never a dropped connection.

@@ -600,10 +600,12 @@ pub async fn legacy(
     State(state): State<ChittyIdApi>,
     Path(id): Path<String>,
 ) -> Result<Json<LegacyResponse>, ApiError> {
-    if !legacy::is_legacy(&id) {
-        let reason = match id.parse::<ChittyId>() {
-            Ok(_) => "a current ChittyID: verify it at /api/v2/chittyid/verify/{id}".to_owned(),
-            Err(e) => e.to_string(),
+    if let Err(not) = legacy::legacy_shape(&id) {
+        let reason = match not {
+            legacy::NotLegacy::Current => {
+                "a current ChittyID: verify it at /api/v2/chittyid/verify/{id}".to_owned()
+            }
+            legacy::NotLegacy::Malformed(e) => e.to_string(),
         };
         return Err(ApiError::new(
             ErrorCode::ChittyIdNotLegacy,

@@ -91,9 +91,22 @@ fn nonce(legacy_id: &str) -> Vec<u8> {
     Sha256::digest(legacy_id.as_bytes())[..16].to_vec()
 }
 
-/// Whether `id` is one of the legacy shapes.
-pub fn is_legacy(id: &str) -> bool {
-    matches!(id.parse::<ChittyId>(), Err(ChittyIdError::LegacyShape(_)))
+/// Why a string is not a legacy ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotLegacy {
+    /// It is a valid current ChittyID.
+    Current,
+    /// It is neither shape; the grammar's reason.
+    Malformed(ChittyIdError),
+}
+
+/// Whether `id` is one of the legacy shapes (one parse), and if not, why.
+pub fn legacy_shape(id: &str) -> Result<(), NotLegacy> {
+    match id.parse::<ChittyId>() {
+        Err(ChittyIdError::LegacyShape(_)) => Ok(()),
+        Ok(_) => Err(NotLegacy::Current),
+        Err(e) => Err(NotLegacy::Malformed(e)),
+    }
 }
 
 /// Parses a file: one `<old ID>,<entity type letter>` per line; blank lines and `#` comments
@@ -114,10 +127,10 @@ pub fn parse(text: &str) -> Result<Vec<LegacyLine>, Vec<BadLine>> {
             continue;
         };
         let (id, letter) = (id.trim(), letter.trim());
-        if !is_legacy(id) {
-            reject(match id.parse::<ChittyId>() {
-                Ok(_) => format!("`{id}` is a current ChittyID, not a legacy one"),
-                Err(e) => format!("`{id}` is not a legacy ChittyID ({e})"),
+        if let Err(not) = legacy_shape(id) {
+            reject(match not {
+                NotLegacy::Current => format!("`{id}` is a current ChittyID, not a legacy one"),
+                NotLegacy::Malformed(e) => format!("`{id}` is not a legacy ChittyID ({e})"),
             });
             continue;
         }

@@ -13,13 +13,24 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{ChallengeBody, ChallengeResponse, VerifyBody};
-use super::{store::Verification, GatekeeperService};
+use super::{store::Verification, GatekeeperService, Issued};
 use crate::platform::{
     auth::{self, AuthService, Principal, Scope},
     error::{ApiError, ErrorBody},
     flags::{self, Flag, Flags},
     http::ApiJson,
 };
+
+impl From<Issued> for ChallengeResponse {
+    fn from(issued: Issued) -> Self {
+        Self {
+            nonce: issued.nonce,
+            message: issued.message,
+            address: issued.address,
+            expires_at: issued.expires_at_unix,
+        }
+    }
+}
 
 /// What the gatekeeper handlers call.
 #[derive(Clone)]
@@ -81,15 +92,7 @@ pub async fn challenge(
         .gatekeeper
         .challenge(&body.chain_id, &body.address, Some(&principal.key_id))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ChallengeResponse {
-            nonce: issued.nonce,
-            message: issued.message,
-            address: issued.address,
-            expires_at: issued.expires_at_unix,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
 /// Verifies a signed sign-in message and records the wallet verification.

@@ -104,13 +104,13 @@ pub async fn count_requests(
     response
 }
 
-/// `429 RATE_LIMITED` for a client address past its limit on the routes without a key.
-pub fn rate_limited(retry_after_secs: u64) -> Response {
+/// `429 RATE_LIMITED` for a client address past its limit on the routes without a key
+/// (`Retry-After` is set by the limit's layer).
+pub fn rate_limited(_retry_after_secs: u64) -> Response {
     ApiError::new(
         ErrorCode::RateLimited,
         "too many requests from this address; retry later",
     )
-    .retry_after(retry_after_secs)
     .into_response()
 }
 

@@ -305,8 +305,8 @@ pub trait Provider: Send + Sync {
         message: &Message,
     ) -> reqwest::RequestBuilder;
 
-    /// The provider's id of the message, from a 2xx answer's body.
-    fn provider_id(body: &[u8]) -> Option<String>;
+    /// The field of a 2xx answer's JSON body that holds the provider's id of the message.
+    const ID_FIELD: &'static str;
 }
 
 /// A [`Notifier`] over one HTTP API, its secret from the secret provider.
@@ -350,7 +350,14 @@ impl<P: Provider> Notifier for HttpNotifier<P> {
                         .request(&self.guarded.http, &secret, message)
                         .send()
                         .await;
-                    outcome(sent, P::provider_id).await
+                    outcome(sent, |body| {
+                        serde_json::from_slice::<serde_json::Value>(body)
+                            .ok()?
+                            .get(P::ID_FIELD)?
+                            .as_str()
+                            .map(str::to_owned)
+                    })
+                    .await
                 })
                 .await
         })
@@ -379,6 +386,7 @@ pub struct ResendConfig {
 
 impl Provider for ResendConfig {
     const CHANNEL: Channel = Channel::Email;
+    const ID_FIELD: &'static str = "id";
 
     fn request(
         &self,
@@ -395,14 +403,6 @@ impl Provider for ResendConfig {
                 "subject": message.subject,
                 "text": message.text,
             }))
-    }
-
-    fn provider_id(body: &[u8]) -> Option<String> {
-        #[derive(Deserialize)]
-        struct Created {
-            id: String,
-        }
-        serde_json::from_slice::<Created>(body).ok().map(|c| c.id)
     }
 }
 
@@ -421,6 +421,7 @@ pub struct TwilioConfig {
 
 impl Provider for TwilioConfig {
     const CHANNEL: Channel = Channel::Sms;
+    const ID_FIELD: &'static str = "sid";
 
     fn request(
         &self,
@@ -439,14 +440,6 @@ impl Provider for TwilioConfig {
             ("From", self.from.as_str()),
             ("Body", message.text.as_str()),
         ])
-    }
-
-    fn provider_id(body: &[u8]) -> Option<String> {
-        #[derive(Deserialize)]
-        struct Created {
-            sid: String,
-        }
-        serde_json::from_slice::<Created>(body).ok().map(|c| c.sid)
     }
 }
 

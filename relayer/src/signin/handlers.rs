@@ -36,15 +36,7 @@ pub async fn challenge(
     ApiJson(body): ApiJson<ChallengeBody>,
 ) -> Result<(StatusCode, Json<ChallengeResponse>), ApiError> {
     let issued = service.challenge(&body.chain_id, &body.address).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ChallengeResponse {
-            nonce: issued.nonce,
-            message: issued.message,
-            address: issued.address,
-            expires_at: issued.expires_at_unix,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
 /// A session's tokens: shown here only.
