@@ -3,6 +3,7 @@
 
 mod anchor_toml;
 mod challenge;
+mod clients;
 mod common;
 mod evm;
 mod fallback;

@@ -200,6 +200,7 @@ impl ProgramEvent {
                 ChallengeEvent::SurplusSwept(_) => "SurplusSwept",
                 ChallengeEvent::ChallengeAdminProposed(_) => "ChallengeAdminProposed",
                 ChallengeEvent::ChallengeAdminAccepted(_) => "ChallengeAdminAccepted",
+                ChallengeEvent::CounterpartySet(_) => "CounterpartySet",
             },
             Self::Undecodable(_) => "Undecodable",
         }
@@ -315,6 +316,11 @@ impl ProgramEvent {
                 ChallengeEvent::ChallengeAdminAccepted(e) => json!({
                     "previous": key(&e.previous),
                     "admin": key(&e.admin),
+                }),
+                ChallengeEvent::CounterpartySet(e) => json!({
+                    "challenge": key(&e.challenge),
+                    "counterparty": key(&e.counterparty),
+                    "accepted": e.accepted,
                 }),
             },
             Self::Undecodable(dead) => json!({

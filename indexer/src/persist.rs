@@ -157,6 +157,7 @@ pub const EVENT_TABLES: &[&str] = &[
     "indexer_id_batches",
     "indexer_challenges",
     "indexer_challenge_status",
+    "indexer_challenge_parties",
     "indexer_bond_releases",
     "indexer_dead_letters",
 ];
@@ -274,6 +275,9 @@ struct ChallengeCols(Keys, Bytes, Bytes, Vec<String>, Bytes, Bytes, Vec<String>)
 /// `indexer_challenge_status`: challenge, from_status, to_status, at.
 #[derive(Default)]
 struct StatusCols(Keys, Bytes, Vec<Option<String>>, Vec<String>, Vec<i64>);
+/// `indexer_challenge_parties`: challenge, counterparty, accepted.
+#[derive(Default)]
+struct PartyCols(Keys, Bytes, Bytes, Vec<bool>);
 /// `indexer_bond_releases`: challenge, mint, to_creator, to_counterparty, to_treasury,
 /// slashed.
 #[derive(Default)]
@@ -306,6 +310,7 @@ struct Rows {
     batches: BatchCols,
     challenges: ChallengeCols,
     status: StatusCols,
+    parties: PartyCols,
     releases: ReleaseCols,
     dead: DeadCols,
 }
@@ -405,6 +410,12 @@ impl Rows {
                 r.status.3.push(format!("{to:?}"));
                 r.status.4.push(*at);
             }
+            ProgramEvent::Challenge(ChallengeEvent::CounterpartySet(p)) => {
+                r.parties.0.push(e, slot);
+                r.parties.1.push(p.challenge.to_bytes().to_vec());
+                r.parties.2.push(p.counterparty.to_bytes().to_vec());
+                r.parties.3.push(p.accepted);
+            }
             ProgramEvent::Challenge(ChallengeEvent::BondsReleased(b)) => {
                 r.releases.0.push(e, slot);
                 r.releases.1.push(b.challenge.to_bytes().to_vec());
@@ -453,6 +464,8 @@ impl Rows {
                 .bind(&c.6);
         let st = &self.status;
         let q = st.0.bind(q).bind(&st.1).bind(&st.2).bind(&st.3).bind(&st.4);
+        let p = &self.parties;
+        let q = p.0.bind(q).bind(&p.1).bind(&p.2).bind(&p.3);
         let r = &self.releases;
         let q =
             r.0.bind(q)
@@ -533,6 +546,14 @@ const TABLES: &[TableSpec] = &[
             ("from_status", "text"),
             ("to_status", "text"),
             ("at", "int8"),
+        ],
+    },
+    TableSpec {
+        table: "indexer_challenge_parties",
+        cols: &[
+            ("challenge", "bytea"),
+            ("counterparty", "bytea"),
+            ("accepted", "bool"),
         ],
     },
     TableSpec {

@@ -86,6 +86,13 @@ pub async fn serve(
     // Webhook delivery runs while FF_WEBHOOKS is not off (checked every round).
     tasks.push(tokio::spawn(state.webhooks.clone().run(stop_rx.clone())));
     if let Some(challenges) = state.challenges.clone() {
+        // The read cache follows the indexer's challenge events.
+        tasks.push(tokio::spawn(
+            challenges
+                .read_cache()
+                .clone()
+                .run_listener(state.pool.clone(), stop_rx.clone()),
+        ));
         let tick = Duration::from_secs(state.config.crank_interval_secs);
         tasks.push(tokio::spawn(challenges.run_crank(tick, stop_rx)));
     }
@@ -165,6 +172,7 @@ pub fn api(state: &AppState) -> OpenApiRouter {
             ChallengeApi {
                 challenges: state.challenges.clone(),
                 flags: state.flags.clone(),
+                pool: state.pool.clone(),
             },
             auth,
         ))

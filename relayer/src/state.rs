@@ -318,6 +318,7 @@ impl AppState {
                 chain,
                 gatekeeper.clone(),
                 metrics.clone(),
+                Duration::from_millis(config.challenge_read_ttl_ms),
             ))
         });
         let cors = veil_http_layers::cors::layer(&config.cors_origins)?;

@@ -1,7 +1,7 @@
 use anchor_lang::error::ErrorCode as AnchorErrorCode;
 use challenge::{
     error::ChallengeError,
-    events::{ChallengeCreated, StatusChanged},
+    events::{ChallengeCreated, CounterpartySet, StatusChanged},
     state::{Mode, Status},
 };
 use veil_client::{challenge as cix, decode::ChallengeEvent};
@@ -49,6 +49,12 @@ fn create_challenge_success_writes_state_and_emits_events() {
                 from: None,
                 to: Status::AwaitingCounterparty,
                 at: START_TIME,
+            }),
+            // The named counterparty, so that an indexer can list the challenge as its.
+            ChallengeEvent::CounterpartySet(CounterpartySet {
+                challenge: c,
+                counterparty: f.counterparty.pubkey(),
+                accepted: false,
             }),
         ]
     );

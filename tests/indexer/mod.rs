@@ -7,4 +7,4 @@ mod api;
 mod grpc;
 mod pipeline;
 mod rpc;
-mod support;
+pub(crate) mod support;

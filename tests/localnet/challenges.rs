@@ -49,6 +49,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(change: impl FnOnce(&mut veil_relayer::platform::config::Config)) -> Setup {
     let seed: [u8; 32] = hex::decode(CHAIN_SEED).unwrap().try_into().unwrap();
     let relayer = Keypair::new_from_array(seed);
     let (admin, issuer, creator, counterparty, arbiter) = (
@@ -101,6 +105,7 @@ async fn setup() -> Setup {
     let t = TestApp::with(|c| {
         c.rpc_url = Some(url);
         c.anchor_interval_secs = 3_600;
+        change(c);
     })
     .await;
     let key = TestApp::create_key(&t.state, &[Scope::Challenges], 1_000).await;
@@ -364,6 +369,120 @@ async fn localnet_fire_challenge_through_the_api_slashes_the_loser_and_the_index
     .await
     .unwrap();
     assert_eq!(releases, vec![(18_000_000, 0, 2_000_000, BOND as i64)]);
+
+    // The key that built the create lists the challenge as indexed; another key does not.
+    let listed = s.wire.get("/api/v2/challenges", &s.key).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let rows = listed.body["challenges"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{}", listed.body);
+    assert_eq!(
+        (
+            &rows[0]["address"],
+            &rows[0]["status"],
+            &rows[0]["counterparty"],
+            &rows[0]["counterparty_accepted"]
+        ),
+        (
+            &json!(address),
+            &json!("completed"),
+            &json!(counterparty.to_string()),
+            &json!(true)
+        )
+    );
+    let other = TestApp::create_key(&s.t.state, &[Scope::Challenges], 1_000).await;
+    let listed = s.wire.get("/api/v2/challenges", &other).await;
+    assert_eq!(listed.body["challenges"], json!([]), "{}", listed.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_challenge_reads_are_cached_and_dropped_by_the_indexer_and_by_the_relayers_own_steps(
+) {
+    // A TTL far longer than the test: only invalidations can refresh an answer.
+    let s = setup_with(|c| c.challenge_read_ttl_ms = 600_000).await;
+    let challenges = s.t.state.challenges.clone().expect("a chain");
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(
+        challenges
+            .read_cache()
+            .clone()
+            .run_listener(s.t.db.pool.clone(), stop),
+    );
+    // Wait until the cache's connection LISTENs.
+    for _ in 0..100 {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%veil_challenge%'",
+        )
+        .fetch_one(&s.t.db.pool)
+        .await
+        .unwrap();
+        if listening > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (creator, counterparty) = (s.creator.pubkey(), s.counterparty.pubkey());
+    let body = json!({
+        "creator": creator.to_string(), "mode": "gatekeeper",
+        "counterparty": counterparty.to_string(), "terms": "a cached bet", "nonce": 7,
+    });
+    let (address, _) = s
+        .sign_and_send("/api/v2/challenges", body, &s.creator)
+        .await;
+    let chain_reads = || {
+        s.t.state
+            .metrics
+            .challenge_reads_total
+            .with_label_values(&["chain"])
+            .get()
+    };
+    let before = chain_reads();
+    let first = s.view(&address).await;
+    assert_eq!(first["status"], "awaiting_counterparty");
+    for _ in 0..20 {
+        let again = s.view(&address).await;
+        assert_eq!(again["slot"], first["slot"], "{again}");
+    }
+    assert_eq!(chain_reads() - before, 1, "21 reads, one RPC call");
+
+    // The counterparty accepts straight over RPC, past this relayer: the cached answer stands,
+    // with the slot it was read at.
+    let pubkey = address.parse().unwrap();
+    send(
+        &s.rpc,
+        &s.counterparty,
+        &[cix::accept(&counterparty, &pubkey)],
+        &[],
+    )
+    .await
+    .expect("accept lands");
+    let stale = s.view(&address).await;
+    assert_eq!(
+        (&stale["status"], &stale["slot"]),
+        (&json!("awaiting_counterparty"), &first["slot"])
+    );
+    // The indexer records the accept: its notification drops the entry.
+    backfill(&s.rpc, &s.t.db.pool).await;
+    let mut fresh = stale;
+    for _ in 0..100 {
+        fresh = s.view(&address).await;
+        if fresh["status"] == "accepted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fresh["status"], "accepted", "{fresh}");
+    assert!(fresh["slot"].as_u64() > first["slot"].as_u64(), "{fresh}");
+
+    // The relayer's own step drops it at once: the next read shows the attestation.
+    s.relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    let attested = s.view(&address).await;
+    assert_eq!(
+        attested["creator_state"]["verified"],
+        json!(true),
+        "{attested}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ mod gatekeeper;
 mod idempotency;
 mod keys;
 mod legacy;
+mod listing;
 mod metadata;
 mod onepassword;
 mod ops;

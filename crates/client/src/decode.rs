@@ -78,8 +78,8 @@ program_events!(
 
 use challenge::events::{
     AttestationCreated, BondDeposited, BondsReleased, ChallengeAdminAccepted,
-    ChallengeAdminProposed, ChallengeCreated, OutcomeConfirmed, StatusChanged, SurplusSwept,
-    VerificationAttested,
+    ChallengeAdminProposed, ChallengeCreated, CounterpartySet, OutcomeConfirmed, StatusChanged,
+    SurplusSwept, VerificationAttested,
 };
 
 program_events!(
@@ -95,6 +95,7 @@ program_events!(
         SurplusSwept,
         ChallengeAdminProposed,
         ChallengeAdminAccepted,
+        CounterpartySet,
     }
 );
 

@@ -36,6 +36,20 @@ pub struct ChallengeCreated {
     pub bond_amount: u64,
 }
 
+/// A challenge's counterparty became known: named at creation (`accepted` false), or on
+/// acceptance (`accepted` true; for an open challenge this is the first time it is known).
+/// Lets an indexer list a wallet's challenges without reading accounts.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterpartySet {
+    /// The challenge.
+    pub challenge: Pubkey,
+    /// The counterparty.
+    pub counterparty: Pubkey,
+    /// Whether it accepted (false: only named by the creator).
+    pub accepted: bool,
+}
+
 /// The gatekeeper attested a party.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,7 @@ impl From<ChallengeApiError> for ApiError {
             E::Gatekeeper(error) => error.into(),
             E::Chain(error) => error.into(),
             E::Database(error) => ApiError::from(StoreError::from(error)),
+            E::ReadFailed(_) => ApiError::new(ErrorCode::ChainUnavailable, message).retry_after(1),
         }
     }
 }

@@ -18,13 +18,18 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::platform::http::{invalid_field, on_chain, parse_pubkey, ApiJson};
+use crate::platform::http::{
+    invalid_field, invalid_param, on_chain, parse_pubkey, ApiJson, ApiQuery,
+};
 use std::sync::Arc;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    challenges::{ChallengeService, CreateRequest, Evidence, FundsRequirement, Unsigned},
+    challenges::{
+        listing::{self, Cursor, Filter},
+        ChallengeService, CreateRequest, Evidence, FundsRequirement, Unsigned,
+    },
     platform::{
         auth::{self, AuthService, Principal, Scope, SessionPrincipal},
         chain::Landed,
@@ -41,6 +46,8 @@ pub struct ChallengeApi {
     pub challenges: Option<Arc<ChallengeService>>,
     /// `FF_FIRE_MODE` and `FF_ENFORCED_MODE` gate creating challenges of those modes.
     pub flags: Flags,
+    /// The database the listing reads the indexer's tables from (it needs no chain).
+    pub pool: sqlx::PgPool,
 }
 
 /// The challenge routes with their OpenAPI paths, all under the `challenges` scope and
@@ -50,7 +57,7 @@ pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
     // A person's session may create a challenge as its own wallet, read one, accept one as
     // its own wallet, and forward what its wallet signed; the rest stays behind keys.
     let parties = OpenApiRouter::new()
-        .routes(routes!(create))
+        .routes(routes!(create, list))
         .routes(routes!(get))
         .routes(routes!(accept))
         .routes(routes!(forward))
@@ -79,6 +86,44 @@ fn service(state: &ChallengeApi) -> Result<&ChallengeService, ApiError> {
 
 fn address(raw: &str) -> Result<Pubkey, ApiError> {
     parse_pubkey(raw, "address")
+}
+
+fn parse_mode(raw: &str, field: &str) -> Result<Mode, ApiError> {
+    match raw {
+        "solo" => Ok(Mode::Solo),
+        "gatekeeper" => Ok(Mode::Gatekeeper),
+        "fire" => Ok(Mode::Fire),
+        "enforced" => Ok(Mode::Enforced),
+        _ => Err(invalid_field(
+            field,
+            "one of solo, gatekeeper, fire, enforced",
+        )),
+    }
+}
+
+const STATUSES: [Status; 8] = [
+    Status::Draft,
+    Status::AwaitingCounterparty,
+    Status::Accepted,
+    Status::IntentLocked,
+    Status::Disputed,
+    Status::Completed,
+    Status::Cancelled,
+    Status::Expired,
+];
+
+const MODES: [Mode; 4] = [Mode::Solo, Mode::Gatekeeper, Mode::Fire, Mode::Enforced];
+
+/// An indexed status or mode (the program's variant name, as the indexer stores it) in the
+/// API's words; unknown names pass through unchanged.
+fn api_name<T: Copy + std::fmt::Debug>(
+    stored: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> String {
+    all.iter()
+        .find(|v| format!("{v:?}") == stored)
+        .map_or_else(|| stored.to_owned(), |v| name(*v).to_owned())
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -234,18 +279,7 @@ pub async fn create(
         session.require_wallet("solana", &body.creator)?;
     }
     let principal = principal.as_deref();
-    let mode = match body.mode.as_str() {
-        "solo" => Mode::Solo,
-        "gatekeeper" => Mode::Gatekeeper,
-        "fire" => Mode::Fire,
-        "enforced" => Mode::Enforced,
-        _ => {
-            return Err(invalid_field(
-                "mode",
-                "one of solo, gatekeeper, fire, enforced",
-            ))
-        }
-    };
+    let mode = parse_mode(&body.mode, "mode")?;
     match mode {
         Mode::Fire => state.flags.check(Flag::FireMode, principal)?,
         Mode::Enforced => state.flags.check(Flag::EnforcedMode, principal)?,
@@ -300,7 +334,178 @@ pub async fn create(
         },
         bond_mint,
     };
-    Ok(Json(service.create(&request).await?.into()))
+    let key_id = principal.map(|p| p.key_id.as_str());
+    Ok(Json(service.create(&request, key_id).await?.into()))
+}
+
+/// `GET /api/v2/challenges` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// A wallet (base58): challenges where it is the creator or the counterparty (named or
+    /// accepted). A session may name only its own wallet, and without it lists its own.
+    pub party: Option<String>,
+    /// The current status: `draft`, `awaiting_counterparty`, `accepted`, `intent_locked`,
+    /// `disputed`, `completed`, `cancelled`, `expired`.
+    pub status: Option<String>,
+    /// `solo`, `gatekeeper`, `fire` or `enforced`.
+    pub mode: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (50 when absent).
+    pub limit: Option<u32>,
+}
+
+/// A challenge as the indexer recorded it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeSummary {
+    /// Its address.
+    pub address: String,
+    /// The creator.
+    pub creator: String,
+    /// The counterparty, once named by the creator or once it accepted.
+    pub counterparty: Option<String>,
+    /// Whether the counterparty accepted.
+    pub counterparty_accepted: bool,
+    /// `solo`, `gatekeeper`, `fire`, `enforced`.
+    pub mode: String,
+    /// The current status (as for `GET /api/v2/challenges/{address}`).
+    pub status: String,
+    /// SHA-256 of the terms, hex.
+    pub terms_hash: String,
+    /// The bond mint, when bonded.
+    pub bond_mint: Option<String>,
+    /// Each party's bond, base units, as a decimal string.
+    pub bond_amount: String,
+    /// The slot it was created in.
+    pub created_slot: u64,
+    /// Unix time of the block it was created in, when known.
+    pub created_at: Option<i64>,
+    /// The slot of its latest status change.
+    pub status_slot: u64,
+}
+
+/// A page of challenges.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeList {
+    /// Newest first.
+    pub challenges: Vec<ChallengeSummary>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// The slot the indexer has committed through: the rows are as of it.
+    pub indexed_slot: Option<u64>,
+}
+
+/// Lists challenges from the indexed tables, newest first, by keyset pages. An API key sees
+/// the challenges whose `create` it built (an admin key all); a session those where its wallet
+/// is a party.
+#[utoipa::path(
+    get, path = "/api/v2/challenges", tag = "challenges", params(ListParams),
+    responses(
+        (status = 200, body = ChallengeList),
+        (status = 400, body = ErrorBody, description = "`INVALID_QUERY`: a filter, the cursor or the limit"),
+        (status = 403, body = ErrorBody, description = "`AUTH_SESSION_WALLET_MISMATCH`: a session named another wallet"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<ChallengeApi>,
+    principal: Option<Extension<Principal>>,
+    session: Option<Extension<SessionPrincipal>>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ChallengeList>, ApiError> {
+    let mut filter = Filter {
+        limit: listing::DEFAULT_LIMIT,
+        ..Filter::default()
+    };
+    if let Some(limit) = params.limit {
+        if !(1..=listing::MAX_LIMIT).contains(&limit) {
+            return Err(invalid_param("limit", "1 to 200"));
+        }
+        filter.limit = limit;
+    }
+    let party = match (&session, &params.party) {
+        (Some(Extension(session)), named) => {
+            let wallet = named.as_deref().unwrap_or(&session.address);
+            session.require_wallet("solana", wallet)?;
+            Some(wallet)
+        }
+        (None, named) => named.as_deref(),
+    };
+    filter.party = party
+        .map(|p| {
+            p.parse()
+                .map_err(|_| invalid_param("party", "a base58 Solana address"))
+        })
+        .transpose()?;
+    if session.is_none() {
+        let principal = principal
+            .as_deref()
+            .ok_or_else(|| ApiError::internal("principal", "route is not behind auth"))?;
+        if !principal.scopes.contains(&auth::Scope::Admin) {
+            filter.created_by_key = Some(principal.key_id.clone());
+        }
+    }
+    filter.mode = params
+        .mode
+        .as_deref()
+        .map(|m| {
+            parse_mode(m, "mode")
+                .map(|m| format!("{m:?}"))
+                .map_err(|_| invalid_param("mode", "one of solo, gatekeeper, fire, enforced"))
+        })
+        .transpose()?;
+    filter.status = params
+        .status
+        .as_deref()
+        .map(|raw| {
+            STATUSES
+                .iter()
+                .find(|s| status_name(**s) == raw)
+                .map(|s| format!("{s:?}"))
+                .ok_or_else(|| {
+                    invalid_param(
+                        "status",
+                        "one of draft, awaiting_counterparty, accepted, intent_locked, \
+                         disputed, completed, cancelled, expired",
+                    )
+                })
+        })
+        .transpose()?;
+    filter.after = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| invalid_param("cursor", "a `next_cursor` this API returned"))
+        })
+        .transpose()?;
+    let page = listing::list(&state.pool, &filter)
+        .await
+        .map_err(|e| ApiError::from(crate::platform::db::StoreError::from(e)))?;
+    Ok(Json(ChallengeList {
+        challenges: page
+            .challenges
+            .into_iter()
+            .map(|c| ChallengeSummary {
+                address: c.address.to_string(),
+                creator: c.creator.to_string(),
+                counterparty: c.counterparty.map(|p| p.to_string()),
+                counterparty_accepted: c.accepted,
+                mode: api_name(&c.mode, &MODES, mode_name),
+                status: api_name(&c.status, &STATUSES, status_name),
+                terms_hash: hex::encode(c.terms_hash),
+                bond_mint: (c.bond_mint != Pubkey::default()).then(|| c.bond_mint.to_string()),
+                bond_amount: c.bond_amount,
+                created_slot: c.created_slot,
+                created_at: c.created_at,
+                status_slot: c.status_slot,
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+        indexed_slot: page.indexed_slot,
+    }))
 }
 
 /// One party's progress.
@@ -368,9 +573,15 @@ pub struct ChallengeView {
     pub paid_out: u64,
     /// The vault is closed (settled, refunded or never opened).
     pub vault_closed: bool,
+    /// The slot the account was read at (confirmed commitment).
+    pub slot: u64,
+    /// Milliseconds since it was read: answers come from a cache that this relayer's own
+    /// transactions and the indexer's events keep current, and that is never older than
+    /// `RELAYER_CHALLENGE_READ_TTL_MS` (`docs/api.md`).
+    pub age_ms: u64,
 }
 
-fn view(address: &Pubkey, c: &Challenge) -> ChallengeView {
+fn view(address: &Pubkey, c: &Challenge, slot: u64, age_ms: u64) -> ChallengeView {
     ChallengeView {
         address: address.to_string(),
         creator: c.creator.to_string(),
@@ -391,6 +602,8 @@ fn view(address: &Pubkey, c: &Challenge) -> ChallengeView {
         deposited: c.deposited,
         paid_out: c.paid_out,
         vault_closed: c.vault_closed || c.bond_amount == 0,
+        slot,
+        age_ms,
     }
 }
 
@@ -406,8 +619,13 @@ pub async fn get(
     Path(raw): Path<String>,
 ) -> Result<Json<ChallengeView>, ApiError> {
     let address = address(&raw)?;
-    let challenge = service(&state)?.get(&address).await?;
-    Ok(Json(view(&address, &challenge)))
+    let snapshot = service(&state)?.read(&address).await?;
+    let challenge = snapshot
+        .challenge
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("challenge read", "a found read without its account"))?;
+    let age_ms = u64::try_from(snapshot.read_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(Json(view(&address, challenge, snapshot.slot, age_ms)))
 }
 
 /// `{ "counterparty": "<base58>" }`.

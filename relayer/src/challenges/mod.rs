@@ -28,6 +28,8 @@
 
 mod error;
 pub mod handlers;
+pub mod listing;
+pub mod reads;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
@@ -101,6 +103,9 @@ pub enum ChallengeApiError {
     /// PostgreSQL failed.
     #[error("challenge store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A concurrent read of the same challenge, whose answer this one shared, failed.
+    #[error("reading the challenge failed: {0}")]
+    ReadFailed(String),
 }
 
 impl From<ChainError> for ChallengeApiError {
@@ -244,6 +249,7 @@ pub struct ChallengeService {
     chain: Arc<ChainClient>,
     gatekeeper: Arc<GatekeeperService>,
     metrics: Metrics,
+    reads: Arc<reads::ReadCache>,
 }
 
 /// The tokens of `party` in `challenge`'s bond mint (its associated token account).
@@ -290,18 +296,42 @@ pub fn is_overdue(challenge: &Challenge, now: i64) -> bool {
 impl ChallengeService {
     /// The service over `chain`; the chain key is the program's gatekeeper, and `gatekeeper`
     /// checks the evidence attestations cite.
+    /// Reads for `GET /api/v2/challenges/{address}` are cached for `read_ttl`
+    /// ([`reads`]).
     pub fn new(
         pool: sqlx::PgPool,
         chain: Arc<ChainClient>,
         gatekeeper: Arc<GatekeeperService>,
         metrics: Metrics,
+        read_ttl: Duration,
     ) -> Self {
+        let reads = Arc::new(reads::ReadCache::new(
+            chain.clone(),
+            read_ttl,
+            metrics.clone(),
+        ));
         Self {
             pool,
             chain,
             gatekeeper,
             metrics,
+            reads,
         }
+    }
+
+    /// The challenge at `address` for a reader, from the [read cache](reads), with the slot it
+    /// was read at.
+    pub async fn read(&self, address: &Pubkey) -> Result<Arc<reads::Snapshot>, ChallengeApiError> {
+        let snapshot = self.reads.read(address).await?;
+        if snapshot.challenge.is_none() {
+            return Err(ChallengeApiError::NotFound(*address));
+        }
+        Ok(snapshot)
+    }
+
+    /// The read cache, for its listener ([`reads::ReadCache::run_listener`]).
+    pub fn read_cache(&self) -> &Arc<reads::ReadCache> {
+        &self.reads
     }
 
     /// The challenge at `address`.
@@ -337,11 +367,20 @@ impl ChallengeService {
         })
     }
 
-    /// `create_challenge`, for the creator to sign.
-    pub async fn create(&self, request: &CreateRequest) -> Result<Unsigned, ChallengeApiError> {
+    /// `create_challenge`, for the creator to sign. With `key_id`, that API key lists the
+    /// challenge once it lands ([`listing`]).
+    pub async fn create(
+        &self,
+        request: &CreateRequest,
+        key_id: Option<&str>,
+    ) -> Result<Unsigned, ChallengeApiError> {
         let address = cix::challenge_pda(&request.creator, request.args.nonce).0;
         let ix = cix::create_challenge(&request.creator, request.args.clone(), request.bond_mint);
-        self.unsigned(address, request.creator, &[ix]).await
+        let unsigned = self.unsigned(address, request.creator, &[ix]).await?;
+        if let Some(key_id) = key_id {
+            listing::record_origin(&self.pool, &address, key_id).await?;
+        }
+        Ok(unsigned)
     }
 
     /// `accept`, for the counterparty to sign.
@@ -436,10 +475,17 @@ impl ChallengeService {
         .await
     }
 
-    async fn submit(&self, key: &str, ixs: &[Instruction]) -> Result<Landed, ChallengeApiError> {
+    async fn submit(
+        &self,
+        address: &Pubkey,
+        key: &str,
+        ixs: &[Instruction],
+    ) -> Result<Landed, ChallengeApiError> {
         let result = self.chain.submit(key, ixs, &[]).await;
         crate::platform::chain::record_submission(&self.metrics, &result);
-        Ok(result?)
+        let landed = result?;
+        self.reads.invalidate(address, Some(landed.slot)).await;
+        Ok(landed)
     }
 
     /// Checks `party` and attests the result on chain as the gatekeeper, once: from the
@@ -521,7 +567,7 @@ impl ChallengeService {
             .into_iter()
             .chain([attest])
             .collect();
-        let landed = match self.submit(&key, &ixs).await {
+        let landed = match self.submit(address, &key, &ixs).await {
             Ok(landed) => landed,
             Err(error) => {
                 // A result is kept only once the chain took it: after a refusal the next call
@@ -730,7 +776,8 @@ impl ChallengeService {
             .into_iter()
             .chain([cix::settle(&payer, address, escrow(&challenge))])
             .collect();
-        self.submit(&format!("settle:{address}"), &ixs).await
+        self.submit(address, &format!("settle:{address}"), &ixs)
+            .await
     }
 
     /// Expires a challenge whose deadline has passed, once: refunds, or completion with the
@@ -742,7 +789,8 @@ impl ChallengeService {
             .into_iter()
             .chain([cix::expire(&payer, address, escrow(&challenge))])
             .collect();
-        self.submit(&format!("expire:{address}"), &ixs).await
+        self.submit(address, &format!("expire:{address}"), &ixs)
+            .await
     }
 
     /// Sends a wallet-signed transaction and waits until it lands.
@@ -757,7 +805,12 @@ impl ChallengeService {
                 "a signature is missing or does not verify",
             ));
         }
-        Ok(self.chain.forward(&tx).await?)
+        let landed = self.chain.forward(&tx).await?;
+        // Whatever it touched is read again.
+        for key in &tx.message.account_keys {
+            self.reads.invalidate(key, Some(landed.slot)).await;
+        }
+        Ok(landed)
     }
 
     /// One crank round: expires every overdue challenge; the addresses expired.

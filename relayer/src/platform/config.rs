@@ -206,6 +206,11 @@ pub struct Config {
     #[arg(long, env = "RELAYER_WEBHOOK_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub webhook_retention_days: u32,
+    /// Milliseconds a cached challenge read (`GET /api/v2/challenges/{address}`) is served
+    /// before the chain is read again; the indexer's notifications and this relayer's own
+    /// transactions drop entries sooner. 0 reads the chain every time.
+    #[arg(long, env = "RELAYER_CHALLENGE_READ_TTL_MS", default_value_t = 2_000)]
+    pub challenge_read_ttl_ms: u64,
     /// Milliseconds between looks at the outbox when it was empty.
     #[arg(long, env = "RELAYER_WEBHOOK_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(10..))]

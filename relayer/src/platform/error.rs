@@ -51,6 +51,8 @@ veil_api_codes::error_codes! {
         // Request validation.
         /// The body is not valid JSON for this endpoint.
         InvalidBody = ("INVALID_BODY", BAD_REQUEST),
+        /// A query parameter is unknown or malformed (`details.field`).
+        InvalidQuery = ("INVALID_QUERY", BAD_REQUEST),
         /// Give exactly one of `content` (base64) and `content_hash` (hex SHA-256).
         InvalidContent = ("INVALID_CONTENT", BAD_REQUEST),
         /// The request nonce is not 1–64 bytes of hex.

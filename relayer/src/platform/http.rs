@@ -46,6 +46,33 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// `Query<T>` whose rejections are `INVALID_QUERY` [`ApiError`]s.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))
+    }
+}
+
+/// `INVALID_QUERY` naming the parameter `field` and the rule it broke.
+pub(crate) fn invalid_param(field: &str, rule: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery, format!("`{field}` must be {rule}"))
+        .with_details(serde_json::json!({ "field": field }))
+}
+
 /// `INVALID_BODY` naming `field` and the rule it broke.
 pub(crate) fn invalid_field(field: &str, rule: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidBody, format!("`{field}` must be {rule}"))

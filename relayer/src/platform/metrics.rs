@@ -54,6 +54,9 @@ pub struct Metrics {
     /// `notifications_total{channel,result}`: email and SMS sends by outcome (`sent`,
     /// `retrying`, `waiting` (breaker open), `failed`).
     pub notifications_total: IntCounterVec,
+    /// `challenge_reads_total{source}`: challenge reads answered from the cache (`cache`) or
+    /// by a `getAccountInfo` (`chain`); RPC calls per read is chain / (cache + chain).
+    pub challenge_reads_total: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -193,6 +196,13 @@ impl Metrics {
                     "Email and SMS notification sends by channel and result"
                 ),
                 &["channel", "result"]
+            )),
+            challenge_reads_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "challenge_reads_total",
+                    "Challenge reads by where the answer came from (cache or chain)"
+                ),
+                &["source"]
             )),
             registry,
         }

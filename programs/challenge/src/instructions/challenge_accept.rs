@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::{error::ChallengeError, state::*};
+use crate::{error::ChallengeError, events::CounterpartySet, state::*};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -38,11 +38,17 @@ impl Accept<'_> {
     /// Records the counterparty and moves to ACCEPTED.
     pub fn handle(ctx: Context<Self>) -> Result<()> {
         let key = ctx.accounts.challenge.key();
+        let counterparty = ctx.accounts.counterparty.key();
         let challenge = &mut ctx.accounts.challenge;
-        challenge.counterparty = Some(ctx.accounts.counterparty.key());
+        challenge.counterparty = Some(counterparty);
         let event = challenge.change_status(key, Status::Accepted)?;
         challenge.invariant(None)?;
         emit_cpi!(event);
+        emit_cpi!(CounterpartySet {
+            challenge: key,
+            counterparty,
+            accepted: true,
+        });
         Ok(())
     }
 }

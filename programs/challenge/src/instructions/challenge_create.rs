@@ -5,7 +5,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::{
     error::ChallengeError,
-    events::{ChallengeCreated, StatusChanged},
+    events::{ChallengeCreated, CounterpartySet, StatusChanged},
     state::*,
 };
 
@@ -234,6 +234,13 @@ impl CreateChallenge<'_> {
             to: status,
             at: Clock::get()?.unix_timestamp,
         });
+        if let Some(counterparty) = args.counterparty {
+            emit_cpi!(CounterpartySet {
+                challenge: challenge_key,
+                counterparty,
+                accepted: false,
+            });
+        }
         Ok(())
     }
 }

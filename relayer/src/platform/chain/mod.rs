@@ -253,6 +253,21 @@ impl ChainClient {
         Ok(response.value)
     }
 
+    /// The account at `address` at confirmed commitment with the slot it was read at, or
+    /// `None` if it does not exist.
+    pub async fn account_at(
+        &self,
+        address: &Pubkey,
+    ) -> Result<(u64, Option<solana_account::Account>), ChainError> {
+        let response = self
+            .call("getAccountInfo", || {
+                self.rpc
+                    .get_account_with_commitment(address, CommitmentConfig::confirmed())
+            })
+            .await?;
+        Ok((response.context.slot, response.value))
+    }
+
     /// The accounts at `addresses` at confirmed commitment, read in batches of 100
     /// (`getMultipleAccounts`), with the oldest slot any batch was read at: every account is
     /// as of that slot or later.
