@@ -1,47 +1,46 @@
-//! A client of a relayer that signs every request with an API key's HMAC secret
-//! (`X-Timestamp`, `X-Nonce`, `X-Signature`; docs/api-auth.md).
+//! The stack's signed client: `veil-rest-client` with an API key, answering every status as a
+//! `(status, body)` pair so that the demo can print refusals as they come. No retries and no
+//! breaker here: the demo shows each request as sent, and the benchmarks measure each one.
 
-use serde_json::Value;
-use veil_relayer::platform::auth::{signature::sign_request, SigningSecret};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use veil_rest_client::{breaker::BreakerConfig, Client};
 
 /// Why a request was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The signing secret is not hex.
-    #[error("the signing secret is malformed")]
-    Secret,
+    /// The client could not be set up (a malformed signing secret or URL).
+    #[error("the client cannot be set up: {0}")]
+    Config(String),
     /// Not an HTTP method.
     #[error("`{0}` is not an HTTP method")]
     Method(String),
     /// The relayer did not answer.
-    #[error("the relayer at {url} did not answer: {source}")]
-    Unreachable {
-        /// Its URL.
-        url: String,
-        /// Why.
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("the relayer did not answer: {0}")]
+    Unreachable(String),
 }
 
-/// A signed client.
-#[derive(Debug, Clone)]
+/// A client that signs every request with an API key's HMAC secret (`docs/api-auth.md`).
+#[derive(Clone)]
 pub struct SignedClient {
-    base: String,
-    api_key: String,
-    secret: String,
-    http: reqwest::Client,
+    inner: Result<Client, String>,
 }
 
 impl SignedClient {
     /// A client of the relayer at `base` with this key and its signing secret (hex).
     pub fn new(base: &str, api_key: &str, signing_secret: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            api_key: api_key.to_owned(),
-            secret: signing_secret.to_owned(),
-            http: reqwest::Client::new(),
-        }
+        let inner = Client::builder(base)
+            .api_key(api_key, signing_secret)
+            .retry(veil_retry::Policy::new(Duration::ZERO, Duration::ZERO, 0))
+            .breaker(BreakerConfig {
+                failures: u32::MAX,
+                open_for: Duration::ZERO,
+            })
+            .verify_cache_ttl(Duration::ZERO)
+            .build()
+            .map_err(|e| e.to_string());
+        Self { inner }
     }
 
     /// Sends a signed request; the status and the body (JSON, or the text as a string).
@@ -51,35 +50,27 @@ impl SignedClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), ClientError> {
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let secret = SigningSecret::from_hex(&self.secret).map_err(|_| ClientError::Secret)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let nonce = hex::encode(rand::random::<[u8; 16]>());
-        let headers = sign_request(method, path, &bytes, &secret, now, &nonce);
-        let method_value = reqwest::Method::from_bytes(method.as_bytes())
+        use veil_rest_client::ClientError as E;
+        let client = self
+            .inner
+            .as_ref()
+            .map_err(|e| ClientError::Config(e.clone()))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::Method(method.to_owned()))?;
-        let response = self
-            .http
-            .request(method_value, format!("{}{path}", self.base))
-            .header("x-api-key", &self.api_key)
-            .header("x-timestamp", &headers.timestamp)
-            .header("x-nonce", &headers.nonce)
-            .header("x-signature", &headers.signature)
-            .header("content-type", "application/json")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        Ok((
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ))
+        match client.call(method, path, body).await {
+            Ok(response) => Ok((response.status, response.body)),
+            Err(E::Api {
+                status,
+                code,
+                message,
+                details,
+                ..
+            }) => Ok((
+                status,
+                json!({ "error": { "code": code, "message": message, "details": details } }),
+            )),
+            Err(E::Unexpected { status, body }) => Ok((status, Value::String(body))),
+            Err(error) => Err(ClientError::Unreachable(error.to_string())),
+        }
     }
 }

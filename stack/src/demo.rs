@@ -333,58 +333,55 @@ impl Client {
         Ok(value)
     }
 
-    /// Alice signs in with her wallet as a browser would (no API key), mints an ID with her
-    /// session and signs out; the token then stops working.
+    /// Alice signs in with her wallet as a browser would (no API key), through the Rust client
+    /// library (`veil-rest-client`), mints an ID with her session and signs out; the token then
+    /// stops working.
     async fn session(&self) -> Result<(), DemoError> {
         let alice = self.data.wallet("alice")?;
-        let issued = self
-            .keyless(
-                reqwest::Method::POST,
-                "/api/v2/auth/challenge",
-                Some(
-                    &json!({"chain_id": "solana:localnet", "address": alice.pubkey().to_string()}),
-                ),
-                None,
-            )
-            .await?;
-        let message = issued["message"].as_str().unwrap_or_default();
-        println!("  (alice signs the Sign-In With Solana message)");
-        let signature = alice.sign_message(message.as_bytes()).to_string();
-        let session = self
-            .keyless(
-                reqwest::Method::POST,
-                "/api/v2/auth/session",
-                Some(&json!({"message": message, "signature": signature})),
-                None,
-            )
-            .await?;
-        let token = session["token"].as_str().unwrap_or_default().to_owned();
+        let client = veil_rest_client::Client::builder(&self.session.relayer_url)
+            .build()
+            .map_err(|e| DemoError::Unexpected(e.to_string()))?;
+        let address = alice.pubkey().to_string();
+        println!("> POST /api/v2/auth/challenge, POST /api/v2/auth/session  (no API key)");
+        let session = client
+            .sign_in("solana:localnet", &address, |message| {
+                println!("  (alice signs the Sign-In With Solana message)");
+                alice.sign_message(message.as_bytes()).to_string()
+            })
+            .await
+            .map_err(|e| DemoError::Unexpected(format!("sign-in: {e}")))?;
+        println!(
+            "< session for {} until {}",
+            session.address, session.expires_at
+        );
         let content =
             base64::engine::general_purpose::STANDARD.encode(b"minted by alice's session");
-        self.keyless(
-            reqwest::Method::POST,
-            "/api/v2/chittyid/mint",
-            Some(
-                &json!({"namespace": "CHI", "entity_type": "P", "content": content,
-                         "metadata": {"source": "veil-stack demo"}}),
-            ),
-            Some(&token),
-        )
-        .await?;
-        self.keyless(
-            reqwest::Method::DELETE,
-            "/api/v2/auth/session",
-            None,
-            Some(&token),
-        )
-        .await?;
+        println!("> POST /api/v2/chittyid/mint  (Authorization: Bearer vs_…, Idempotency-Key)");
+        let minted = client
+            .mint(&veil_rest_client::MintRequest {
+                namespace: "CHI".into(),
+                entity_type: "P".into(),
+                content: Some(content.clone()),
+                metadata: Some(json!({"source": "veil-stack demo"})),
+                ..veil_rest_client::MintRequest::default()
+            })
+            .await
+            .map_err(|e| DemoError::Unexpected(format!("session mint: {e}")))?;
+        println!(
+            "< {} (idempotency key {})",
+            minted.id, minted.idempotency_key
+        );
+        client
+            .sign_out()
+            .await
+            .map_err(|e| DemoError::Unexpected(format!("sign-out: {e}")))?;
         println!("  signed out; the same token again:");
         match self
             .keyless(
                 reqwest::Method::POST,
                 "/api/v2/chittyid/mint",
                 Some(&json!({"namespace": "CHI", "entity_type": "P", "content": content})),
-                Some(&token),
+                Some(&session.token),
             )
             .await
         {

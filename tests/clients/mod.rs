@@ -2,3 +2,4 @@
 //! (`veil-rest-client`) here, the TypeScript package through node.
 
 mod rust;
+mod typescript;

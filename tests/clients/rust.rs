@@ -22,7 +22,7 @@ use veil_rest_client::{breaker::BreakerConfig, ChallengeQuery, Client, ClientErr
 use crate::{fallback::support::TestFallback, relayer::support::TestApp};
 
 /// Serves `router` on 127.0.0.1 (port 0: any); its base URL.
-async fn serve_on(router: Router, port: u16) -> String {
+pub(super) async fn serve_on(router: Router, port: u16) -> String {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind");
@@ -126,14 +126,14 @@ async fn the_client_signs_as_the_relayer_checks_and_reads_verify_answers_from_it
 /// Forwards everything to the relayer, but while `lose` is set it answers the next mint the
 /// relayer made (`201`) with `502`: an answer lost on the way back.
 #[derive(Clone)]
-struct LossyProxy {
-    upstream: String,
-    http: reqwest::Client,
+pub(super) struct LossyProxy {
+    pub(super) upstream: String,
+    pub(super) http: reqwest::Client,
     /// (mints forwarded, answers lost, lose the next one).
-    mints: Arc<Mutex<(u32, u32, bool)>>,
+    pub(super) mints: Arc<Mutex<(u32, u32, bool)>>,
 }
 
-async fn lossy(State(proxy): State<LossyProxy>, request: Request) -> Response {
+pub(super) async fn lossy(State(proxy): State<LossyProxy>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let url = format!("{}{}", proxy.upstream, parts.uri);

@@ -158,7 +158,7 @@ pub struct Response {
     pub status: u16,
     /// Its headers.
     pub headers: HeaderMap,
-    /// Its JSON body (`null` when empty).
+    /// Its JSON body (`null` when empty, a string when the route answers text).
     pub body: Value,
 }
 
@@ -589,16 +589,12 @@ async fn read(response: reqwest::Response) -> Result<Response, ClientError> {
         serde_json::from_str(&text).ok()
     };
     if (200..300).contains(&status) {
-        return body
-            .map(|body| Response {
-                status,
-                headers,
-                body,
-            })
-            .ok_or_else(|| ClientError::Unexpected {
-                status,
-                body: text.chars().take(512).collect(),
-            });
+        // A 2xx that is not JSON (`/metrics`) is its text.
+        return Ok(Response {
+            status,
+            headers,
+            body: body.unwrap_or(Value::String(text)),
+        });
     }
     let error = body.as_ref().map(|b| &b["error"]);
     match error.and_then(|e| e["code"].as_str()) {
