@@ -994,3 +994,78 @@ async fn localnet_a_fire_challenge_whose_counterparty_fails_the_funds_check_is_c
         .await;
     assert_eq!(again, counterparty);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_session_takes_its_own_wallets_steps_and_no_one_elses() {
+    let s = setup().await;
+    let address = s.accepted_fire(61).await;
+    // The creator signs in with its wallet through the Rust client: no API key from here on.
+    let client = veil_rest_client::Client::builder(&s.wire.base)
+        .build()
+        .unwrap();
+    let creator = s.creator.insecure_clone();
+    client
+        .sign_in("solana:localnet", &creator.pubkey().to_string(), |m| {
+            creator.sign_message(m.as_bytes()).to_string()
+        })
+        .await
+        .expect("the creator signs in");
+    let step = |path: &str| format!("/api/v2/challenges/{address}/{path}");
+    let post = |path: String, body: Value| {
+        let client = client.clone();
+        async move { client.call(reqwest::Method::POST, &path, Some(&body)).await }
+    };
+    // The counterparty's deposit, its lock, its confirmation, the arbiter's resolution: not
+    // the creator's to take.
+    for (path, body) in [
+        ("deposit", json!({"party": "counterparty"})),
+        ("lock", json!({"party": "counterparty"})),
+        (
+            "confirm",
+            json!({"party": "counterparty", "outcome": "creator_wins"}),
+        ),
+        ("resolve", json!({"outcome": "creator_wins"})),
+    ] {
+        let refused = post(step(path), body).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Some("AUTH_SESSION_WALLET_MISMATCH"),
+            "{path}: {refused}"
+        );
+    }
+    // Its own deposit: built for its wallet, signed by it, forwarded by its session.
+    let built = post(step("deposit"), json!({"party": "creator"}))
+        .await
+        .expect("the creator's own deposit")
+        .body;
+    assert_eq!(built["signer"], json!(creator.pubkey().to_string()));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(built["transaction"].as_str().unwrap())
+        .unwrap();
+    let mut tx: Transaction = bincode::deserialize(&bytes).unwrap();
+    let blockhash = tx.message.recent_blockhash;
+    tx.try_sign(&[&creator], blockhash).unwrap();
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap());
+    post(
+        "/api/v2/transactions".to_owned(),
+        json!({ "transaction": encoded }),
+    )
+    .await
+    .expect("the session forwards what its wallet signed");
+    assert_eq!(s.tokens(&creator.pubkey()).await, START - BOND);
+    let view = client.challenge(&address).await.unwrap();
+    assert_eq!(
+        view["creator_state"]["bond_deposited"],
+        json!(true),
+        "{view}"
+    );
+    assert_eq!(
+        view["counterparty_state"]["bond_deposited"],
+        json!(false),
+        "{view}"
+    );
+    // The relayer's own steps stay behind keys.
+    let refused = post(step("settle"), json!({})).await.unwrap_err();
+    assert_eq!(refused.code(), Some("AUTH_INVALID_API_KEY"), "{refused}");
+}

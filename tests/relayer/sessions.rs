@@ -382,10 +382,30 @@ async fn a_session_creates_and_accepts_challenges_as_its_own_wallet_only() {
         (501, "CHAIN_NOT_CONFIGURED"),
         "{body}"
     );
-    // Deciding and settling stay behind keys.
-    for path in [
-        "lock", "confirm", "resolve", "attest", "settle", "expire", "deposit",
+    // A party's own steps pass the session's check and reach the chain (none here; the
+    // wallet is checked against the challenge's party there: the localnet test).
+    for (path, body) in [
+        ("deposit", json!({"party": "creator"})),
+        ("lock", json!({"party": "creator"})),
+        ("confirm", json!({"party": "creator", "outcome": "draw"})),
+        ("resolve", json!({"outcome": "draw"})),
     ] {
+        let (status, body) = call(
+            &t,
+            Method::POST,
+            &format!("/api/v2/challenges/{challenge}/{path}"),
+            Some(body),
+            Some(token),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (501, "CHAIN_NOT_CONFIGURED"),
+            "{path}: {body}"
+        );
+    }
+    // The relayer's own steps stay behind keys.
+    for path in ["attest", "settle", "expire"] {
         let (status, body) = call(
             &t,
             Method::POST,

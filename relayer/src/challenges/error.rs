@@ -36,6 +36,10 @@ impl From<ChallengeApiError> for ApiError {
             E::Gatekeeper(error) => error.into(),
             E::Chain(error) => error.into(),
             E::Database(error) => ApiError::from(StoreError::from(error)),
+            E::NotActingWallet { step_wallet } => {
+                ApiError::new(ErrorCode::AuthSessionWalletMismatch, message)
+                    .with_details(json!({ "step_wallet": step_wallet.to_string() }))
+            }
             E::ReadFailed(_) => ApiError::new(ErrorCode::ChainUnavailable, message).retry_after(1),
         }
     }

@@ -54,12 +54,17 @@ pub struct ChallengeApi {
 /// `FF_CHALLENGES`.
 pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
     let flag = flags::require(state.flags.clone(), Flag::Challenges);
-    // A person's session may create a challenge as its own wallet, read one, accept one as
-    // its own wallet, and forward what its wallet signed; the rest stays behind keys.
+    // A person's session may create, list and read challenges, take its own wallet's steps
+    // (accept, deposit, lock, confirm; resolve as the arbiter), and forward what its wallet
+    // signed; the relayer's own steps (attest, settle, expire) stay behind keys.
     let parties = OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(get))
         .routes(routes!(accept))
+        .routes(routes!(deposit))
+        .routes(routes!(lock))
+        .routes(routes!(confirm))
+        .routes(routes!(resolve))
         .routes(routes!(forward))
         .route_layer(flag.clone())
         .route_layer(auth::require_key_or_session(
@@ -68,16 +73,27 @@ pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
         ));
     OpenApiRouter::new()
         .routes(routes!(attest))
-        .routes(routes!(deposit))
-        .routes(routes!(lock))
-        .routes(routes!(confirm))
-        .routes(routes!(resolve))
         .routes(routes!(settle))
         .routes(routes!(expire))
         .route_layer(flag)
         .route_layer(auth::require(auth.clone(), Scope::Challenges))
         .merge(parties)
         .with_state(state)
+}
+
+/// The wallet a session acts for: only a Solana wallet can be a challenge's party.
+fn acting_as(session: &Option<Extension<SessionPrincipal>>) -> Result<Option<Pubkey>, ApiError> {
+    let Some(Extension(session)) = session else {
+        return Ok(None);
+    };
+    let solana = session.chain_id.starts_with("solana:");
+    match session.address.parse::<Pubkey>() {
+        Ok(wallet) if solana => Ok(Some(wallet)),
+        _ => Err(auth::AuthError::SessionWalletMismatch {
+            session_wallet: format!("{}:{}", session.chain_id, session.address),
+        }
+        .into()),
+    }
 }
 
 fn service(state: &ChallengeApi) -> Result<&ChallengeService, ApiError> {
@@ -728,13 +744,15 @@ pub struct ResolveBody {
 )]
 pub async fn deposit(
     State(state): State<ChallengeApi>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<PartyBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
     let party = parse_party(&body.party)?;
+    let acting = acting_as(&session)?;
     Ok(Json(
         service(&state)?
-            .deposit(&address(&raw)?, party)
+            .deposit(&address(&raw)?, party, acting.as_ref())
             .await?
             .into(),
     ))
@@ -749,12 +767,17 @@ pub async fn deposit(
 )]
 pub async fn lock(
     State(state): State<ChallengeApi>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<PartyBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
     let party = parse_party(&body.party)?;
+    let acting = acting_as(&session)?;
     Ok(Json(
-        service(&state)?.lock(&address(&raw)?, party).await?.into(),
+        service(&state)?
+            .lock(&address(&raw)?, party, acting.as_ref())
+            .await?
+            .into(),
     ))
 }
 
@@ -767,14 +790,16 @@ pub async fn lock(
 )]
 pub async fn confirm(
     State(state): State<ChallengeApi>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
     let party = parse_party(&body.party)?;
     let outcome = parse_outcome(&body.outcome)?;
+    let acting = acting_as(&session)?;
     Ok(Json(
         service(&state)?
-            .confirm(&address(&raw)?, party, outcome)
+            .confirm(&address(&raw)?, party, outcome, acting.as_ref())
             .await?
             .into(),
     ))
@@ -789,13 +814,15 @@ pub async fn confirm(
 )]
 pub async fn resolve(
     State(state): State<ChallengeApi>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> Result<Json<UnsignedResponse>, ApiError> {
     let outcome = parse_outcome(&body.outcome)?;
+    let acting = acting_as(&session)?;
     Ok(Json(
         service(&state)?
-            .resolve(&address(&raw)?, outcome)
+            .resolve(&address(&raw)?, outcome, acting.as_ref())
             .await?
             .into(),
     ))

@@ -103,6 +103,12 @@ pub enum ChallengeApiError {
     /// PostgreSQL failed.
     #[error("challenge store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A session asked for a step that is another wallet's.
+    #[error("this step is {step_wallet}'s; a session acts for its own wallet only")]
+    NotActingWallet {
+        /// The wallet whose step it is.
+        step_wallet: Pubkey,
+    },
     /// A concurrent read of the same challenge, whose answer this one shared, failed.
     #[error("reading the challenge failed: {0}")]
     ReadFailed(String),
@@ -288,6 +294,16 @@ fn is_wallet_of(verification: &Verification, wallet: &Pubkey) -> bool {
     verification.chain_id.starts_with("solana:") && verification.address == wallet.to_string()
 }
 
+/// A session acting as `acting_as` may take only `wallet`'s step.
+fn require_acting(acting_as: Option<&Pubkey>, wallet: &Pubkey) -> Result<(), ChallengeApiError> {
+    match acting_as {
+        Some(acting) if acting != wallet => Err(ChallengeApiError::NotActingWallet {
+            step_wallet: *wallet,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `challenge` may be expired at chain time `now`: the program's own rule.
 pub fn is_overdue(challenge: &Challenge, now: i64) -> bool {
     challenge.expiry(now).is_ok()
@@ -408,15 +424,17 @@ impl ChallengeService {
     }
 
     /// A step of `party`'s, built by `build` from the challenge and the party's wallet, for
-    /// that wallet to sign.
+    /// that wallet to sign. With `acting_as` (a session's wallet), only for that wallet.
     async fn party_step(
         &self,
         address: &Pubkey,
         party: Party,
+        acting_as: Option<&Pubkey>,
         build: impl FnOnce(&Challenge, &Pubkey) -> Instruction,
     ) -> Result<Unsigned, ChallengeApiError> {
         let challenge = self.get(address).await?;
         let wallet = Self::wallet_of(&challenge, party)?;
+        require_acting(acting_as, &wallet)?;
         let ix = build(&challenge, &wallet);
         self.unsigned(*address, wallet, &[ix]).await
     }
@@ -426,8 +444,9 @@ impl ChallengeService {
         &self,
         address: &Pubkey,
         party: Party,
+        acting_as: Option<&Pubkey>,
     ) -> Result<Unsigned, ChallengeApiError> {
-        self.party_step(address, party, |challenge, wallet| {
+        self.party_step(address, party, acting_as, |challenge, wallet| {
             let from = get_associated_token_address(wallet, &challenge.bond_mint);
             cix::deposit_bond(wallet, address, challenge, &from)
         })
@@ -439,8 +458,9 @@ impl ChallengeService {
         &self,
         address: &Pubkey,
         party: Party,
+        acting_as: Option<&Pubkey>,
     ) -> Result<Unsigned, ChallengeApiError> {
-        self.party_step(address, party, |_, wallet| {
+        self.party_step(address, party, acting_as, |_, wallet| {
             cix::lock_intent(wallet, address)
         })
         .await
@@ -452,21 +472,24 @@ impl ChallengeService {
         address: &Pubkey,
         party: Party,
         outcome: Outcome,
+        acting_as: Option<&Pubkey>,
     ) -> Result<Unsigned, ChallengeApiError> {
-        self.party_step(address, party, |_, wallet| {
+        self.party_step(address, party, acting_as, |_, wallet| {
             cix::confirm_outcome(wallet, address, outcome)
         })
         .await
     }
 
-    /// `resolve`, for the arbiter to sign.
+    /// `resolve`, for the arbiter to sign (with `acting_as`, only when it is the arbiter).
     pub async fn resolve(
         &self,
         address: &Pubkey,
         outcome: Outcome,
+        acting_as: Option<&Pubkey>,
     ) -> Result<Unsigned, ChallengeApiError> {
         let challenge = self.get(address).await?;
         let arbiter = challenge.arbiter.ok_or(ChallengeApiError::NoArbiter)?;
+        require_acting(acting_as, &arbiter)?;
         self.unsigned(
             *address,
             arbiter,
