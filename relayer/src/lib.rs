@@ -83,6 +83,10 @@ pub async fn serve(
     tasks.push(tokio::spawn(
         state.flags.clone().run(refresh, stop_rx.clone()),
     ));
+    tasks.push(tokio::spawn(chittyid::idempotency::run_pruner(
+        state.pool.clone(),
+        stop_rx.clone(),
+    )));
     // Webhook delivery runs while FF_WEBHOOKS is not off (checked every round).
     tasks.push(tokio::spawn(state.webhooks.clone().run(stop_rx.clone())));
     if let Some(challenges) = state.challenges.clone() {
@@ -159,6 +163,9 @@ pub fn api(state: &AppState) -> OpenApiRouter {
                 reconciler: state.reconciler.clone(),
                 anchorer: state.anchorer.clone(),
                 pool: state.pool.clone(),
+                idempotency_ttl: std::time::Duration::from_secs(
+                    u64::from(state.config.idempotency_ttl_hours) * 3_600,
+                ),
             },
             auth,
         ))

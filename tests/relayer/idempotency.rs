@@ -100,3 +100,58 @@ async fn concurrent_retries_under_one_key_make_one_id() {
     assert_eq!(ids.len(), 1, "{answers:?}");
     assert_eq!(ids_for(&t, &request).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_expires_after_its_ttl_and_then_mints_anew_and_expired_keys_are_pruned() {
+    let t = TestApp::with(|c| c.idempotency_ttl_hours = 2).await;
+    let key = t.key.clone();
+    let request = body();
+    let (status, _, first) = mint(&t, &key, &request, Some("order-7")).await;
+    assert_eq!(status, 201, "{first}");
+    // The key lives the configured two hours.
+    let hours: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at - created_at)::float8 / 3600
+         FROM mint_idempotency WHERE key = 'order-7'",
+    )
+    .fetch_one(&t.db.pool)
+    .await
+    .unwrap();
+    assert!((hours - 2.0).abs() < 0.01, "{hours}");
+
+    // Past its expiry: the same request mints a new ID, and the key now answers that one.
+    sqlx::query("UPDATE mint_idempotency SET expires_at = now() - interval '1 second'")
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    let (status, replayed, second) = mint(&t, &key, &request, Some("order-7")).await;
+    assert_eq!((status, replayed), (201, false), "{second}");
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(ids_for(&t, &request).await, 2);
+    let (status, replayed, again) = mint(&t, &key, &request, Some("order-7")).await;
+    assert_eq!((status, replayed), (200, true), "{again}");
+    assert_eq!(again["id"], second["id"]);
+    // An expired key is no conflict for another request either.
+    sqlx::query("UPDATE mint_idempotency SET expires_at = now() - interval '1 second'")
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    let (status, _, third) = mint(&t, &key, &body(), Some("order-7")).await;
+    assert_eq!(status, 201, "{third}");
+
+    // The pruner removes expired keys only.
+    let (status, _, _) = mint(&t, &key, &body(), Some("order-8")).await;
+    assert_eq!(status, 201);
+    sqlx::query("UPDATE mint_idempotency SET expires_at = now() - interval '1 second' WHERE key = 'order-7'")
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    let pruned = veil_relayer::chittyid::idempotency::prune(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT key FROM mint_idempotency")
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, vec!["order-8".to_owned()]);
+}

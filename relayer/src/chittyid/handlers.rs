@@ -56,6 +56,8 @@ pub struct ChittyIdApi {
     pub anchorer: Option<Arc<Anchorer>>,
     /// PostgreSQL (legacy lookups).
     pub pool: sqlx::PgPool,
+    /// How long an `Idempotency-Key` answers its mint's ID.
+    pub idempotency_ttl: std::time::Duration,
 }
 
 /// The ChittyID routes with their OpenAPI paths: mint and verify under their scopes;
@@ -265,6 +267,7 @@ fn mint_request(
     body: MintBody,
     requester: Option<String>,
     key: Option<String>,
+    ttl: std::time::Duration,
 ) -> Result<MintRequest, ApiError> {
     let entity = EntityType::from_letter(&body.entity_type).ok_or_else(|| {
         ApiError::from(ChittyIdError::InvalidEntityType {
@@ -339,6 +342,7 @@ fn mint_request(
             requester,
             key,
             fingerprint,
+            ttl_secs: i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
         })
     });
     let nonce = match &body.request_nonce {
@@ -437,6 +441,7 @@ pub async fn mint(
         body,
         requester(principal.as_deref(), session.as_deref()),
         idempotency_key(&headers)?,
+        state.idempotency_ttl,
     )?;
     let replay = |response: MintResponse| {
         let mut headers = HeaderMap::new();

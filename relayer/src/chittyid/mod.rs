@@ -9,6 +9,7 @@ mod error;
 pub mod evidence;
 pub mod fallback_client;
 pub mod handlers;
+pub mod idempotency;
 pub mod legacy;
 pub mod mint;
 pub mod reconcile;

@@ -25,33 +25,57 @@ pub async fn ensure_vrf_key(
 }
 
 /// Records the `Idempotency-Key` of each of `rows` (all keyed), first come first kept
-/// (within the statement too); the IDs whose key was recorded.
+/// (within the statement too: a key's later rows are left out, so they are not kept); a key
+/// whose earlier mint has expired is taken over. The IDs whose key was recorded.
 pub async fn record_idempotency<'e>(
     executor: impl PgExecutor<'e>,
     rows: &[&MintRow],
 ) -> Result<HashSet<String>, StoreError> {
-    let (mut requesters, mut keys, mut fingerprints, mut ids) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut requesters, mut keys, mut fingerprints, mut ids, mut ttls) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut seen = HashSet::new();
     for r in rows {
         if let Some(k) = &r.idempotency {
+            if !seen.insert((k.requester.as_str(), k.key.as_str())) {
+                continue;
+            }
             requesters.push(k.requester.clone());
             keys.push(k.key.clone());
             fingerprints.push(k.fingerprint.to_vec());
             ids.push(r.id.clone());
+            ttls.push(k.ttl_secs);
         }
     }
     let kept: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO mint_idempotency (requester, key, fingerprint, id)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[])
-         ON CONFLICT (requester, key) DO NOTHING RETURNING id",
+        "INSERT INTO mint_idempotency (requester, key, fingerprint, id, expires_at)
+         SELECT r, k, f, i, now() + make_interval(secs => t)
+         FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[]) AS u(r, k, f, i, t)
+         ON CONFLICT (requester, key) DO UPDATE
+           SET fingerprint = EXCLUDED.fingerprint, id = EXCLUDED.id,
+               created_at = now(), expires_at = EXCLUDED.expires_at
+           WHERE mint_idempotency.expires_at <= now()
+         RETURNING id",
     )
     .bind(&requesters)
     .bind(&keys)
     .bind(&fingerprints)
     .bind(&ids)
+    .bind(&ttls)
     .fetch_all(executor)
     .await?;
     Ok(kept.into_iter().collect())
+}
+
+/// Deletes up to `limit` expired idempotency keys; how many.
+pub async fn prune_idempotency(pool: &PgPool, limit: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM mint_idempotency WHERE ctid IN (
+           SELECT ctid FROM mint_idempotency WHERE expires_at <= now() LIMIT $1)",
+    )
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Stores the metadata of `rows` (those that carry some).
@@ -132,14 +156,15 @@ pub async fn delete_ids<'e>(
     Ok(())
 }
 
-/// The ID and fingerprint recorded for `requester`'s `key`.
+/// The ID and fingerprint recorded for `requester`'s `key`, unless it expired.
 pub async fn idempotent_mint<'e>(
     executor: impl PgExecutor<'e>,
     requester: &str,
     key: &str,
 ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, fingerprint FROM mint_idempotency WHERE requester = $1 AND key = $2",
+        "SELECT id, fingerprint FROM mint_idempotency
+         WHERE requester = $1 AND key = $2 AND expires_at > now()",
     )
     .bind(requester)
     .bind(key)

@@ -206,6 +206,10 @@ pub struct Config {
     #[arg(long, env = "RELAYER_WEBHOOK_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub webhook_retention_days: u32,
+    /// Hours an `Idempotency-Key` answers its mint's ID; after that the key is free again.
+    #[arg(long, env = "RELAYER_IDEMPOTENCY_TTL_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub idempotency_ttl_hours: u32,
     /// Milliseconds a cached challenge read (`GET /api/v2/challenges/{address}`) is served
     /// before the chain is read again; the indexer's notifications and this relayer's own
     /// transactions drop entries sooner. 0 reads the chain every time.

@@ -65,4 +65,6 @@ pub struct Idempotency {
     pub key: String,
     /// SHA-256 of the request's fields.
     pub fingerprint: [u8; 32],
+    /// Seconds the key answers this mint's ID (`RELAYER_IDEMPOTENCY_TTL_HOURS`).
+    pub ttl_secs: i64,
 }
