@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 fail=0
 # Only test and local-stack crates may turn it on in a dependency declaration.
-for manifest in crates/zk programs/registry programs/challenge circuits relayer indexer crates/client fallback; do
+for manifest in crates/zk programs/registry programs/challenge circuits relayer indexer crates/client fallback member; do
   if grep -Eq '^default *=.*dev-keys' "$manifest/Cargo.toml"; then
     echo "dev-keys: $manifest enables dev-keys by default"; fail=1
   fi

@@ -24,6 +24,13 @@ pub fn secret_from_signature(signature: &[u8]) -> Fr {
     Fr::from_be_bytes_mod_order(&digest)
 }
 
+/// The message a wallet signs to register `commitment` (big-endian) on the track of the mint
+/// whose base58 address is `mint`: the relayer checks it, the member's tools build it.
+pub fn registration_message(mint: &str, commitment: &[u8; 32]) -> String {
+    let hex: String = commitment.iter().map(|b| format!("{b:02x}")).collect();
+    format!("Chitty Veil registration v1\nmint: {mint}\ncommitment: {hex}")
+}
+
 /// `identity_commitment = Poseidon(s)`.
 pub fn commitment(secret: &Fr) -> Fr {
     hash(&[*secret])

@@ -598,3 +598,203 @@ async fn localnet_a_sold_token_stops_proving_within_the_freshness_window() {
         stale.body
     );
 }
+
+/// Forwards every request to the relayer and keeps its method, target and body.
+#[derive(Clone)]
+struct Capture {
+    upstream: String,
+    http: reqwest::Client,
+    seen: std::sync::Arc<parking_lot::Mutex<Vec<String>>>,
+}
+
+async fn capture(
+    axum::extract::State(c): axum::extract::State<Capture>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    c.seen.lock().push(format!(
+        "{} {} {:?} {}",
+        parts.method,
+        parts.uri,
+        parts.headers,
+        String::from_utf8_lossy(&bytes)
+    ));
+    let mut forwarded = c
+        .http
+        .request(parts.method, format!("{}{}", c.upstream, parts.uri))
+        .body(bytes);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            forwarded = forwarded.header(name, value);
+        }
+    }
+    let answer = forwarded.send().await.unwrap();
+    let status = answer.status();
+    let mut response =
+        axum::response::Response::new(axum::body::Body::from(answer.bytes().await.unwrap()));
+    *response.status_mut() = status;
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_its_secret() {
+    use veil_member::{proof_body, scope, Identity, PublishedLeaves};
+    let relayer = relayer_key();
+    let issuer = Keypair::new();
+    let (alice, other) = (Keypair::new(), Member::new(Keypair::new()));
+    let (net, rpc) = registry_chain(&relayer, &[issuer.pubkey()]).await;
+    let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
+    fund_tokens(&rpc, &issuer, &mint, &alice.pubkey(), 1_000_000).await;
+    fund_tokens(&rpc, &issuer, &mint, &other.wallet.pubkey(), 1_000_000).await;
+    let url = net.rpc_url().to_owned();
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some(url);
+        c.anchor_interval_secs = 3_600;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Registry], 1_000).await;
+    let wire = Wire::serve(&t).await;
+    // Someone else registered first: alice's leaf is not the first.
+    let first = wire
+        .post(
+            "/api/v2/registry/register",
+            &other.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+
+    // Everything alice's machine sends goes through this recorder.
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let proxy = Capture {
+        upstream: wire.base.clone(),
+        http: reqwest::Client::new(),
+        seen: seen.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let through = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::Router::new().fallback(capture).with_state(proxy),
+        )
+        .await
+    });
+
+    // Alice: her wallet signs in (a session) and registers her commitment.
+    let identity = Identity::from_wallet(&alice);
+    let client = veil_rest_client::Client::builder(&through).build().unwrap();
+    client
+        .sign_in("solana:localnet", &alice.pubkey().to_string(), |m| {
+            alice.sign_message(m.as_bytes()).to_string()
+        })
+        .await
+        .unwrap();
+    let registered = client
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/registry/register",
+            Some(&identity.registration(&alice, &mint.to_bytes())),
+        )
+        .await
+        .expect("registered");
+    assert_eq!(registered.body["leaf_index"], json!(1));
+    // Not published yet: the leaves route says so, typed.
+    let early = client
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v2/registry/tracks/{mint}/leaves"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Some("REGISTRY_TRACK_NOT_FOUND"), "{early}");
+    let published = wire
+        .post(
+            "/api/v2/registry/publish",
+            &json!({"mint": mint.to_string()}),
+            &t.admin,
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+
+    // Her machine fetches the leaves (nobody's wallet in them), proves, and submits.
+    let leaves = client
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v2/registry/tracks/{mint}/leaves"),
+            None,
+        )
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(leaves["root"], published.body["root"]);
+    assert_eq!(leaves["leaves"].as_array().unwrap().len(), 2);
+    for wallet in [alice.pubkey(), other.wallet.pubkey()] {
+        assert!(!leaves.to_string().contains(&wallet.to_string()));
+    }
+    let recipient = Pubkey::new_unique();
+    let signal = veil_zk::signal_hash(b"claim-access", &recipient.to_bytes());
+    let witness = identity
+        .witness(
+            &mint.to_bytes(),
+            &PublishedLeaves::from_json(&leaves).unwrap(),
+            &scope(0),
+            &signal,
+        )
+        .expect("her leaf is under the root");
+    let depth = usize::from(veil_zk::vk::TREE_DEPTH);
+    let prover = veil_circuits::prover::Prover::new(
+        veil_circuits::keys::generate(depth, veil_circuits::keys::DEV_SEED).unwrap(),
+        depth,
+    )
+    .unwrap();
+    let (proof, inputs) = tokio::task::spawn_blocking(move || prover.prove(&witness).unwrap())
+        .await
+        .unwrap();
+    let verified = client
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/verify-ownership",
+            Some(&proof_body(&proof, &inputs)),
+        )
+        .await
+        .expect("the local proof verifies on chain");
+    assert_eq!(
+        verified.body["nullifier"],
+        json!(hex::encode(inputs.nullifier))
+    );
+    let track_id = veil_zk::track_id_for(&mint.to_bytes());
+    rpc.get_account(&ix::nullifier_pda(&track_id, &inputs.nullifier).0)
+        .await
+        .expect("the nullifier is spent on chain");
+    // Someone else's wallet cannot prove with her leaves.
+    let stranger = Identity::from_wallet(&Keypair::new());
+    assert!(matches!(
+        stranger.witness(
+            &mint.to_bytes(),
+            &PublishedLeaves::from_json(&leaves).unwrap(),
+            &scope(0),
+            &signal
+        ),
+        Err(veil_member::MemberError::NotAMember)
+    ));
+
+    // What the relayer received from her machine: never the secret, nor the signature it is
+    // derived from, in any form; and never a call to the custodial prover.
+    let signature = alice.sign_message(identity::IDENTITY_MESSAGE);
+    let forbidden = [
+        identity.secret_hex(),
+        signature.to_string(),
+        hex::encode(signature.as_ref()),
+    ];
+    let seen = seen.lock();
+    assert!(seen.len() >= 6, "{seen:?}");
+    for request in seen.iter() {
+        for secret in &forbidden {
+            assert!(!request.contains(secret.as_str()), "leaked in {request}");
+        }
+        assert!(!request.contains("/api/v2/prove"), "{request}");
+    }
+}

@@ -145,7 +145,8 @@ async fn every_documented_operation_is_routed() {
         let concrete = path
             .replace("{id}", "01-A-CHI-00000000-I-2611-0-0")
             .replace("{address}", "11111111111111111111111111111111")
-            .replace("{key_id}", "0123456789abcdef");
+            .replace("{key_id}", "0123456789abcdef")
+            .replace("{mint}", "11111111111111111111111111111111");
         assert!(!concrete.contains('{'), "unfilled parameter in {path}");
         for method in operations.as_object().unwrap().keys() {
             let method: Method = method.to_uppercase().parse().unwrap();

@@ -31,4 +31,6 @@ mod types;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use error::ClientError;
+/// The HTTP method of [`Client::call`].
+pub use reqwest::Method;
 pub use types::{ChallengeQuery, MintRequest, Minted, Session};

@@ -28,7 +28,10 @@ impl From<RegistryError> for ApiError {
             E::CommitmentTaken => ApiError::new(ErrorCode::RegistryAlreadyRegistered, message)
                 .with_details(json!({ "reason": "commitment_taken" })),
             E::TreeFull => ApiError::new(ErrorCode::RegistryTrackFull, message),
-            E::UnknownTrack => ApiError::new(ErrorCode::RegistryTrackNotFound, message),
+            E::UnknownTrack => ApiError::new(ErrorCode::RegistryTrackNotFound, message)
+                .with_details(json!({ "reason": "no_members" })),
+            E::NoPublishedRoot => ApiError::new(ErrorCode::RegistryTrackNotFound, message)
+                .with_details(json!({ "reason": "not_published" })),
             E::NotAMember => ApiError::new(ErrorCode::RegistryNotAMember, message),
             E::NotPublished {
                 leaf_index,

@@ -2,7 +2,11 @@
 //! [`RegistryService`](crate::registry::RegistryService). Bytes travel as hex (field
 //! elements, proofs), addresses and signatures as base58.
 
-use axum::{extract::State, http::StatusCode, Extension, Json};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Extension, Json,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use veil_zk::{ProofBytes, PublicInputs, PROOF_LEN};
@@ -35,6 +39,7 @@ pub fn routes(state: RegistryApi, auth: &Arc<AuthService>) -> OpenApiRouter {
     // relayer (which sees the member's secret) stays behind keys.
     let members = OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(leaves))
         .routes(routes!(verify_ownership))
         .route_layer(auth::require_key_or_session(auth.clone(), Scope::Registry));
     let proving = OpenApiRouter::new()
@@ -45,6 +50,54 @@ pub fn routes(state: RegistryApi, auth: &Arc<AuthService>) -> OpenApiRouter {
         .route_layer(auth::require(auth.clone(), Scope::Admin))
         .route_layer(auth::admin_only(auth.clone()));
     members.merge(proving).merge(admin).with_state(state)
+}
+
+/// A track's published leaves.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeavesResponse {
+    /// The token mint (base58).
+    pub mint: String,
+    /// The track, hex.
+    pub track_id: String,
+    /// The tree's depth.
+    pub depth: usize,
+    /// The published root the leaves hash to, hex.
+    pub root: String,
+    /// The slot of the holdings snapshot the root was built from.
+    pub snapshot_slot: u64,
+    /// Where the root landed.
+    pub published_slot: u64,
+    /// The leaves in index order, hex; a member the snapshot did not find holding has the
+    /// empty leaf (zero).
+    pub leaves: Vec<String>,
+}
+
+/// The leaves under a track's latest published root, so that a member builds its own Merkle
+/// path and proves on its own machine (`veil-member prove`); nothing says whose leaf is whose.
+#[utoipa::path(
+    get, path = "/api/v2/registry/tracks/{mint}/leaves", tag = "registry",
+    params(("mint" = String, Path, description = "The token mint (base58)")),
+    responses(
+        (status = 200, body = LeavesResponse),
+        (status = 404, body = ErrorBody, description = "`REGISTRY_TRACK_NOT_FOUND`: no members (`details.reason` `no_members`) or no published root (`not_published`)"),
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+pub async fn leaves(
+    State(state): State<RegistryApi>,
+    Path(mint): Path<String>,
+) -> Result<Json<LeavesResponse>, ApiError> {
+    let mint = parse_pubkey(&mint, "mint")?;
+    let published = service(&state)?.published_leaves(&mint).await?;
+    Ok(Json(LeavesResponse {
+        mint: mint.to_string(),
+        track_id: hex::encode(published.track_id),
+        depth: published.depth,
+        root: hex::encode(published.root),
+        snapshot_slot: published.published.snapshot_slot,
+        published_slot: published.published.slot,
+        leaves: published.leaves.iter().map(hex::encode).collect(),
+    }))
 }
 
 fn service(state: &RegistryApi) -> Result<&RegistryService, ApiError> {

@@ -53,10 +53,7 @@ use crate::{
 
 /// The message a wallet signs to register `commitment` on the track of `mint`.
 pub fn registration_message(mint: &Pubkey, commitment: &[u8; 32]) -> String {
-    format!(
-        "Chitty Veil registration v1\nmint: {mint}\ncommitment: {}",
-        hex::encode(commitment)
-    )
+    identity::registration_message(&mint.to_string(), commitment)
 }
 
 /// Why a token account does not show the wallet holding the token.
@@ -141,6 +138,9 @@ pub enum RegistryError {
     /// Nobody registered on this track.
     #[error("no member is registered on this track")]
     UnknownTrack,
+    /// The track has members but no published root yet.
+    #[error("no root of this track is published yet")]
+    NoPublishedRoot,
     /// The tree of this track holds no more leaves.
     #[error("the track's tree is full")]
     TreeFull,
@@ -262,6 +262,21 @@ struct PublishedTree {
     leaves: u64,
     root: [u8; 32],
     tree: Tree,
+}
+
+/// A track's published leaves ([`RegistryService::published_leaves`]).
+#[derive(Debug, Clone)]
+pub struct PublishedLeaves {
+    /// The track.
+    pub track_id: [u8; 32],
+    /// The tree's depth.
+    pub depth: usize,
+    /// The root they hash to.
+    pub root: [u8; 32],
+    /// The leaves, in index order.
+    pub leaves: Vec<[u8; 32]>,
+    /// The publication.
+    pub published: Published,
 }
 
 /// The registry flows.
@@ -551,6 +566,30 @@ impl RegistryService {
         });
         self.trees.lock().insert(*track_id, entry.clone());
         Ok(entry)
+    }
+
+    /// The leaves under the latest published root of `mint`'s track, in index order (a member
+    /// the snapshot did not find holding has the empty leaf), checked to hash to that root:
+    /// what a member needs to build its own Merkle path and prove on its own machine. They say
+    /// nothing of whose each leaf is.
+    pub async fn published_leaves(&self, mint: &Pubkey) -> Result<PublishedLeaves, RegistryError> {
+        let track_id = veil_zk::track_id_for(&mint.to_bytes());
+        let track = store::track(&self.pool, &track_id)
+            .await?
+            .ok_or(RegistryError::UnknownTrack)?;
+        let published = track.published.ok_or(RegistryError::NoPublishedRoot)?;
+        let tree = self.published_tree(&track_id, &published).await?;
+        let leaves = (0..published.leaves)
+            .map(|i| tree.tree.leaf(i).map(to_be_bytes))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| RegistryError::Integrity("a published leaf is missing".into()))?;
+        Ok(PublishedLeaves {
+            track_id,
+            depth: depth(),
+            root: tree.root,
+            leaves,
+            published,
+        })
     }
 
     /// Proves the membership of the secret's identity under the latest published root.
