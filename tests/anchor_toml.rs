@@ -84,3 +84,90 @@ fn serde_json_like_bytes(text: &str) -> Vec<u8> {
         .map(|n| n.trim().parse().expect("a byte"))
         .collect()
 }
+
+/// The `[discriminator, name]` pairs of the IDL's `section` (`events`, `accounts`).
+fn idl_entries(program: &str, section: &str) -> Vec<(String, Vec<u8>)> {
+    let text = fs::read_to_string(root().join("idl").join(format!("{program}.json")))
+        .expect("idl/<program>.json exists (scripts/idl.sh write)");
+    let idl: serde_json::Value = serde_json::from_str(&text).expect("the IDL is JSON");
+    idl[section]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|entry| {
+            let name = entry["name"].as_str().expect("a name").to_owned();
+            let disc = entry["discriminator"]
+                .as_array()
+                .expect("a discriminator")
+                .iter()
+                .map(|b| u8::try_from(b.as_u64().expect("a byte")).expect("a byte"))
+                .collect();
+            (name, disc)
+        })
+        .collect()
+}
+
+/// The checked-in IDL (`idl/`, built by Anchor's IDL builder; `.ci/run` fails when it is
+/// stale) names the compiled program ids, and its events are exactly the programs' event
+/// types with their compiled discriminators, which is what a TypeScript client decodes by.
+#[test]
+fn the_idl_carries_the_compiled_ids_and_every_event_discriminator() {
+    use anchor_lang::Discriminator;
+    for (name, id) in PROGRAMS {
+        let text = fs::read_to_string(root().join("idl").join(format!("{name}.json"))).unwrap();
+        let idl: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(idl["address"], id.to_string(), "{name}");
+        assert_eq!(idl["metadata"]["name"], *name);
+    }
+    macro_rules! events {
+        ($($t:ty),+ $(,)?) => {{
+            let mut v: Vec<(String, Vec<u8>)> = vec![$((
+                stringify!($t).rsplit("::").next().unwrap().trim().to_owned(),
+                <$t>::DISCRIMINATOR.to_vec(),
+            )),+];
+            v.sort();
+            v
+        }};
+    }
+    let mut registry = idl_entries("registry", "events");
+    registry.sort();
+    assert_eq!(
+        registry,
+        events!(
+            registry::events::RegistryInitialized,
+            registry::events::AdminProposed,
+            registry::events::AdminAccepted,
+            registry::events::RegistrarSet,
+            registry::events::PauseSet,
+            registry::events::TrackCreated,
+            registry::events::MerkleRootUpdated,
+            registry::events::IdBatchAnchored,
+            registry::events::OwnershipVerified,
+        )
+    );
+    let mut challenge = idl_entries("challenge", "events");
+    challenge.sort();
+    assert_eq!(
+        challenge,
+        events!(
+            challenge::events::StatusChanged,
+            challenge::events::ChallengeCreated,
+            challenge::events::CounterpartySet,
+            challenge::events::VerificationAttested,
+            challenge::events::BondDeposited,
+            challenge::events::OutcomeConfirmed,
+            challenge::events::AttestationCreated,
+            challenge::events::BondsReleased,
+            challenge::events::SurplusSwept,
+            challenge::events::ChallengeAdminProposed,
+            challenge::events::ChallengeAdminAccepted,
+        )
+    );
+    // The accounts a client decodes: the challenge and its config.
+    let accounts = idl_entries("challenge", "accounts");
+    let challenge_account = accounts.iter().find(|(n, _)| n == "Challenge").unwrap();
+    assert_eq!(
+        challenge_account.1,
+        <challenge::state::Challenge as Discriminator>::DISCRIMINATOR.to_vec()
+    );
+}
