@@ -10,4 +10,6 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --locked -q -p veil-idl-gen
 tool="$target/debug/idl-gen"
-CARGO_TARGET_DIR="$target-idl" "$tool" "${1:-check}"
+# Anchor's builder would run `cargo +$RUSTUP_TOOLCHAIN` (and try to install it) when that is
+# set; rust-toolchain.toml already pins the toolchain.
+CARGO_TARGET_DIR="$target-idl" env -u RUSTUP_TOOLCHAIN "$tool" "${1:-check}"
