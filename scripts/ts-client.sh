@@ -5,6 +5,7 @@
 #   scripts/ts-client.sh build     install if needed, generate, compile
 #   scripts/ts-client.sh test      build, then node --test against RELAYER_URL & co. (the
 #                                  integration test `clients::typescript` sets them)
+#   scripts/ts-client.sh test-programs   build, then the IDL client's tests on PROGRAMS_FIXTURE
 # Needs Node.js ≥ 18 and npm (Debian: apt-get install nodejs npm).
 set -euo pipefail
 cd "$(dirname "$0")/../clients/ts"
@@ -20,12 +21,17 @@ install() {
 }
 
 build() {
+  # One build at a time: the integration tests start several at once.
+  exec 9>"$PWD/.build.lock"
+  flock 9
   install
   npm run --silent build >&2
+  flock -u 9
 }
 
 case "${1:-build}" in
   build) build ;;
-  test) build; exec node --test --test-concurrency=1 test/ ;;
-  *) echo "usage: scripts/ts-client.sh build | test" >&2; exit 2 ;;
+  test) build; exec node --test --test-concurrency=1 test/client.test.mjs ;;
+  test-programs) build; exec node --test test/programs.test.mjs ;;
+  *) echo "usage: scripts/ts-client.sh build | test | test-programs" >&2; exit 2 ;;
 esac

@@ -123,3 +123,76 @@ async fn the_typescript_client_against_a_live_relayer() {
         "node printed the ID it got: {stdout}"
     );
 }
+
+/// The package's program half (`src/programs.ts`: @coral-xyz/anchor over the checked-in IDL)
+/// against real transactions of the programs, executed on the in-process chain: it decodes
+/// their `emit_cpi!` events and the challenge account as the Rust decoders do, derives the
+/// same PDA, and builds `accept` byte for byte as `veil-client` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_program_client_decodes_real_transactions_and_builds_the_same_instructions()
+{
+    use challenge::state::Mode;
+    use solana_signer::Signer;
+    use veil_client::{challenge as cix, decode::ChallengeEvent};
+    use veil_harness::ChallengeFixture;
+
+    let mut f = ChallengeFixture::new();
+    let args = f.args(Mode::Fire);
+    let nonce = args.nonce;
+    let (address, created) = f.create(args);
+    let created = created.expect("create lands");
+    let counterparty = f.counterparty.insecure_clone();
+    let accepted = f.accept(&address, &counterparty).expect("accept lands");
+    let mut events = Vec::new();
+    for executed in [&created, &accepted] {
+        for data in executed.event_cpi_payloads(&cix::PROGRAM_ID) {
+            let decoded = ChallengeEvent::decode_event_cpi(data).expect("a challenge event");
+            let name = format!("{decoded:?}");
+            events.push(serde_json::json!({
+                "data": hex::encode(data),
+                "name": name.split('(').next().unwrap(),
+            }));
+        }
+    }
+    let state = f.state(&address);
+    let account = f.t.chain.account(&address).expect("the challenge account");
+    let ix = cix::accept(&counterparty.pubkey(), &address);
+    let fixture = serde_json::json!({
+        "events": events,
+        "challenge": address.to_string(),
+        "creator": state.creator.to_string(),
+        "counterparty": counterparty.pubkey().to_string(),
+        "nonce": nonce.to_string(),
+        "account": hex::encode(&account.data),
+        "bond_amount": state.bond_amount.to_string(),
+        "accept": {
+            "data": hex::encode(&ix.data),
+            "keys": ix.accounts.iter().map(|m| serde_json::json!([m.pubkey.to_string(), m.is_signer, m.is_writable])).collect::<Vec<_>>(),
+        },
+    });
+    assert!(events.len() >= 4, "{events:?}");
+    let path =
+        std::env::temp_dir().join(format!("veil-programs-fixture-{}.json", std::process::id()));
+    std::fs::write(&path, fixture.to_string()).unwrap();
+    let script = package().join("../../scripts/ts-client.sh");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg(script)
+            .arg("test-programs")
+            .env("PROGRAMS_FIXTURE", &path)
+            .output()
+            .expect("bash runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "node --test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("# fail 0") && !stdout.contains("# pass 0"),
+        "{stdout}"
+    );
+}

@@ -567,3 +567,5 @@ export class VeilClient {
     }
   }
 }
+
+export * from "./programs.js";
