@@ -17,6 +17,8 @@
 //! part only together with the secret) and the proof, never the secret nor the signature it
 //! comes from.
 
+pub mod server;
+
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 use solana_signer::Signer;

@@ -745,12 +745,15 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         )
         .expect("her leaf is under the root");
     let depth = usize::from(veil_zk::vk::TREE_DEPTH);
-    let prover = veil_circuits::prover::Prover::new(
-        veil_circuits::keys::generate(depth, veil_circuits::keys::DEV_SEED).unwrap(),
-        depth,
-    )
-    .unwrap();
-    let (proof, inputs) = tokio::task::spawn_blocking(move || prover.prove(&witness).unwrap())
+    let prover = std::sync::Arc::new(
+        veil_circuits::prover::Prover::new(
+            veil_circuits::keys::generate(depth, veil_circuits::keys::DEV_SEED).unwrap(),
+            depth,
+        )
+        .unwrap(),
+    );
+    let local = prover.clone();
+    let (proof, inputs) = tokio::task::spawn_blocking(move || local.prove(&witness).unwrap())
         .await
         .unwrap();
     let verified = client
@@ -780,6 +783,98 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         ),
         Err(veil_member::MemberError::NotAMember)
     ));
+
+    // The same through her machine's prover server, as the web app calls it: only pages of
+    // the allowed origin, only JSON. Its proof is valid; submitting it again meets the spent
+    // nullifier, passed on typed.
+    let app = "http://127.0.0.1:5173";
+    let server_client = veil_rest_client::Client::builder(&through).build().unwrap();
+    server_client
+        .sign_in("solana:localnet", &alice.pubkey().to_string(), |m| {
+            alice.sign_message(m.as_bytes()).to_string()
+        })
+        .await
+        .unwrap();
+    let state = std::sync::Arc::new(veil_member::server::ProverState {
+        wallet: alice.insecure_clone(),
+        relayer: server_client,
+        prover: prover.clone(),
+        origins: vec![app.to_owned()],
+        busy: tokio::sync::Mutex::new(()),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local_prover = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, veil_member::server::router(state)).await });
+    let http = reqwest::Client::new();
+    let ask = json!({"mint": mint.to_string(), "action": "claim-access",
+                     "recipient": recipient.to_string()});
+    let foreign = http
+        .post(format!("{local_prover}/prove"))
+        .header("origin", "http://evil.example")
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let form = http
+        .post(format!("{local_prover}/prove"))
+        .header("origin", app)
+        .header("content-type", "text/plain")
+        .body(ask.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let served = http
+        .post(format!("{local_prover}/prove"))
+        .header("origin", app)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    let status = served.status();
+    let headers = served.headers().clone();
+    let served: Value = served.json().await.unwrap();
+    assert_eq!(status, 200, "{served}");
+    assert_eq!(
+        headers["access-control-allow-origin"], app,
+        "CORS for the app's origin"
+    );
+    assert_eq!(
+        served["proof"]["public_inputs"]["nullifier"],
+        json!(hex::encode(inputs.nullifier)),
+        "one member, one track, one scope: one nullifier"
+    );
+    let proof_bytes: [u8; 256] = hex::decode(served["proof"]["proof"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    veil_zk::verify(&veil_zk::ProofBytes::from_bytes(&proof_bytes), &inputs)
+        .expect("the served proof verifies");
+    let mut again = ask.clone();
+    again["submit"] = json!(true);
+    let spent = http
+        .post(format!("{local_prover}/prove"))
+        .header("origin", app)
+        .json(&again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spent.status(), 409);
+    let spent: Value = spent.json().await.unwrap();
+    assert_eq!(spent["error"]["code"], "NULLIFIER_ALREADY_USED", "{spent}");
+    let health: Value = http
+        .get(format!("{local_prover}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health["commitment"],
+        json!(hex::encode(identity.commitment()))
+    );
 
     // What the relayer received from her machine: never the secret, nor the signature it is
     // derived from, in any form; and never a call to the custodial prover.

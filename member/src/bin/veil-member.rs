@@ -95,6 +95,23 @@ enum Command {
         #[arg(long)]
         submit: bool,
     },
+    /// Serves this wallet's prover on 127.0.0.1 for the web app (`POST /prove`), to the pages
+    /// of `--allow-origin` only.
+    Serve {
+        #[command(flatten)]
+        wallet: Wallet,
+        #[command(flatten)]
+        relayer: Relayer,
+        /// The port on 127.0.0.1.
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// An origin whose pages may call it (repeat for more), e.g. http://127.0.0.1:5173.
+        #[arg(long = "allow-origin", required = true)]
+        origins: Vec<String>,
+        /// The proving key (see `prove`).
+        #[arg(long)]
+        proving_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +237,39 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 .call(Method::POST, "/api/v2/verify-ownership", Some(&body))
                 .await?;
             Ok(json!({ "proof": body, "verified": landed.body }))
+        }
+        Command::Serve {
+            wallet,
+            relayer,
+            port,
+            origins,
+            proving_key,
+        } => {
+            let wallet = keypair(&wallet.keypair)?;
+            let client = session(&relayer, &wallet).await?;
+            let prover = prover(proving_key.as_ref())?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| Failure::Usage(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+            eprintln!(
+                "the member's prover for {} listens on http://127.0.0.1:{port} (origins: {})",
+                wallet.pubkey(),
+                origins.join(", ")
+            );
+            let state = std::sync::Arc::new(veil_member::server::ProverState {
+                wallet,
+                relayer: client,
+                prover: std::sync::Arc::new(prover),
+                origins,
+                busy: tokio::sync::Mutex::new(()),
+            });
+            axum::serve(listener, veil_member::server::router(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .map_err(|e| Failure::Usage(format!("serving failed: {e}")))?;
+            Ok(json!({ "stopped": true }))
         }
     }
 }
