@@ -67,18 +67,13 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-fn address(raw: &str, field: &str) -> Result<[u8; 32], Response> {
+/// A base58 address, or the message naming the field.
+fn address(raw: &str, field: &str) -> Result<[u8; 32], String> {
     bs58::decode(raw)
         .into_vec()
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                "INVALID_BODY",
-                &format!("`{field}` must be a base58 address"),
-            )
-        })
+        .ok_or_else(|| format!("`{field}` must be a base58 address"))
 }
 
 /// The router, to serve on 127.0.0.1.
@@ -148,7 +143,7 @@ async fn prove(State(state): State<Arc<ProverState>>, body: axum::body::Bytes) -
         address(&body.recipient, "recipient"),
     ) {
         (Ok(m), Ok(r)) => (m, r),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return refuse(StatusCode::BAD_REQUEST, "INVALID_BODY", &e),
     };
     let _one = state.busy.lock().await;
     let leaves = match state
