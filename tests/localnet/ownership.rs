@@ -825,6 +825,19 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         .await
         .unwrap();
     assert_eq!(form.status(), 415);
+    let bad = http
+        .post(format!("{local_prover}/prove"))
+        .header("origin", app)
+        .json(&json!({"mint": "nope", "action": "a", "recipient": recipient.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(
+        bad["error"]["message"], "`mint` must be a base58 address",
+        "{bad}"
+    );
     let served = http
         .post(format!("{local_prover}/prove"))
         .header("origin", app)
