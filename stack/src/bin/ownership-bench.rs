@@ -1,8 +1,10 @@
 //! End-to-end latency of the private ownership flow over the wire: the local chain and the
 //! relayer (real sockets, real PostgreSQL and Redis). Each of `--members` wallets holding the
-//! token registers; the root is published once; then, one member at a time, `POST /prove`
-//! followed by `POST /verify-ownership` (which waits for the transaction to be confirmed) is
-//! timed. Prints p50, p90 and max of each part and of the whole.
+//! token registers; the root is published once; then, one member at a time, a proof followed
+//! by `POST /verify-ownership` (which waits for the transaction to be confirmed) is timed. Half
+//! the members prove on the relayer (`POST /prove`, custodial), the other half on their own
+//! machine as `veil-member` does (fetch the published leaves, rebuild the tree, prove here),
+//! so both paths are measured in the same run. Prints p50, p90 and max of each part.
 //!
 //! ```sh
 //! cargo run -p veil-stack --bin ownership-bench -- --members 20
@@ -125,22 +127,67 @@ async fn main() {
             ),
         )
         .await;
-    let (mut prove, mut verify, mut total) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, secret) in secrets.iter().enumerate() {
-        let started = Instant::now();
-        let proof = ok(
-            &client,
-            "/api/v2/prove",
-            &json!({"secret": hex::encode(secret), "mint": mint.to_string(),
-                        "action": "claim-access", "recipient": members[i].pubkey().to_string()}),
+    // The member's own prover: the same development key, generated once (not timed).
+    let depth = usize::from(veil_zk::vk::TREE_DEPTH);
+    let local = std::sync::Arc::new(
+        veil_circuits::prover::Prover::new(
+            veil_circuits::keys::generate(depth, veil_circuits::keys::DEV_SEED).expect("dev key"),
+            depth,
         )
-        .await;
+        .expect("a prover"),
+    );
+    let (mut prove, mut verify, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut local_prove, mut local_verify, mut local_total) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, secret) in secrets.iter().enumerate() {
+        let recipient = members[i].pubkey();
+        let started = Instant::now();
+        let custodial = i % 2 == 0;
+        let proof = if custodial {
+            ok(
+                &client,
+                "/api/v2/prove",
+                &json!({"secret": hex::encode(secret), "mint": mint.to_string(),
+                        "action": "claim-access", "recipient": recipient.to_string()}),
+            )
+            .await
+        } else {
+            let (status, leaves) = client
+                .call(
+                    "GET",
+                    &format!("/api/v2/registry/tracks/{mint}/leaves"),
+                    None,
+                )
+                .await
+                .expect("the relayer answers");
+            assert_eq!(status, 200, "{leaves}");
+            let identity = veil_member::Identity::from_wallet(&members[i]);
+            let signal = veil_zk::signal_hash(b"claim-access", &recipient.to_bytes());
+            let witness = identity
+                .witness(
+                    &mint.to_bytes(),
+                    &veil_member::PublishedLeaves::from_json(&leaves).expect("leaves"),
+                    &veil_member::scope(0),
+                    &signal,
+                )
+                .expect("a member");
+            let prover = local.clone();
+            let (proof, inputs) = tokio::task::spawn_blocking(move || prover.prove(&witness))
+                .await
+                .expect("the prover runs")
+                .expect("a proof");
+            veil_member::proof_body(&proof, &inputs)
+        };
         let proved = started.elapsed();
         ok(&client, "/api/v2/verify-ownership", &proof).await;
         let all = started.elapsed();
-        prove.push(proved);
-        verify.push(all - proved);
-        total.push(all);
+        let (p, v, t) = if custodial {
+            (&mut prove, &mut verify, &mut total)
+        } else {
+            (&mut local_prove, &mut local_verify, &mut local_total)
+        };
+        p.push(proved);
+        v.push(all - proved);
+        t.push(all);
         eprint!("\r{}/{} members verified", i + 1, secrets.len());
     }
     eprintln!();
@@ -150,13 +197,16 @@ async fn main() {
         args.slot_ms
     );
     for (name, mut samples) in [
-        ("prove", prove),
-        ("verify-ownership", verify),
-        ("prove + verify", total),
+        ("custodial: POST /prove", prove),
+        ("custodial: verify-ownership", verify),
+        ("custodial: prove + verify", total),
+        ("local: leaves + prove here", local_prove),
+        ("local: verify-ownership", local_verify),
+        ("local: prove + verify", local_total),
     ] {
         samples.sort();
         println!(
-            "  {name:<18} p50 {:>7.1} ms   p90 {:>7.1} ms   max {:>7.1} ms",
+            "  {name:<28} p50 {:>7.1} ms   p90 {:>7.1} ms   max {:>7.1} ms",
             percentile_ms(&samples, 0.5),
             percentile_ms(&samples, 0.9),
             samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
