@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ensures PostgreSQL (127.0.0.1:5432, trust auth, user postgres) and Redis (127.0.0.1:6379) are
-# up. Starts them if they are installed but down; on a bare Debian machine, running as root,
-# installs them from Debian's packages first. Idempotent; safe to run before every test run.
+# up, and that the tools the tests use are installed (Node.js and npm, Debian's Chromium).
+# Starts the services if they are installed but down; on a bare Debian machine, running as
+# root, installs what is missing from Debian's packages first. Idempotent; safe to run before every test run.
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*"; }
@@ -31,6 +32,8 @@ install_missing() {
   command -v python3 >/dev/null || packages+=(python3)
   # The gatekeeper's tests start a local EVM node (Hardhat from the npm registry; scripts/evm-node.sh).
   command -v npm >/dev/null || packages+=(nodejs npm)
+  # The web app's browser tests drive Debian's Chromium (scripts/app.sh test).
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ ${#packages[@]} -eq 0 ] && return 0
   log "installing ${packages[*]} from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -65,8 +68,8 @@ start_redis() {
 }
 
 main() {
-  if pg_up && redis_up; then log "PostgreSQL and Redis already up"; return 0; fi
   install_missing
+  if pg_up && redis_up; then log "PostgreSQL and Redis already up"; return 0; fi
   if ! pg_up; then ensure_trust_auth; start_postgres; wait_for PostgreSQL pg_up; fi
   if ! redis_up; then start_redis; wait_for Redis redis_up; fi
 }

@@ -2,6 +2,7 @@
 //! `registry/<instruction>.rs`; `harness/` proves the in-process chain behaves as on-chain.
 
 mod anchor_toml;
+mod app;
 mod challenge;
 mod clients;
 mod common;

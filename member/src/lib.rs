@@ -45,6 +45,12 @@ pub enum MemberError {
     /// The witness could not be built.
     #[error("witness: {0}")]
     Witness(String),
+    /// The signature a page sent is not its wallet's signature over the identity message.
+    #[error("`identity_signature` is not {wallet}'s signature over the identity message")]
+    IdentitySignature {
+        /// The wallet named.
+        wallet: String,
+    },
 }
 
 /// A member's identity on this machine. `Debug` shows only the commitment.
@@ -107,12 +113,42 @@ impl Identity {
     /// The identity of `wallet`: its signature over the identity message, hashed into the
     /// secret.
     pub fn from_wallet(wallet: &Keypair) -> Self {
-        let signature = wallet.sign_message(identity::IDENTITY_MESSAGE);
-        let secret = identity::secret_from_signature(signature.as_ref());
+        Self::from_signature(wallet.sign_message(identity::IDENTITY_MESSAGE).as_ref())
+    }
+
+    /// The identity from a wallet's signature over the identity message.
+    fn from_signature(signature: &[u8]) -> Self {
+        let secret = identity::secret_from_signature(signature);
         Self {
             commitment: to_be_bytes(&identity::commitment(&secret)),
             secret,
         }
+    }
+
+    /// The identity of a wallet held elsewhere (a web page's): `signature` (base58) must be
+    /// `wallet`'s (base58) Ed25519 signature over the identity message. Ed25519 is
+    /// deterministic, so the same wallet always yields the same identity.
+    pub fn from_wallet_signature(wallet: &str, signature: &str) -> Result<Self, MemberError> {
+        use ed25519_dalek::{Signature, VerifyingKey};
+        let refused = || MemberError::IdentitySignature {
+            wallet: wallet.to_owned(),
+        };
+        let key: [u8; 32] = bs58::decode(wallet)
+            .into_vec()
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(refused)?;
+        let bytes: [u8; 64] = bs58::decode(signature)
+            .into_vec()
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(refused)?;
+        VerifyingKey::from_bytes(&key)
+            .and_then(|k| {
+                k.verify_strict(identity::IDENTITY_MESSAGE, &Signature::from_bytes(&bytes))
+            })
+            .map_err(|_| refused())?;
+        Ok(Self::from_signature(&bytes))
     }
 
     /// `Poseidon(s)`, hex: what the registration carries.

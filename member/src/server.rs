@@ -29,16 +29,63 @@ use crate::{proof_body, scope, Identity, PublishedLeaves};
 
 /// What the server proves with.
 pub struct ProverState {
-    /// The member's wallet.
-    pub wallet: Keypair,
-    /// The relayer, signed in as that wallet.
-    pub relayer: Client,
+    /// The member's wallet and its identity, when the server holds the wallet (`veil-member
+    /// serve --keypair`); without it, each request brings its page wallet's identity
+    /// signature.
+    wallet: Option<(Keypair, Identity)>,
+    /// The relayer, signed in as that wallet: where the leaves come from when a request does
+    /// not bring them, and where `submit` sends the proof.
+    relayer: Option<Client>,
     /// The prover (its key loaded once).
-    pub prover: Arc<Prover>,
+    prover: Arc<Prover>,
     /// The origins whose pages may call it (`http://127.0.0.1:5173`).
-    pub origins: Vec<String>,
+    origins: Vec<String>,
     /// One proof at a time.
-    pub busy: tokio::sync::Mutex<()>,
+    busy: tokio::sync::Mutex<()>,
+}
+
+impl ProverState {
+    /// A server for `wallet`, fetching leaves and submitting proofs through `relayer`
+    /// (signed in as that wallet).
+    pub fn for_wallet(
+        wallet: Keypair,
+        relayer: Client,
+        prover: Arc<Prover>,
+        origins: Vec<String>,
+    ) -> Self {
+        let identity = Identity::from_wallet(&wallet);
+        Self {
+            wallet: Some((wallet, identity)),
+            relayer: Some(relayer),
+            prover,
+            origins,
+            busy: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A server for the wallets of the pages of `origins`: each request names its wallet,
+    /// carries that wallet's signature over the identity message and the published leaves
+    /// it fetched; the server answers the proof and keeps nothing. It never talks to the
+    /// relayer.
+    pub fn for_pages(prover: Arc<Prover>, origins: Vec<String>) -> Self {
+        Self {
+            wallet: None,
+            relayer: None,
+            prover,
+            origins,
+            busy: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// A page wallet's identity: its address and its signature over the identity message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityBody {
+    /// The wallet (base58).
+    pub wallet: String,
+    /// Its Ed25519 signature (base58) over the identity message.
+    pub identity_signature: String,
 }
 
 /// `POST /prove`.
@@ -54,9 +101,20 @@ pub struct ProveBody {
     /// 0 (once per track) or an epoch.
     #[serde(default)]
     pub scope: u64,
-    /// Also submit the proof to the relayer's `verify-ownership`.
+    /// Also submit the proof to the relayer's `verify-ownership` (a server holding its
+    /// wallet only).
     #[serde(default)]
     pub submit: bool,
+    /// The page wallet's address (with `identity_signature`).
+    #[serde(default)]
+    pub wallet: Option<String>,
+    /// The page wallet's signature over the identity message.
+    #[serde(default)]
+    pub identity_signature: Option<String>,
+    /// The track's published leaves as the relayer served them; fetched by the server when
+    /// absent.
+    #[serde(default)]
+    pub leaves: Option<Value>,
 }
 
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
@@ -89,6 +147,7 @@ pub fn router(state: Arc<ProverState>) -> Router {
         .allow_headers([header::CONTENT_TYPE]);
     Router::new()
         .route("/health", get(health))
+        .route("/identity", post(identity))
         .route("/prove", post(prove))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(cors)
@@ -127,10 +186,41 @@ async fn guard(State(state): State<Arc<ProverState>>, request: Request, next: Ne
 }
 
 async fn health(State(state): State<Arc<ProverState>>) -> Json<Value> {
-    Json(json!({
-        "wallet": state.wallet.pubkey().to_string(),
-        "commitment": hex::encode(Identity::from_wallet(&state.wallet).commitment()),
-    }))
+    Json(match &state.wallet {
+        Some((wallet, identity)) => json!({
+            "wallet": wallet.pubkey().to_string(),
+            "commitment": hex::encode(identity.commitment()),
+        }),
+        None => json!({ "wallet": null, "page_wallets": true }),
+    })
+}
+
+/// A page wallet's identity from its signature, or the typed refusal.
+fn page_identity(wallet: &str, signature: &str) -> Result<Identity, Box<Response>> {
+    Identity::from_wallet_signature(wallet, signature).map_err(|e| {
+        Box::new(refuse(
+            StatusCode::BAD_REQUEST,
+            "IDENTITY_SIGNATURE_INVALID",
+            &e.to_string(),
+        ))
+    })
+}
+
+/// `POST /identity`: the identity commitment of a page's wallet, which its registration
+/// carries. The secret stays here and is dropped with the answer.
+async fn identity(body: axum::body::Bytes) -> Response {
+    let body: IdentityBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, "INVALID_BODY", &error.to_string()),
+    };
+    match page_identity(&body.wallet, &body.identity_signature) {
+        Ok(identity) => Json(json!({
+            "wallet": body.wallet,
+            "commitment": hex::encode(identity.commitment()),
+        }))
+        .into_response(),
+        Err(refused) => *refused,
+    }
 }
 
 async fn prove(State(state): State<Arc<ProverState>>, body: axum::body::Bytes) -> Response {
@@ -145,20 +235,61 @@ async fn prove(State(state): State<Arc<ProverState>>, body: axum::body::Bytes) -
         (Ok(m), Ok(r)) => (m, r),
         (Err(e), _) | (_, Err(e)) => return refuse(StatusCode::BAD_REQUEST, "INVALID_BODY", &e),
     };
-    let _one = state.busy.lock().await;
-    let leaves = match state
-        .relayer
-        .call(
-            HttpMethod::GET,
-            &format!("/api/v2/registry/tracks/{}/leaves", body.mint),
-            None,
-        )
-        .await
-    {
-        Ok(answer) => answer.body,
-        Err(error) => return relayer_error(&error),
+    // Whose identity: the page's wallet when the request names one, else the server's.
+    let page;
+    let identity = match (&body.wallet, &body.identity_signature, &state.wallet) {
+        (Some(wallet), Some(signature), _) => match page_identity(wallet, signature) {
+            Ok(identity) => {
+                page = identity;
+                &page
+            }
+            Err(refused) => return *refused,
+        },
+        (None, None, Some((_, identity))) => identity,
+        (None, None, None) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "IDENTITY_REQUIRED",
+                "this prover holds no wallet: send `wallet` and `identity_signature`",
+            )
+        }
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "INVALID_BODY",
+                "`wallet` and `identity_signature` go together",
+            )
+        }
     };
-    let identity = Identity::from_wallet(&state.wallet);
+    if body.submit && (state.relayer.is_none() || body.wallet.is_some()) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "INVALID_BODY",
+            "`submit` is for a prover holding its wallet: a page submits the proof with its own session",
+        );
+    }
+    let _one = state.busy.lock().await;
+    let leaves = match (body.leaves, &state.relayer) {
+        (Some(leaves), _) => leaves,
+        (None, Some(relayer)) => match relayer
+            .call(
+                HttpMethod::GET,
+                &format!("/api/v2/registry/tracks/{}/leaves", body.mint),
+                None,
+            )
+            .await
+        {
+            Ok(answer) => answer.body,
+            Err(error) => return relayer_error(&error),
+        },
+        (None, None) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "INVALID_BODY",
+                "send `leaves`: the track's published leaves as the relayer serves them",
+            )
+        }
+    };
     let signal = veil_zk::signal_hash(body.action.as_bytes(), &recipient);
     let witness = match PublishedLeaves::from_json(&leaves)
         .and_then(|published| identity.witness(&mint, &published, &scope(body.scope), &signal))
@@ -186,11 +317,10 @@ async fn prove(State(state): State<Arc<ProverState>>, body: axum::body::Bytes) -
         }
     };
     let proof = proof_body(&proof, &inputs);
-    if !body.submit {
+    let Some(relayer) = state.relayer.as_ref().filter(|_| body.submit) else {
         return Json(json!({ "proof": proof })).into_response();
-    }
-    match state
-        .relayer
+    };
+    match relayer
         .call(HttpMethod::POST, "/api/v2/verify-ownership", Some(&proof))
         .await
     {

@@ -89,6 +89,13 @@ pub async fn serve(
     )));
     // Webhook delivery runs while FF_WEBHOOKS is not off (checked every round).
     tasks.push(tokio::spawn(state.webhooks.clone().run(stop_rx.clone())));
+    if let (Some(registry), secs @ 1..) =
+        (state.registry.clone(), state.config.publish_interval_secs)
+    {
+        tasks.push(tokio::spawn(
+            registry.run_publisher(Duration::from_secs(secs), stop_rx.clone()),
+        ));
+    }
     if let Some(challenges) = state.challenges.clone() {
         // The read cache follows the indexer's challenge events.
         tasks.push(tokio::spawn(

@@ -90,6 +90,12 @@ pub struct Session {
     /// The webhook receiver and the demo key's endpoint, when it runs.
     #[serde(default)]
     pub webhook: Option<WebhookSession>,
+    /// The web app's URL, when it is served.
+    #[serde(default)]
+    pub app_url: Option<String>,
+    /// The member's prover for the app's wallets, when it runs.
+    #[serde(default)]
+    pub prover_url: Option<String>,
 }
 
 /// The stack's webhook receiver and the endpoint that delivers to it.

@@ -2,6 +2,7 @@
 //! the indexer, on embedded defaults), its guided demo, and the ownership-flow and gatekeeper
 //! benchmarks.
 
+pub mod app;
 pub mod bench;
 pub mod client;
 pub mod data;

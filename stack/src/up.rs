@@ -82,6 +82,18 @@ pub struct UpArgs {
     /// Run without the webhook receiver (the `webhook` demo step then has nothing to show).
     #[arg(long)]
     pub no_webhooks: bool,
+    /// The web app's address (built from `app/` with npm when missing or stale).
+    #[arg(long, default_value = "127.0.0.1:8088")]
+    pub app: SocketAddr,
+    /// The member's prover for the app's wallets, on 127.0.0.1 (0: a free port).
+    #[arg(long, default_value_t = 8787)]
+    pub prover_port: u16,
+    /// Run without the web app and its prover.
+    #[arg(long)]
+    pub no_app: bool,
+    /// Where the app's sources are (default: `app/` of this checkout).
+    #[arg(long)]
+    pub app_dir: Option<std::path::PathBuf>,
 }
 
 /// Why the stack did not start.
@@ -114,6 +126,9 @@ pub enum UpError {
     /// The API key could not be created.
     #[error("creating the demo API key: {0}")]
     Key(String),
+    /// The app's origin is not one CORS can allow.
+    #[error("CORS: {0}")]
+    Cors(String),
 }
 
 /// Initializes both programs with the relayer as registry admin and registrar and as the
@@ -281,6 +296,33 @@ pub async fn up(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), UpError> {
     println!("Chitty Veil local stack (data in {})", data.root.display());
+    // The app first: its build (npm) is the slowest part of a first start, and its origin is
+    // what the relayer's, the indexer's and the prover's CORS allow.
+    let app_dir = args.app_dir.clone().unwrap_or_else(crate::app::default_dir);
+    let app_listener = if args.no_app {
+        None
+    } else {
+        match crate::app::ensure_built(&app_dir).await {
+            Ok(_) => Some(
+                tokio::net::TcpListener::bind(args.app)
+                    .await
+                    .map_err(|source| UpError::Listen {
+                        addr: args.app,
+                        source,
+                    })?,
+            ),
+            Err(error) => {
+                println!("  app         not served: {error}");
+                println!("              (--no-app skips it quietly)");
+                None
+            }
+        }
+    };
+    let app_origin = app_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|addr| format!("http://{addr}"));
+    let origins: Vec<String> = app_origin.iter().cloned().collect();
     let (pg_server, pg_owned) =
         services::postgres(&data.root, args.postgres.as_deref(), args.isolated).await?;
     let database_url = services::fresh_database(&pg_server, &args.database).await?;
@@ -373,6 +415,10 @@ pub async fn up(
     config.anchor_interval_secs = 5;
     config.batch_max_age_secs = 5;
     config.crank_interval_secs = 2;
+    // Members who register in the app can prove within seconds, without an operator's call.
+    config.publish_interval_secs = 2;
+    // The app's pages call the relayer from their own origin.
+    config.cors_origins = origins.clone();
     // Webhook endpoints on this machine (http://127.0.0.1:…) are how a local dApp listens.
     config.webhook_allow_loopback = true;
     config.evm_rpc = evm
@@ -445,17 +491,42 @@ pub async fn up(
             source,
         })?;
     let indexer_addr = api_listener.local_addr().unwrap_or(args.indexer);
+    let edge = veil_indexer::api::Edge {
+        cors: veil_http_layers::cors::layer(&origins).map_err(|e| UpError::Cors(e.to_string()))?,
+        per_client: None,
+    };
     let api = tokio::spawn({
         let stop = stop.clone();
         async move {
             axum_serve(
                 api_listener,
-                veil_indexer::api::app(ApiState::new(pool, metrics)),
+                veil_indexer::api::app(ApiState::new(pool, metrics).with_edge(edge)),
                 stop,
             )
             .await
         }
     });
+
+    let (app_url, prover_url, app_task) = match app_listener {
+        Some(listener) => {
+            let (app_url, prover_url, task) = serve_app(
+                listener,
+                &app_dir,
+                args.prover_port,
+                AppLinks {
+                    relayer: format!("http://{relayer_addr}"),
+                    indexer: format!("http://{indexer_addr}"),
+                    rpc: net.rpc_url().to_owned(),
+                    mint,
+                },
+                data,
+                stop.clone(),
+            )
+            .await?;
+            (Some(app_url), Some(prover_url), Some(task))
+        }
+        None => (None, None, None),
+    };
 
     let session = Session {
         relayer_url: format!("http://{relayer_addr}"),
@@ -467,12 +538,21 @@ pub async fn up(
         mint: mint.to_string(),
         evm: evm.as_ref().map(|(_, s)| s.clone()),
         webhook: webhook.as_ref().map(|(_, s)| s.clone()),
+        app_url: app_url.clone(),
+        prover_url,
     };
     data.save_session(&session)?;
     println!(
         "  flags       every FF_* feature flag is on (a production relayer starts with them off; GET/PUT /admin/flags)"
     );
     crate::demo::print_guide(&session, data);
+    if let Some(url) = &app_url {
+        println!();
+        println!("Open the app: {url}");
+        println!(
+            "  (a development wallet in the page, funded by the local faucet; or a browser wallet)"
+        );
+    }
 
     tokio::select! {
         _ = shutdown => {}
@@ -483,6 +563,9 @@ pub async fn up(
     let _ = relayer.await;
     let _ = indexer.await;
     let _ = api.await;
+    if let Some(task) = app_task {
+        let _ = task.await;
+    }
     data.clear_session();
     drop(net);
     drop(evm);
@@ -490,6 +573,95 @@ pub async fn up(
     drop(redis_owned);
     drop(pg_owned);
     Ok(())
+}
+
+/// Where the app's pages find the stack.
+struct AppLinks {
+    relayer: String,
+    indexer: String,
+    rpc: String,
+    mint: Pubkey,
+}
+
+/// Serves the app on `listener` and the member's prover for its wallets on 127.0.0.1
+/// (`prover_port`; its development proving key is generated first, a few seconds), until
+/// `stop`. Their URLs and the task serving both.
+async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app_dir: &std::path::Path,
+    prover_port: u16,
+    links: AppLinks,
+    data: &DataDir,
+    stop: CancellationToken,
+) -> Result<(String, String, tokio::task::JoinHandle<()>), UpError> {
+    let app_addr = listener.local_addr().map_err(|source| UpError::Listen {
+        addr: "127.0.0.1:0".parse().expect("an address"),
+        source,
+    })?;
+    let app_url = format!("http://{app_addr}");
+    let prover_listener = tokio::net::TcpListener::bind(("127.0.0.1", prover_port))
+        .await
+        .map_err(|source| UpError::Listen {
+            addr: SocketAddr::from(([127, 0, 0, 1], prover_port)),
+            source,
+        })?;
+    let prover_url = format!(
+        "http://{}",
+        prover_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], prover_port)))
+    );
+    let config = serde_json::json!({
+        "relayerUrl": links.relayer,
+        "indexerUrl": links.indexer,
+        "proverUrl": prover_url,
+        "rpcUrl": "/rpc",
+        "chainId": "solana:localnet",
+        "cluster": "the local chain",
+        "mint": links.mint.to_string(),
+        "decimals": 6,
+        "faucet": true,
+    });
+    let server = Arc::new(crate::app::AppServer {
+        config,
+        rpc_url: links.rpc,
+        issuer: data.wallet("issuer")?,
+        mint: links.mint,
+        http: reqwest::Client::new(),
+    });
+    let app = crate::app::router(server, &app_dir.join("dist"));
+    let origins = vec![app_url.clone()];
+    let task = tokio::spawn(async move {
+        let serving_app = axum_serve(listener, app, stop.clone());
+        let prover = async {
+            let depth = usize::from(veil_zk::vk::TREE_DEPTH);
+            let made = tokio::task::spawn_blocking(move || {
+                let key = veil_circuits::keys::generate(depth, veil_circuits::keys::DEV_SEED)
+                    .map_err(|e| e.to_string())?;
+                veil_circuits::prover::Prover::new(key, depth).map_err(|e| e.to_string())
+            })
+            .await;
+            match made {
+                Ok(Ok(prover)) => {
+                    let state = Arc::new(veil_member::server::ProverState::for_pages(
+                        Arc::new(prover),
+                        origins,
+                    ));
+                    axum_serve(
+                        prover_listener,
+                        veil_member::server::router(state),
+                        stop.clone(),
+                    )
+                    .await;
+                }
+                Ok(Err(error)) => tracing::error!(%error, "the app's prover did not start"),
+                Err(error) => tracing::error!(%error, "the app's prover did not start"),
+            }
+        };
+        tokio::join!(serving_app, prover);
+    });
+    println!("  app         {app_url}  (the web app; prover for its wallets {prover_url})");
+    Ok((app_url, prover_url, task))
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router, stop: CancellationToken) {

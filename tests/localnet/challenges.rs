@@ -1065,6 +1065,41 @@ async fn localnet_a_session_takes_its_own_wallets_steps_and_no_one_elses() {
         json!(false),
         "{view}"
     );
+    // The gatekeeper attests its own party on its sign-in, and only that: another party, or
+    // evidence other than its own sign-in, is refused.
+    let refused = post(step("attest"), json!({"party": "counterparty"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some("AUTH_SESSION_WALLET_MISMATCH"),
+        "{refused}"
+    );
+    let refused = post(
+        step("attest"),
+        json!({"party": "creator", "wallet_verification_id": "00000000-0000-0000-0000-000000000000"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Some("INVALID_BODY"), "{refused}");
+    let attested = post(step("attest"), json!({"party": "creator"}))
+        .await
+        .expect("the creator's own attestation")
+        .body;
+    let signed_in: String = sqlx::query_scalar(
+        "SELECT verification_id::text FROM auth_sessions WHERE address = $1 AND revoked_at IS NULL",
+    )
+    .bind(creator.pubkey().to_string())
+    .fetch_one(&s.t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (&attested["passed"], &attested["wallet_verification_id"]),
+        (&json!(true), &json!(signed_in)),
+        "{attested}"
+    );
+    let view = client.challenge(&address).await.unwrap();
+    assert_eq!(view["creator_state"]["verified"], json!(true), "{view}");
     // The relayer's own steps stay behind keys.
     let refused = post(step("settle"), json!({})).await.unwrap_err();
     assert_eq!(refused.code(), Some("AUTH_INVALID_API_KEY"), "{refused}");

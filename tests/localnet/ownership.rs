@@ -710,14 +710,18 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         .await
         .unwrap_err();
     assert_eq!(early.code(), Some("REGISTRY_TRACK_NOT_FOUND"), "{early}");
-    let published = wire
-        .post(
-            "/api/v2/registry/publish",
-            &json!({"mint": mint.to_string()}),
-            &t.admin,
-        )
-        .await;
-    assert_eq!(published.status, 200, "{}", published.body);
+    // The publisher (RELAYER_PUBLISH_INTERVAL_SECS) publishes the track with new members,
+    // once: its next round finds nothing behind.
+    let registry = t.state.registry.clone().expect("a registry with an RPC");
+    let sent = registry.publish_behind().await.expect("a publisher round");
+    assert_eq!(
+        sent.iter()
+            .map(|o| (o.track_id, o.published.leaves, o.holders))
+            .collect::<Vec<_>>(),
+        vec![(veil_zk::track_id_for(&mint.to_bytes()), 2, 2)]
+    );
+    assert!(registry.publish_behind().await.unwrap().is_empty());
+    let published_root = hex::encode(sent[0].published.root);
 
     // Her machine fetches the leaves (nobody's wallet in them), proves, and submits.
     let leaves = client
@@ -729,7 +733,7 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         .await
         .unwrap()
         .body;
-    assert_eq!(leaves["root"], published.body["root"]);
+    assert_eq!(leaves["root"], json!(published_root));
     assert_eq!(leaves["leaves"].as_array().unwrap().len(), 2);
     for wallet in [alice.pubkey(), other.wallet.pubkey()] {
         assert!(!leaves.to_string().contains(&wallet.to_string()));
@@ -795,13 +799,12 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         })
         .await
         .unwrap();
-    let state = std::sync::Arc::new(veil_member::server::ProverState {
-        wallet: alice.insecure_clone(),
-        relayer: server_client,
-        prover: prover.clone(),
-        origins: vec![app.to_owned()],
-        busy: tokio::sync::Mutex::new(()),
-    });
+    let state = std::sync::Arc::new(veil_member::server::ProverState::for_wallet(
+        alice.insecure_clone(),
+        server_client,
+        prover.clone(),
+        vec![app.to_owned()],
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local_prover = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, veil_member::server::router(state)).await });
@@ -887,6 +890,72 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
     assert_eq!(
         health["commitment"],
         json!(hex::encode(identity.commitment()))
+    );
+
+    // The prover for page wallets (what veil-stack runs for the web app): the page sends its
+    // wallet's identity signature and the leaves it fetched; the server never calls the
+    // relayer.
+    let pages = std::sync::Arc::new(veil_member::server::ProverState::for_pages(
+        prover.clone(),
+        vec![app.to_owned()],
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page_prover = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, veil_member::server::router(pages)).await });
+    let page_post = |path: &str, body: Value| {
+        http.post(format!("{page_prover}{path}"))
+            .header("origin", app)
+            .json(&body)
+            .send()
+    };
+    let identity_signature = alice.sign_message(identity::IDENTITY_MESSAGE).to_string();
+    let from_page: Value = page_post(
+        "/identity",
+        json!({"wallet": alice.pubkey().to_string(), "identity_signature": identity_signature}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        from_page["commitment"],
+        json!(hex::encode(identity.commitment()))
+    );
+    let forged = page_post(
+        "/identity",
+        json!({"wallet": alice.pubkey().to_string(),
+               "identity_signature": Keypair::new().sign_message(identity::IDENTITY_MESSAGE).to_string()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), 400);
+    let forged: Value = forged.json().await.unwrap();
+    assert_eq!(forged["error"]["code"], "IDENTITY_SIGNATURE_INVALID");
+    let anonymous = page_post(
+        "/prove",
+        json!({"mint": mint.to_string(), "action": "claim-access",
+        "recipient": recipient.to_string(), "leaves": leaves}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(anonymous.status(), 400);
+    let anonymous: Value = anonymous.json().await.unwrap();
+    assert_eq!(anonymous["error"]["code"], "IDENTITY_REQUIRED");
+    let page_proof = page_post(
+        "/prove",
+        json!({"mint": mint.to_string(), "action": "claim-access",
+        "recipient": recipient.to_string(), "leaves": leaves,
+        "wallet": alice.pubkey().to_string(), "identity_signature": identity_signature}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page_proof.status(), 200);
+    let page_proof: Value = page_proof.json().await.unwrap();
+    assert_eq!(
+        page_proof["proof"]["public_inputs"]["nullifier"],
+        json!(hex::encode(inputs.nullifier)),
+        "the page's wallet is the same member"
     );
 
     // What the relayer received from her machine: never the secret, nor the signature it is

@@ -39,6 +39,11 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         no_evm: false,
         webhook_port: 0,
         no_webhooks: false,
+        // The app has its own test (`app::browser`).
+        app: "127.0.0.1:0".parse().unwrap(),
+        prover_port: 0,
+        no_app: true,
+        app_dir: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stack = tokio::spawn({

@@ -419,6 +419,22 @@ export class VeilClient {
     return session;
   }
 
+  /** Carries `session` (one this client or another signed in, kept by the page across
+   * reloads) from here on. */
+  resume(session: Session): void {
+    this.credentials = { kind: "session", session };
+  }
+
+  /** Any route: its 2xx JSON body, or a thrown [`VeilError`] with the typed code. */
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    return (await this.json(method, path, body, headers)).body as T;
+  }
+
   /** Signs out; the client is then without credentials. */
   async signOut(): Promise<void> {
     await this.json("DELETE", "/api/v2/auth/session");

@@ -4,7 +4,7 @@
 // the programs emit with `emit_cpi!` (inner instructions, not logs).
 
 import { AnchorProvider, BorshCoder, Program, type Idl } from "@coral-xyz/anchor";
-import { Connection, Keypair, PublicKey, type TransactionInstruction } from "@solana/web3.js";
+import { Connection, Keypair, PublicKey, TransactionInstruction } from "@solana/web3.js";
 
 import registryJson from "./idl/registry.json" with { type: "json" };
 import challengeJson from "./idl/challenge.json" with { type: "json" };
@@ -97,4 +97,100 @@ export async function acceptInstruction(
       program: CHALLENGE_PROGRAM_ID,
     })
     .instruction();
+}
+
+/** SPL Token and the associated token account program. */
+export const TOKEN_PROGRAM_ID = new PublicKey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+export const ASSOCIATED_TOKEN_PROGRAM_ID = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+const SYSTEM_PROGRAM_ID = new PublicKey("11111111111111111111111111111111");
+
+/** `owner`'s associated token account of `mint`. */
+export function associatedTokenAddress(owner: PublicKey, mint: PublicKey): PublicKey {
+  return PublicKey.findProgramAddressSync(
+    [owner.toBuffer(), TOKEN_PROGRAM_ID.toBuffer(), mint.toBuffer()],
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+  )[0];
+}
+
+/** Creates `owner`'s associated token account of `mint` unless it exists, paid by `payer`. */
+export function createAssociatedTokenAccountIdempotent(
+  payer: PublicKey,
+  owner: PublicKey,
+  mint: PublicKey,
+): TransactionInstruction {
+  return new TransactionInstruction({
+    programId: ASSOCIATED_TOKEN_PROGRAM_ID,
+    keys: [
+      { pubkey: payer, isSigner: true, isWritable: true },
+      { pubkey: associatedTokenAddress(owner, mint), isSigner: false, isWritable: true },
+      { pubkey: owner, isSigner: false, isWritable: false },
+      { pubkey: mint, isSigner: false, isWritable: false },
+      { pubkey: SYSTEM_PROGRAM_ID, isSigner: false, isWritable: false },
+      { pubkey: TOKEN_PROGRAM_ID, isSigner: false, isWritable: false },
+    ],
+    data: Buffer.from([1]),
+  });
+}
+
+/** The fields of a decoded `Challenge` that settling needs (the IDL's names). */
+export interface ChallengeEscrowFields {
+  creator: PublicKey;
+  counterparty: PublicKey | null;
+  treasury: PublicKey;
+  bond_mint: PublicKey;
+  bond_amount: { toString(): string };
+  vault: PublicKey;
+  vault_closed: boolean;
+}
+
+/** The escrow accounts of `challenge`: each party's and the treasury's associated token
+ * account of the bond mint; none when unbonded or the vault is closed. */
+export function escrowAccounts(challenge: ChallengeEscrowFields): Record<string, PublicKey | null> {
+  if (challenge.bond_amount.toString() === "0" || challenge.vault_closed) {
+    return {
+      mint: null,
+      vault: null,
+      creatorTokens: null,
+      counterpartyTokens: null,
+      treasuryTokens: null,
+      creator: null,
+      tokenProgram: null,
+    };
+  }
+  const tokens = (owner: PublicKey | null) =>
+    owner ? associatedTokenAddress(owner, challenge.bond_mint) : null;
+  return {
+    mint: challenge.bond_mint,
+    vault: challenge.vault,
+    creatorTokens: tokens(challenge.creator),
+    counterpartyTokens: tokens(challenge.counterparty),
+    treasuryTokens: tokens(challenge.treasury),
+    creator: challenge.creator,
+    tokenProgram: TOKEN_PROGRAM_ID,
+  };
+}
+
+/** `settle` of a completed challenge, cranked by `cranker` (anyone; a party's wallet in the
+ * app), after the treasury's token account is made to exist (a slash may pay into it). */
+export async function settleInstructions(
+  program: Program,
+  cranker: PublicKey,
+  address: PublicKey,
+  challenge: ChallengeEscrowFields,
+): Promise<TransactionInstruction[]> {
+  const settle = program.methods.settle;
+  if (!settle) throw new Error("the challenge IDL has no `settle` instruction");
+  const instruction = await settle()
+    .accountsPartial({
+      cranker,
+      challenge: address,
+      escrow: escrowAccounts(challenge),
+      eventAuthority: eventAuthority(CHALLENGE_PROGRAM_ID),
+      program: CHALLENGE_PROGRAM_ID,
+    } as never)
+    .instruction();
+  const bonded = challenge.bond_amount.toString() !== "0" && !challenge.vault_closed;
+  return bonded
+    ? [createAssociatedTokenAccountIdempotent(cranker, challenge.treasury, challenge.bond_mint), instruction]
+    : [instruction];
 }

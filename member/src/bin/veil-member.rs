@@ -256,13 +256,12 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 wallet.pubkey(),
                 origins.join(", ")
             );
-            let state = std::sync::Arc::new(veil_member::server::ProverState {
+            let state = std::sync::Arc::new(veil_member::server::ProverState::for_wallet(
                 wallet,
-                relayer: client,
-                prover: std::sync::Arc::new(prover),
+                client,
+                std::sync::Arc::new(prover),
                 origins,
-                busy: tokio::sync::Mutex::new(()),
-            });
+            ));
             axum::serve(listener, veil_member::server::router(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

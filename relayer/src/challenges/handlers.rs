@@ -33,7 +33,7 @@ use crate::{
     platform::{
         auth::{self, AuthService, Principal, Scope, SessionPrincipal},
         chain::Landed,
-        error::{ApiError, ErrorBody},
+        error::{ApiError, ErrorBody, ErrorCode},
         flags::{self, Flag, Flags},
     },
 };
@@ -56,9 +56,11 @@ pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
     let flag = flags::require(state.flags.clone(), Flag::Challenges);
     // A person's session may create, list and read challenges, take its own wallet's steps
     // (accept, deposit, lock, confirm; resolve as the arbiter), and forward what its wallet
-    // signed; the relayer's own steps (attest, settle, expire) stay behind keys.
+    // signed, and ask the gatekeeper to attest its own party on its sign-in; the relayer's
+    // own steps (settle, expire) stay behind keys.
     let parties = OpenApiRouter::new()
         .routes(routes!(create, list))
+        .routes(routes!(attest))
         .routes(routes!(get))
         .routes(routes!(accept))
         .routes(routes!(deposit))
@@ -72,7 +74,6 @@ pub fn routes(state: ChallengeApi, auth: &Arc<AuthService>) -> OpenApiRouter {
             Scope::Challenges,
         ));
     OpenApiRouter::new()
-        .routes(routes!(attest))
         .routes(routes!(settle))
         .routes(routes!(expire))
         .route_layer(flag)
@@ -848,13 +849,15 @@ pub struct AttestResponse {
 
 /// Checks a party and attests the result as the gatekeeper (the relayer signs and pays). A
 /// failed check cancels the challenge and refunds its bonds. With gatekeeper evidence
-/// (`FF_GATEKEEPER_V2`), the checks are its wallet verification and funds attestations.
+/// (`FF_GATEKEEPER_V2`), the checks are its wallet verification and funds attestations. A
+/// party's session asks for its own party only, and its evidence is its own sign-in.
 #[utoipa::path(
     post, path = "/api/v2/challenges/{address}/attest", tag = "challenges", request_body = AttestBody,
     params(("address" = String, Path)),
     responses(
         (status = 200, body = AttestResponse),
-        (status = 400, body = ErrorBody, description = "GATEKEEPER_ASSET_INVALID, GATEKEEPER_AMOUNT_INVALID, GATEKEEPER_NETWORK_NOT_CONFIGURED"),
+        (status = 400, body = ErrorBody, description = "GATEKEEPER_ASSET_INVALID, GATEKEEPER_AMOUNT_INVALID, GATEKEEPER_NETWORK_NOT_CONFIGURED, INVALID_BODY (a session citing other evidence)"),
+        (status = 403, body = ErrorBody, description = "AUTH_SESSION_WALLET_MISMATCH: a session asked for another wallet's party"),
         (status = 404, body = ErrorBody, description = "CHALLENGE_NOT_FOUND, GATEKEEPER_VERIFICATION_NOT_FOUND"),
         (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (details.rule), CHALLENGE_NO_COUNTERPARTY"),
         (status = 422, body = ErrorBody, description = "CHALLENGE_VERIFICATION_MISMATCH, CHALLENGE_VERIFICATION_REQUIRED"),
@@ -864,24 +867,55 @@ pub struct AttestResponse {
 )]
 pub async fn attest(
     State(state): State<ChallengeApi>,
-    principal: Principal,
+    principal: Option<Extension<Principal>>,
+    session: Option<Extension<SessionPrincipal>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<AttestBody>,
 ) -> Result<Json<AttestResponse>, ApiError> {
     let party = parse_party(&body.party)?;
-    let evidence = Evidence {
-        wallet_verification: body.wallet_verification_id,
-        funds: body.funds.map(|f| FundsRequirement {
-            verification: f.verification_id,
-            asset: f.asset,
-            threshold: f.threshold,
-        }),
+    let principal = principal.as_deref();
+    let acting = acting_as(&session)?;
+    let evidence = match &session {
+        // A session's evidence is its own sign-in: the gatekeeper's verification that this
+        // wallet signed, and the bond's funds read for it. It cites nothing else.
+        Some(Extension(session)) => {
+            if body.funds.is_some()
+                || body
+                    .wallet_verification_id
+                    .as_ref()
+                    .is_some_and(|id| *id != session.verification_id)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidBody,
+                    "a session's attestation cites its own sign-in only: leave out \
+                     `wallet_verification_id` and `funds`",
+                ));
+            }
+            Evidence {
+                wallet_verification: Some(session.verification_id.clone()),
+                funds: None,
+            }
+        }
+        None => Evidence {
+            wallet_verification: body.wallet_verification_id,
+            funds: body.funds.map(|f| FundsRequirement {
+                verification: f.verification_id,
+                asset: f.asset,
+                threshold: f.threshold,
+            }),
+        },
     };
     if evidence != Evidence::default() {
-        state.flags.check(Flag::GatekeeperV2, Some(&principal))?;
+        state.flags.check(Flag::GatekeeperV2, principal)?;
     }
     let attested = service(&state)?
-        .attest(&address(&raw)?, party, &evidence, Some(&principal.key_id))
+        .attest(
+            &address(&raw)?,
+            party,
+            &evidence,
+            principal.map(|p| p.key_id.as_str()),
+            acting.as_ref(),
+        )
         .await?;
     Ok(Json(AttestResponse {
         passed: attested.passed,

@@ -519,12 +519,18 @@ impl ChallengeService {
         party: Party,
         evidence: &Evidence,
         api_key_id: Option<&str>,
+        acting_as: Option<&Pubkey>,
     ) -> Result<Attested, ChallengeApiError> {
         let label = match party {
             Party::Creator => "creator",
             Party::Counterparty => "counterparty",
         };
         let key = format!("attest:{address}:{label}");
+        // A session asks for its own party only.
+        if acting_as.is_some() {
+            let challenge = self.get(address).await?;
+            require_acting(acting_as, &Self::wallet_of(&challenge, party)?)?;
+        }
         if let Some(stored) = store::attestation(&self.pool, &key).await? {
             return Ok(stored);
         }

@@ -113,6 +113,11 @@ pub struct Config {
     #[arg(long, env = "RELAYER_CRANK_INTERVAL_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub crank_interval_secs: u64,
+    /// Seconds between rounds of the root publisher, which publishes every track with new
+    /// registrations so that members can prove without an operator's
+    /// `POST /api/v2/registry/publish`; 0 (the default) leaves publishing to the operator.
+    #[arg(long, env = "RELAYER_PUBLISH_INTERVAL_SECS", default_value_t = 0)]
+    pub publish_interval_secs: u64,
     /// `FF_GATEKEEPER_V2`: the gatekeeper's wallet and funds checks (`off`, `on` or `N%` of
     /// API keys). Every flag's initial value; `PUT /admin/flags` changes it at runtime.
     #[arg(long, env = "FF_GATEKEEPER_V2", default_value = "off")]

@@ -404,6 +404,54 @@ impl RegistryService {
         held(data.as_ref(), wallet, mint).map_err(not_held)
     }
 
+    /// One publisher round: publishes every track with registrations its published root does
+    /// not cover yet; the tracks it sent a root for. A track that fails is logged and tried
+    /// again next round; the others go on.
+    pub async fn publish_behind(&self) -> Result<Vec<PublishOutcome>, RegistryError> {
+        let mut sent = Vec::new();
+        for mint in store::tracks_behind(&self.pool).await? {
+            let Ok(key) = mint.parse::<Pubkey>() else {
+                tracing::warn!(%mint, "a stored track's mint is not an address; skipped");
+                continue;
+            };
+            match self.publish(&key).await {
+                Ok(outcome) if outcome.sent => sent.push(outcome),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%mint, %error, "publishing the track failed"),
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Runs [`publish_behind`](Self::publish_behind) every `tick` until `stop` changes
+    /// (`RELAYER_PUBLISH_INTERVAL_SECS`), so that a member who registers can prove within a
+    /// tick without an operator's call.
+    pub async fn run_publisher(
+        self: Arc<Self>,
+        tick: std::time::Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut stop = stop;
+        loop {
+            match self.publish_behind().await {
+                Ok(sent) => {
+                    for outcome in sent {
+                        tracing::info!(
+                            track = %hex::encode(outcome.track_id),
+                            leaves = outcome.published.leaves,
+                            "published a track's root"
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "publisher round failed; retrying next tick"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
     /// Publishes the root of the current holders among every member registered on `mint`'s
     /// track: see the module's rules.
     pub async fn publish(&self, mint: &Pubkey) -> Result<PublishOutcome, RegistryError> {

@@ -143,6 +143,17 @@ pub struct Published {
     pub snapshot_slot: u64,
 }
 
+/// The mints of the tracks with registrations their published root does not cover yet.
+pub async fn tracks_behind(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT mint FROM registry_tracks
+         WHERE published_leaves IS DISTINCT FROM leaf_count AND leaf_count > 0
+         ORDER BY mint",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// The track, if anyone registered on it.
 pub async fn track(pool: &PgPool, track_id: &[u8; 32]) -> Result<Option<Track>, sqlx::Error> {
     let row = sqlx::query(

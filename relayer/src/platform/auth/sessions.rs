@@ -44,6 +44,9 @@ pub struct SessionPrincipal {
     pub chain_id: String,
     /// The wallet.
     pub address: String,
+    /// The gatekeeper's verification of the sign-in that started the session: the proof that
+    /// this wallet signed.
+    pub verification_id: String,
 }
 
 impl SessionPrincipal {
@@ -180,19 +183,21 @@ impl SessionStore {
 
     /// The session `token` belongs to, if it is live.
     pub async fn authenticate(&self, token: &str) -> Result<SessionPrincipal, AuthError> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT id::text, chain_id, address FROM auth_sessions
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id::text, chain_id, address, verification_id::text FROM auth_sessions
              WHERE token_sha256 = $1 AND revoked_at IS NULL AND expires_at > now()",
         )
         .bind(digest(token).as_slice())
         .fetch_optional(&self.pool)
         .await
         .map_err(AuthError::Database)?;
-        let (session_id, chain_id, address) = row.ok_or(AuthError::SessionInvalid)?;
+        let (session_id, chain_id, address, verification_id) =
+            row.ok_or(AuthError::SessionInvalid)?;
         Ok(SessionPrincipal {
             session_id: session_id.parse().unwrap_or_else(|_| Uuid::nil()),
             chain_id,
             address,
+            verification_id,
         })
     }
 
