@@ -957,6 +957,28 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         json!(hex::encode(inputs.nullifier)),
         "the page's wallet is the same member"
     );
+    // A proof for scope 1 on this once-per-track track: valid, fresh nullifier, refused by the
+    // program's scope rule, and answered typed.
+    let scoped: Value = page_post(
+        "/prove",
+        json!({"mint": mint.to_string(), "action": "claim-access",
+        "recipient": recipient.to_string(), "leaves": leaves, "scope": 1,
+        "wallet": alice.pubkey().to_string(), "identity_signature": identity_signature}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let refused = client
+        .call(
+            reqwest::Method::POST,
+            "/api/v2/verify-ownership",
+            Some(&scoped["proof"]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("SCOPE_MISMATCH"), "{refused}");
 
     // What the relayer received from her machine: never the secret, nor the signature it is
     // derived from, in any form; and never a call to the custodial prover.

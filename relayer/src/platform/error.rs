@@ -143,6 +143,8 @@ veil_api_codes::error_codes! {
         RootNotRecent = ("ROOT_NOT_RECENT", CONFLICT),
         /// The proof's root has a holdings snapshot older than the track's freshness window; publish a fresh root and prove again.
         RootTooOld = ("ROOT_TOO_OLD", CONFLICT),
+        /// The proof's scope does not follow the track's nullifier rule now: 0 on a once-per-track track, the current epoch on an epoch track; prove again with that scope.
+        ScopeMismatch = ("SCOPE_MISMATCH", CONFLICT),
         /// The latest published snapshot did not find this member holding the token (`details`: `leaf_index`, `snapshot_slot`).
         RegistryNotHeldAtSnapshot = ("REGISTRY_NOT_HELD_AT_SNAPSHOT", CONFLICT),
         /// Every prover worker is busy and the queue is full; see `Retry-After`.

@@ -47,6 +47,7 @@ impl From<RegistryError> for ApiError {
             }
             E::RootNotRecent => ApiError::new(ErrorCode::RootNotRecent, message),
             E::RootTooOld => ApiError::new(ErrorCode::RootTooOld, message),
+            E::ScopeMismatch => ApiError::new(ErrorCode::ScopeMismatch, message),
             E::NotHeldAtSnapshot {
                 leaf_index,
                 snapshot_slot,

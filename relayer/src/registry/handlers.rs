@@ -400,7 +400,7 @@ pub struct VerifiedResponse {
     responses(
         (status = 200, body = VerifiedResponse),
         (status = 400, body = ErrorBody, description = "INVALID_BODY, FIELD_NOT_CANONICAL"),
-        (status = 409, body = ErrorBody, description = "NULLIFIER_ALREADY_USED (details: where, when this relayer spent it), ROOT_NOT_RECENT"),
+        (status = 409, body = ErrorBody, description = "NULLIFIER_ALREADY_USED (details: where, when this relayer spent it), ROOT_NOT_RECENT, ROOT_TOO_OLD, SCOPE_MISMATCH"),
         (status = 422, body = ErrorBody, description = "PROOF_INVALID"),
         (status = 503, body = ErrorBody, description = "CHAIN_UNAVAILABLE, with Retry-After"),
     ),

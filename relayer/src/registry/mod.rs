@@ -170,6 +170,9 @@ pub enum RegistryError {
     /// The root's holdings snapshot is older than the track's freshness window.
     #[error("the root's holdings snapshot is older than the track's freshness window; publish and prove again")]
     RootTooOld,
+    /// The proof's scope does not follow the track's nullifier rule now.
+    #[error("the proof's scope does not follow the track's nullifier rule (0 once per track, or the current epoch); prove again with that scope")]
+    ScopeMismatch,
     /// The latest published snapshot did not find the member holding the token.
     #[error("the latest published snapshot (slot {snapshot_slot}) did not find this member holding the token")]
     NotHeldAtSnapshot {
@@ -736,6 +739,9 @@ impl RegistryService {
                         }
                         RegistryFailure::Program(registry::error::RegistryError::InvalidProof) => {
                             RegistryError::ProofInvalid
+                        }
+                        RegistryFailure::Program(registry::error::RegistryError::ScopeMismatch) => {
+                            RegistryError::ScopeMismatch
                         }
                         _ => RegistryError::Chain(ChainError::Failed(failure)),
                     },
