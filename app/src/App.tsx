@@ -66,8 +66,7 @@ function Shell({ config }: { config: AppConfig }) {
   const connection = useMemo(() => new Connection(config.rpcUrl, "confirmed"), [config]);
   const [wallet, setWallet] = useState<VeilWallet | null>(() => DevelopmentWallet.load());
   const [session, setSession] = useState(() => {
-    const dev = DevelopmentWallet.load();
-    const kept = dev ? storedSession(dev.address) : null;
+    const kept = wallet ? storedSession(wallet.address) : null;
     if (kept) client.resume(kept);
     return kept;
   });
@@ -77,7 +76,12 @@ function Shell({ config }: { config: AppConfig }) {
   const signing = useStep<unknown>();
   const faucet = useStep<unknown>();
 
-  const veil: Veil = { config, client, connection, wallet, session };
+  // One object per change of what it holds: the pages' effects depend on it, and the shell
+  // re-renders on every balance poll and every tick of a running step.
+  const veil: Veil = useMemo(
+    () => ({ config, client, connection, wallet, session }),
+    [config, client, connection, wallet, session],
+  );
 
   useEffect(() => onWalletsChanged(() => setAvailable(standardWallets())), []);
   useEffect(() => {
@@ -87,14 +91,13 @@ function Shell({ config }: { config: AppConfig }) {
   }, []);
 
   const refreshFunds = useCallback(async () => {
-    if (!wallet) return setFunds(null);
+    if (!veil.wallet) return setFunds(null);
     try {
-      setFunds(await balances({ config, client, connection, wallet, session }, wallet.address));
+      setFunds(await balances(veil, veil.wallet.address));
     } catch {
       setFunds(null);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [wallet, config, connection]);
+  }, [veil]);
   useEffect(() => {
     void refreshFunds();
     const timer = setInterval(() => void refreshFunds(), 4_000);

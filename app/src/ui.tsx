@@ -62,6 +62,16 @@ export function useStep<T>(): Step<T> {
   };
 }
 
+/** A typed failure: the API's code and its message, never raw JSON. */
+export function ErrorNote({ error }: { error: { code: string | null; message: string } | null }) {
+  if (!error) return null;
+  return (
+    <p className="error" role="alert" data-code={error.code ?? ""}>
+      {error.code && <code>{error.code}</code>} {error.message}
+    </p>
+  );
+}
+
 /** The step's progress and failure, under its button. */
 export function StepStatus({ step, name }: { step: Step<unknown>; name: string }) {
   return (
@@ -71,11 +81,7 @@ export function StepStatus({ step, name }: { step: Step<unknown>; name: string }
           <span className="spinner" aria-hidden="true" /> {step.busy}… {(step.elapsedMs / 1000).toFixed(1)} s
         </p>
       )}
-      {step.error && (
-        <p className="error" role="alert" data-code={step.error.code ?? ""}>
-          {step.error.code && <code>{step.error.code}</code>} {step.error.message}
-        </p>
-      )}
+      <ErrorNote error={step.error} />
     </div>
   );
 }

@@ -16,7 +16,7 @@ import {
   type ChartConfiguration,
 } from "chart.js";
 
-import { Short } from "../ui";
+import { ErrorNote, Short } from "../ui";
 import { describe, type Veil } from "../veil";
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LinearScale, Title, Tooltip);
@@ -170,11 +170,7 @@ export function Analytics({ veil }: { veil: Veil }) {
         {loadedAt && <> · loaded {loadedAt.toLocaleTimeString()}</>}{" "}
         <button onClick={() => void load()}>Reload</button>
       </p>
-      {error && (
-        <p className="error" role="alert" data-code={error.code ?? ""}>
-          {error.code && <code>{error.code}</code>} {error.message}
-        </p>
-      )}
+      <ErrorNote error={error} />
       {data && charts && (
         <>
           <ul className="totals" data-testid="totals">

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useState } from "react";
 import { PublicKey } from "@solana/web3.js";
 import { challengeCoder, challengeProgram, decodeAccount, settleInstructions, type ChallengeEscrowFields } from "@chitty-veil/client";
 
-import { Field, Short, StepStatus, useStep } from "../ui";
+import { ErrorNote, Field, Short, StepStatus, useStep } from "../ui";
 import { balances, call, describe, formatTokens, requireWallet, sendInstructions, walletStep, type Veil } from "../veil";
 
 interface PartyView {
@@ -309,11 +309,7 @@ export function Challenges({ veil, onBalances }: { veil: Veil; onBalances: () =>
               <StepStatus step={act} name="action" />
             </div>
           )}
-          {refreshError && (
-            <p className="error" role="alert" data-code={refreshError.code ?? ""}>
-              {refreshError.code && <code>{refreshError.code}</code>} {refreshError.message}
-            </p>
-          )}
+          <ErrorNote error={refreshError} />
         </div>
       </div>
     </section>
