@@ -34,6 +34,8 @@ install_missing() {
   command -v npm >/dev/null || packages+=(nodejs npm)
   # The web app's browser tests drive Debian's Chromium (scripts/app.sh test).
   [ -x /usr/bin/chromium ] || packages+=(chromium)
+  # The alert rules' unit tests and the metrics lint run Debian's promtool (ops/prometheus).
+  command -v promtool >/dev/null || packages+=(prometheus)
   [ ${#packages[@]} -eq 0 ] && return 0
   log "installing ${packages[*]} from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

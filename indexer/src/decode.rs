@@ -175,33 +175,21 @@ impl ProgramEvent {
         }
     }
 
+    /// Every [`kind`](Self::kind), so counters by kind can be exported at 0 before the first
+    /// event of each.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        RegistryEvent::NAMES
+            .iter()
+            .chain(ChallengeEvent::NAMES)
+            .copied()
+            .chain(["Undecodable"])
+    }
+
     /// The event's type name, as the program declares it (`MerkleRootUpdated`, …).
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Registry(e) => match e {
-                RegistryEvent::RegistryInitialized(_) => "RegistryInitialized",
-                RegistryEvent::AdminProposed(_) => "AdminProposed",
-                RegistryEvent::AdminAccepted(_) => "AdminAccepted",
-                RegistryEvent::RegistrarSet(_) => "RegistrarSet",
-                RegistryEvent::PauseSet(_) => "PauseSet",
-                RegistryEvent::TrackCreated(_) => "TrackCreated",
-                RegistryEvent::MerkleRootUpdated(_) => "MerkleRootUpdated",
-                RegistryEvent::IdBatchAnchored(_) => "IdBatchAnchored",
-                RegistryEvent::OwnershipVerified(_) => "OwnershipVerified",
-            },
-            Self::Challenge(e) => match e {
-                ChallengeEvent::ChallengeCreated(_) => "ChallengeCreated",
-                ChallengeEvent::StatusChanged(_) => "StatusChanged",
-                ChallengeEvent::VerificationAttested(_) => "VerificationAttested",
-                ChallengeEvent::BondDeposited(_) => "BondDeposited",
-                ChallengeEvent::OutcomeConfirmed(_) => "OutcomeConfirmed",
-                ChallengeEvent::AttestationCreated(_) => "AttestationCreated",
-                ChallengeEvent::BondsReleased(_) => "BondsReleased",
-                ChallengeEvent::SurplusSwept(_) => "SurplusSwept",
-                ChallengeEvent::ChallengeAdminProposed(_) => "ChallengeAdminProposed",
-                ChallengeEvent::ChallengeAdminAccepted(_) => "ChallengeAdminAccepted",
-                ChallengeEvent::CounterpartySet(_) => "CounterpartySet",
-            },
+            Self::Registry(e) => e.name(),
+            Self::Challenge(e) => e.name(),
             Self::Undecodable(_) => "Undecodable",
         }
     }

@@ -72,7 +72,7 @@ impl IndexerMetrics {
                 c
             }};
         }
-        Self {
+        let metrics = Self {
             lag_slots: reg!(IntGauge::new(
                 "indexer_lag_slots",
                 "Newest slot seen by the source minus the slot of the committed cursor"
@@ -113,7 +113,13 @@ impl IndexerMetrics {
             )),
             synced: Mutex::new(Synced::default()),
             registry,
+        };
+        // Every kind from the first scrape, so a rate by kind has its series before the first
+        // event of that kind.
+        for kind in crate::decode::ProgramEvent::kinds() {
+            metrics.events_total.with_label_values(&[kind]).inc_by(0);
         }
+        metrics
     }
 
     /// Carries the growth of `counters` since the last call into the Prometheus counters.

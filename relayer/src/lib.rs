@@ -24,7 +24,8 @@
 //! | `POST /api/v2/prove` | `registry` | yes |
 //! | `POST /api/v2/verify-ownership` | `registry` | yes |
 //! | `POST /api/v2/challenges`, `…/{address}/{accept,deposit,lock,confirm,resolve}` (unsigned transactions) | `challenges` + `FF_CHALLENGES` | yes |
-//! | `POST /api/v2/challenges/{address}/{attest,settle,expire}` (the relayer submits) | `challenges` + `FF_CHALLENGES` | yes |
+//! | `POST /api/v2/challenges/{address}/attest` (the relayer submits) | `challenges` + `gatekeeper` (or the party's session) + `FF_CHALLENGES` | yes |
+//! | `POST /api/v2/challenges/{address}/{settle,expire}` (the relayer submits) | `challenges` + `FF_CHALLENGES` | yes |
 //! | `GET /api/v2/challenges/{address}` | `challenges` + `FF_CHALLENGES` | no |
 //! | `POST /api/v2/transactions` (forward a wallet-signed transaction) | `challenges` + `FF_CHALLENGES` | yes |
 //! | `POST /gatekeeper/v2/wallet/{challenge,verify}`, `GET …/verifications/{id}` | `challenges` + `FF_GATEKEEPER_V2` | POST |
@@ -135,6 +136,12 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             std::time::Duration::from_millis(state.config.request_timeout_ms),
             http::deadline,
+        ))
+        // Admission before the deadline starts (a request's time limit is for its work, not
+        // its wait) and inside the request count (a shed request is counted as its 503).
+        .layer(middleware::from_fn_with_state(
+            state.admission.clone(),
+            platform::admission::Admission::layer,
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -17,6 +17,7 @@ use crate::{
     chittyid::store::{self, StoreError},
     chittyid::verify::Verifier,
     gatekeeper::{GatekeeperConfig, GatekeeperService},
+    platform::admission::{Admission, AdmissionLimits},
     platform::auth::{AuthService, AuthSetupError, Quota},
     platform::breaker::CircuitBreaker,
     platform::chain::{ChainClient, ChainConfig},
@@ -123,6 +124,8 @@ pub struct Inner {
     pub cors: Option<tower_http::cors::CorsLayer>,
     /// The limit per client address on the routes without an API key.
     pub public_limit: PerClientLimit,
+    /// Admission control: requests served at once, and the queue in front of them.
+    pub admission: Admission,
 }
 
 /// Cheap to clone.
@@ -330,9 +333,18 @@ impl AppState {
             trusted,
             crate::platform::http::rate_limited,
         );
+        let admission = Admission::new(
+            AdmissionLimits {
+                max_in_flight: usize::try_from(config.max_in_flight).unwrap_or(usize::MAX),
+                max_queued: config.admission_queue,
+                max_wait: Duration::from_millis(config.admission_wait_ms),
+            },
+            metrics.clone(),
+        );
         Ok(Self(Arc::new(Inner {
             cors,
             public_limit,
+            admission,
             anchorer,
             registry,
             challenges,

@@ -108,7 +108,8 @@ async fn setup_with(change: impl FnOnce(&mut veil_relayer::platform::config::Con
         change(c);
     })
     .await;
-    let key = TestApp::create_key(&t.state, &[Scope::Challenges], 1_000).await;
+    // The relayer's operator: challenge flows and the gatekeeper's role.
+    let key = TestApp::create_key(&t.state, &[Scope::Challenges, Scope::Gatekeeper], 1_000).await;
     let wire = Wire::serve(&t).await;
     Setup {
         _net: net,
@@ -696,6 +697,157 @@ async fn localnet_attest_before_acceptance_is_refused_and_stores_nothing() {
         .relayer_step(&address, "attest", json!({"party": "creator"}))
         .await;
     assert_eq!(again["signature"], attested["signature"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_only_the_gatekeeper_role_attests() {
+    // Reviewer's finding (issue 18): any `challenges` key could attest, and a failed funds
+    // check cancels the challenge, so any API client could cancel anyone's challenge.
+    let s = setup().await;
+    let address = s.accepted_fire(34).await;
+    let dapp = TestApp::create_key(&s.t.state, &[Scope::Challenges], 1_000).await;
+    for party in ["creator", "counterparty"] {
+        let refused = s
+            .wire
+            .post(
+                &format!("/api/v2/challenges/{address}/attest"),
+                &json!({ "party": party }),
+                &dapp,
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (403, "AUTH_SCOPE_FORBIDDEN"),
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["error"]["details"]["required_scope"],
+            json!("gatekeeper"),
+            "{}",
+            refused.body
+        );
+    }
+    // Nothing was checked, stored or sent: the challenge is as it was.
+    assert_eq!(s.attestation_rows(&address).await, 0);
+    let view = s.view(&address).await;
+    assert_eq!(view["status"], "accepted", "{view}");
+    assert_eq!(view["creator_state"]["verified"], json!(false), "{view}");
+    // The gatekeeper's key attests.
+    let attested = s
+        .relayer_step(&address, "attest", json!({"party": "creator"}))
+        .await;
+    assert_eq!(attested["passed"], json!(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_forwarding_takes_v0_and_refuses_other_programs() {
+    // Reviewer's finding (issue 18): `/api/v2/transactions` forwarded any signed legacy
+    // transaction to any program, an open relay on the relayer's RPC quota; and no v0.
+    use anchor_lang::solana_program::{instruction::AccountMeta, system_program};
+    use solana_message::{v0, VersionedMessage};
+    use solana_transaction::versioned::VersionedTransaction;
+
+    let s = setup().await;
+    let address = s.created_fire(35, BOND).await;
+    // The counterparty's accept, built by the API, is sent as a v0 transaction.
+    let built = s
+        .wire
+        .post(
+            &format!("/api/v2/challenges/{address}/accept"),
+            &json!({ "counterparty": s.counterparty.pubkey().to_string() }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(built.status, 200, "{}", built.body);
+    let legacy: Transaction = bincode::deserialize(
+        &base64::engine::general_purpose::STANDARD
+            .decode(built.body["transaction"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let message = VersionedMessage::V0(v0::Message {
+        header: legacy.message.header,
+        account_keys: legacy.message.account_keys.clone(),
+        recent_blockhash: legacy.message.recent_blockhash,
+        instructions: legacy.message.instructions.clone(),
+        address_table_lookups: vec![],
+    });
+    let signature = s
+        .counterparty
+        .sign_message(&bincode::serialize(&message).unwrap());
+    let v0_tx = VersionedTransaction {
+        signatures: vec![signature],
+        message,
+    };
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&v0_tx).unwrap());
+    let landed = s
+        .wire
+        .post(
+            "/api/v2/transactions",
+            &json!({ "transaction": encoded }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(landed.status, 200, "{}", landed.body);
+    assert_eq!(landed.body["signature"], json!(signature.to_string()));
+    assert_eq!(s.view(&address).await["status"], "accepted");
+
+    // A plain SOL transfer, properly signed, is not the relayer's traffic.
+    let stranger = Keypair::new();
+    let mut data = 2u32.to_le_bytes().to_vec();
+    data.extend_from_slice(&1_000_000u64.to_le_bytes());
+    let transfer = anchor_lang::solana_program::instruction::Instruction {
+        program_id: system_program::ID,
+        accounts: vec![
+            AccountMeta::new(s.creator.pubkey(), true),
+            AccountMeta::new(stranger.pubkey(), false),
+        ],
+        data,
+    };
+    let before = s.rpc.get_balance(&s.creator.pubkey()).await.unwrap();
+    let blockhash = s.rpc.get_latest_blockhash().await.unwrap();
+    let tx = Transaction::new_signed_with_payer(
+        &[transfer],
+        Some(&s.creator.pubkey()),
+        &[&s.creator],
+        blockhash,
+    );
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap());
+    let refused = s
+        .wire
+        .post(
+            "/api/v2/transactions",
+            &json!({ "transaction": encoded }),
+            &s.key,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "TRANSACTION_PROGRAM_NOT_ALLOWED"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        refused.body["error"]["details"]["program"],
+        json!(system_program::ID.to_string())
+    );
+    // Nothing was sent: the transfer never landed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.rpc.get_balance(&s.creator.pubkey()).await.unwrap(),
+        before
+    );
+    assert_eq!(s.rpc.get_balance(&stranger.pubkey()).await.unwrap(), 0);
+    let status = s
+        .rpc
+        .get_signature_statuses(&[tx.signatures[0]])
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(status, vec![None]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

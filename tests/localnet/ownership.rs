@@ -134,8 +134,15 @@ async fn localnet_ownership_register_publish_prove_verify_once_and_the_indexer_r
             "leaf": hex::encode(to_be_bytes(&leaf)),
             "created": true,
             "token_account": holding.to_string(),
-            "amount": 1_000_000,
+            "qualifies": true,
         })
+    );
+    // Reviewer's finding (issue 18): the answer carried the balance (`amount`), which the
+    // registry must never reveal. Neither the answer nor the member's row holds it.
+    assert!(
+        !registered.body.to_string().contains("1000000"),
+        "{}",
+        registered.body
     );
     // The same registration again changes nothing.
     let again = wire

@@ -1,6 +1,7 @@
 //! The relayer over real PostgreSQL and Redis: auth, drand, minting, verification,
 //! reconciliation and fallback.
 
+mod admission;
 mod auth;
 mod chittyid;
 mod drand;
@@ -17,3 +18,4 @@ mod ops;
 mod reconcile;
 mod sessions;
 pub mod support;
+mod test_dbs;

@@ -78,6 +78,56 @@ async fn metrics_export_the_spec_names() {
     }
 }
 
+/// The schema of `method path`'s JSON request body, its `$ref` resolved.
+fn request_schema<'d>(
+    doc: &'d serde_json::Value,
+    path: &str,
+    method: &str,
+) -> &'d serde_json::Value {
+    let schema =
+        &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    let name = schema["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .unwrap_or_else(|| panic!("{method} {path}: {schema}"));
+    &doc["components"]["schemas"][name]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_body_is_documented_by_its_own_schema() {
+    // Issue 18: two types named `CreateBody` (challenges, webhooks) and two named `FundsBody`
+    // (gatekeeper, attest) shared one schema name, so the document described one route's body
+    // with the other's fields.
+    let t = TestApp::new().await;
+    let (_, doc) = t
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    let required = |path: &str, method: &str| -> Vec<String> {
+        let mut fields: Vec<String> = request_schema(&doc, path, method)["required"]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect();
+        fields.sort();
+        fields
+    };
+    assert!(required("/api/v2/challenges", "post").contains(&"mode".to_owned()));
+    assert!(required("/api/v2/webhooks/endpoints", "post").contains(&"url".to_owned()));
+    assert!(required("/gatekeeper/v2/funds/check", "post").contains(&"verification_id".to_owned()));
+    let attest = request_schema(&doc, "/api/v2/challenges/{address}/attest", "post");
+    let funds = attest["properties"]["funds"].to_string();
+    let funds_name = funds
+        .split("#/components/schemas/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{attest}"));
+    assert_ne!(funds_name, "FundsCheckBody", "{attest}");
+    assert!(doc["components"]["schemas"][funds_name]["properties"]
+        .get("threshold")
+        .is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_and_docs_page() {
     let t = TestApp::new().await;

@@ -96,7 +96,17 @@ impl TestDb {
                 .expect("migrate template");
             conn.close().await.ok();
         }
-        let name = format!("veil_test_{}", uuid_like());
+        // Databases a killed test process left behind go first, once per process.
+        static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        SWEPT
+            .get_or_init(|| async {
+                let swept = sweep_leaked(&mut admin).await;
+                if !swept.is_empty() {
+                    eprintln!("dropped {} leaked test databases", swept.len());
+                }
+            })
+            .await;
+        let name = format!("{}{}", own_prefix(), uuid_like());
         admin
             .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
             .await
@@ -114,6 +124,51 @@ impl TestDb {
             .expect("connect test database");
         Self { pool, url, name }
     }
+}
+
+/// The name prefix of this process's test databases: `veil_test_p<pid>_`.
+fn own_prefix() -> String {
+    format!("veil_test_p{}_", std::process::id())
+}
+
+/// Drops every test database whose creating process is gone (a test process killed before
+/// its `Drop` ran leaks its database): `veil_test_p<pid>_…` when no process `<pid>` runs, and
+/// the older `veil_test_<hex>` names when no one is connected. The names dropped. Run under
+/// the template's advisory lock.
+pub async fn sweep_leaked(admin: &mut PgConnection) -> Vec<String> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'veil\\_test\\_%' ORDER BY datname",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    let mut dropped = Vec::new();
+    for name in names {
+        let owner_alive = match name
+            .strip_prefix("veil_test_p")
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        {
+            Some(pid) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            None => {
+                let connected: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                        .bind(&name)
+                        .fetch_one(&mut *admin)
+                        .await
+                        .unwrap_or(1);
+                connected > 0
+            }
+        };
+        if owner_alive {
+            continue;
+        }
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        if admin.execute(drop.as_str()).await.is_ok() {
+            dropped.push(name);
+        }
+    }
+    dropped
 }
 
 impl Drop for TestDb {

@@ -183,7 +183,7 @@ export function Ownership({ veil }: { veil: Veil }) {
           <StepStatus step={register} name="register" />
           {register.result && (
             <p className="ok" data-testid="registered" data-leaf-index={register.result.leaf_index}>
-              Leaf {register.result.leaf_index}, holding {register.result.amount} base units
+              Leaf {register.result.leaf_index}, the holding qualifies
             </p>
           )}
           <StepStatus step={publication} name="publication" />

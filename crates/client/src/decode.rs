@@ -39,6 +39,16 @@ macro_rules! program_events {
         }
 
         impl $name {
+            /// The name of every event, as the program declares it.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($event)),+];
+
+            /// This event's name, as the program declares it (`MerkleRootUpdated`, …).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$event(_) => stringify!($event),)+
+                }
+            }
+
             /// Decodes `discriminator ‖ borsh(event)`, the payload of an event CPI or a
             /// `Program data:` log line.
             pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
@@ -121,3 +131,101 @@ pub fn track(data: &[u8]) -> Result<Track, DecodeError> {
     // The RPC buffer carries no alignment guarantee, so copy out.
     bytemuck::try_pod_read_unaligned(body).map_err(|_| DecodeError::WrongAccountType("Track"))
 }
+
+/// Declares an enum over a program's instructions (Anchor's generated `instruction::*` types)
+/// with `decode`, `name` and `data`.
+macro_rules! program_instructions {
+    ($(#[$doc:meta])* $name:ident { $($ix:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        // `VerifyOwnership` carries a whole proof; a decoded instruction is short-lived, so
+        // its size is no concern.
+        #[allow(clippy::large_enum_variant)]
+        pub enum $name {
+            $(
+                #[doc = concat!("`", stringify!($ix), "`.")]
+                $ix($ix),
+            )+
+        }
+
+        impl $name {
+            /// Decodes instruction data (`discriminator ‖ borsh(args)`) as the program's
+            /// dispatcher reads it: bytes after the arguments are ignored.
+            pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+                let (disc, mut body) = split_discriminator(data)?;
+                $(if disc == <$ix as Discriminator>::DISCRIMINATOR {
+                    return Ok(Self::$ix(<$ix as AnchorDeserialize>::deserialize(&mut body)?));
+                })+
+                Err(DecodeError::UnknownDiscriminator(disc.try_into().unwrap_or_default()))
+            }
+
+            /// The instruction's name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$ix(_) => stringify!($ix),)+
+                }
+            }
+
+            /// The instruction data again (`discriminator ‖ borsh(args)`).
+            pub fn data(&self) -> Vec<u8> {
+                use anchor_lang::InstructionData;
+                match self {
+                    $(Self::$ix(ix) => ix.data(),)+
+                }
+            }
+        }
+    };
+}
+
+mod registry_instructions {
+    use anchor_lang::{AnchorDeserialize, Discriminator};
+    use registry::instruction::*;
+
+    use super::{split_discriminator, DecodeError};
+
+    program_instructions!(
+        /// Every instruction of the registry program, decoded from its data.
+        RegistryInstruction {
+            Initialize,
+            ProposeAdmin,
+            AcceptAdmin,
+            SetRegistrar,
+            Pause,
+            Unpause,
+            CreateTrack,
+            PublishRoot,
+            AnchorIdBatch,
+            VerifyOwnership,
+        }
+    );
+}
+
+mod challenge_instructions {
+    use anchor_lang::{AnchorDeserialize, Discriminator};
+    use challenge::instruction::*;
+
+    use super::{split_discriminator, DecodeError};
+
+    program_instructions!(
+        /// Every instruction of the challenge program, decoded from its data.
+        ChallengeInstruction {
+            Initialize,
+            UpdateConfig,
+            ProposeAdmin,
+            AcceptAdmin,
+            SetPaused,
+            CreateChallenge,
+            Accept,
+            AttestVerification,
+            DepositBond,
+            LockIntent,
+            ConfirmOutcome,
+            Resolve,
+            Settle,
+            Expire,
+            Cancel,
+        }
+    );
+}
+
+pub use challenge_instructions::ChallengeInstruction;
+pub use registry_instructions::RegistryInstruction;

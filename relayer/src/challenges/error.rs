@@ -23,6 +23,17 @@ impl From<ChallengeApiError> for ApiError {
             )
             .with_details(json!({ "rule": format!("{rule:?}"), "code": u32::from(rule) })),
             E::BadTransaction(_) => ApiError::new(ErrorCode::TransactionInvalid, message),
+            E::ProgramNotAllowed { program } => {
+                ApiError::new(ErrorCode::TransactionProgramNotAllowed, message).with_details(
+                    json!({
+                        "program": program.to_string(),
+                        "allowed": super::FORWARDABLE_PROGRAMS
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>(),
+                    }),
+                )
+            }
             E::VerificationRequired => {
                 ApiError::new(ErrorCode::ChallengeVerificationRequired, message)
             }

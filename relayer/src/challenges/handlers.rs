@@ -239,6 +239,7 @@ impl From<Landed> for LandedResponse {
 
 /// `POST /api/v2/challenges`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ChallengeCreateBody)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// The creator's wallet (base58); signs and pays.
@@ -707,6 +708,7 @@ pub struct AttestBody {
 
 /// At least `threshold` of `asset` in a verified wallet.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = AttestFundsBody)]
 #[serde(deny_unknown_fields)]
 pub struct FundsBody {
     /// The verification to check (a Solana or EVM wallet); by default `wallet_verification_id`.
@@ -848,7 +850,8 @@ pub struct AttestResponse {
 }
 
 /// Checks a party and attests the result as the gatekeeper (the relayer signs and pays). A
-/// failed check cancels the challenge and refunds its bonds. With gatekeeper evidence
+/// failed check cancels the challenge and refunds its bonds, so a key needs the `gatekeeper`
+/// scope (`challenges` alone is refused). With gatekeeper evidence
 /// (`FF_GATEKEEPER_V2`), the checks are its wallet verification and funds attestations. A
 /// party's session asks for its own party only, and its evidence is its own sign-in.
 #[utoipa::path(
@@ -857,7 +860,7 @@ pub struct AttestResponse {
     responses(
         (status = 200, body = AttestResponse),
         (status = 400, body = ErrorBody, description = "GATEKEEPER_ASSET_INVALID, GATEKEEPER_AMOUNT_INVALID, GATEKEEPER_NETWORK_NOT_CONFIGURED, INVALID_BODY (a session citing other evidence)"),
-        (status = 403, body = ErrorBody, description = "AUTH_SESSION_WALLET_MISMATCH: a session asked for another wallet's party"),
+        (status = 403, body = ErrorBody, description = "AUTH_SCOPE_FORBIDDEN: a key without the `gatekeeper` scope; AUTH_SESSION_WALLET_MISMATCH: a session asked for another wallet's party"),
         (status = 404, body = ErrorBody, description = "CHALLENGE_NOT_FOUND, GATEKEEPER_VERIFICATION_NOT_FOUND"),
         (status = 409, body = ErrorBody, description = "CHALLENGE_REFUSED (details.rule), CHALLENGE_NO_COUNTERPARTY"),
         (status = 422, body = ErrorBody, description = "CHALLENGE_VERIFICATION_MISMATCH, CHALLENGE_VERIFICATION_REQUIRED"),
@@ -874,6 +877,13 @@ pub async fn attest(
 ) -> Result<Json<AttestResponse>, ApiError> {
     let party = parse_party(&body.party)?;
     let principal = principal.as_deref();
+    if let Some(key) = principal.filter(|key| !key.has_scope(Scope::Gatekeeper)) {
+        tracing::warn!(key_id = %key.key_id, "attest refused: the key lacks the gatekeeper scope");
+        return Err(auth::AuthError::ScopeForbidden {
+            required: Scope::Gatekeeper,
+        }
+        .into());
+    }
     let acting = acting_as(&session)?;
     let evidence = match &session {
         // A session's evidence is its own sign-in: the gatekeeper's verification that this
@@ -896,6 +906,8 @@ pub async fn attest(
                 funds: None,
             }
         }
+        // A key attests only with the gatekeeper's role: a failed check cancels the challenge,
+        // so a plain `challenges` key must not be able to cancel someone else's.
         None => Evidence {
             wallet_verification: body.wallet_verification_id,
             funds: body.funds.map(|f| FundsRequirement {

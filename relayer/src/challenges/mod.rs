@@ -47,8 +47,8 @@ use challenge::{
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use solana_message::Message;
-use solana_transaction::Transaction;
-use veil_client::challenge as cix;
+use solana_transaction::{versioned::VersionedTransaction, Transaction};
+use veil_client::{challenge as cix, registry as rix};
 
 use crate::{
     gatekeeper::{FundsAttestation, GatekeeperError, GatekeeperService, Threshold, Verification},
@@ -79,6 +79,15 @@ pub enum ChallengeApiError {
     /// The signed transaction handed to the relayer is not a transaction, or is not signed.
     #[error("the transaction is not a signed Solana transaction: {0}")]
     BadTransaction(&'static str),
+    /// The signed transaction calls a program the relayer does not forward for: it is no open
+    /// relay for arbitrary traffic on its RPC quota.
+    #[error(
+        "the relayer forwards transactions for its own programs only; this one calls {program}"
+    )]
+    ProgramNotAllowed {
+        /// The first program it calls that is not allowed.
+        program: Pubkey,
+    },
     /// A funds requirement names no wallet verification to check it against.
     #[error("a funds requirement needs a wallet verification: give `wallet_verification_id` or `funds.verification_id`")]
     VerificationRequired,
@@ -136,9 +145,51 @@ pub fn challenge_refusal(failure: &TxFailure) -> Option<ProgramError> {
         .and_then(veil_client::errors::challenge_error)
 }
 
+/// The programs a forwarded transaction may call at its top level: ours, and what a wallet
+/// needs around them (token transfers and accounts, compute budget). Programs they call in
+/// turn (the system program under the associated-token program) are theirs to choose.
+pub const FORWARDABLE_PROGRAMS: [Pubkey; 6] = [
+    rix::PROGRAM_ID,
+    cix::PROGRAM_ID,
+    anchor_spl::token::ID,
+    anchor_spl::token_2022::ID,
+    anchor_spl::associated_token::ID,
+    COMPUTE_BUDGET_PROGRAM_ID,
+];
+
+/// `ComputeBudget111111111111111111111111111111`.
+pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
+
+/// A wallet-signed transaction, legacy or v0, checked for forwarding: it decodes, every
+/// required signature verifies, and it calls only [`FORWARDABLE_PROGRAMS`].
+pub fn forwardable(bytes: &[u8]) -> Result<VersionedTransaction, ChallengeApiError> {
+    let tx: VersionedTransaction = bincode::deserialize(bytes)
+        .map_err(|_| ChallengeApiError::BadTransaction("not a bincode transaction"))?;
+    if tx.sanitize().is_err() {
+        return Err(ChallengeApiError::BadTransaction(
+            "its message is malformed (account indexes, header or signature count)",
+        ));
+    }
+    if !signed(&tx) {
+        return Err(ChallengeApiError::BadTransaction(
+            "a signature is missing or does not verify",
+        ));
+    }
+    let keys = tx.message.static_account_keys();
+    for instruction in tx.message.instructions() {
+        // Program ids are always static keys (sanitize checked the index).
+        let program = keys[usize::from(instruction.program_id_index)];
+        if !FORWARDABLE_PROGRAMS.contains(&program) {
+            return Err(ChallengeApiError::ProgramNotAllowed { program });
+        }
+    }
+    Ok(tx)
+}
+
 /// Whether every required signature of `tx` is present and verifies.
-fn signed(tx: &Transaction) -> bool {
-    let required = usize::from(tx.message.header.num_required_signatures);
+fn signed(tx: &VersionedTransaction) -> bool {
+    let required = usize::from(tx.message.header().num_required_signatures);
     let Ok(message) = bincode::serialize(&tx.message) else {
         return false;
     };
@@ -147,7 +198,7 @@ fn signed(tx: &Transaction) -> bool {
         && tx
             .signatures
             .iter()
-            .zip(&tx.message.account_keys)
+            .zip(tx.message.static_account_keys())
             .all(|(signature, key)| {
                 let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key.to_bytes()) else {
                     return false;
@@ -822,21 +873,18 @@ impl ChallengeService {
             .await
     }
 
-    /// Sends a wallet-signed transaction and waits until it lands.
+    /// Sends a wallet-signed transaction (legacy or v0, calling only
+    /// [`FORWARDABLE_PROGRAMS`]) and waits until it lands.
     pub async fn forward(&self, encoded: &str) -> Result<Landed, ChallengeApiError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| ChallengeApiError::BadTransaction("not base64"))?;
-        let tx: Transaction = bincode::deserialize(&bytes)
-            .map_err(|_| ChallengeApiError::BadTransaction("not a bincode transaction"))?;
-        if !signed(&tx) {
-            return Err(ChallengeApiError::BadTransaction(
-                "a signature is missing or does not verify",
-            ));
-        }
+        let tx = forwardable(&bytes)?;
         let landed = self.chain.forward(&tx).await?;
-        // Whatever it touched is read again.
-        for key in &tx.message.account_keys {
+        // Whatever it touched is read again (a v0 transaction's lookup-table accounts are not
+        // known without resolving the tables; they are read again when their cache entry
+        // ages out).
+        for key in tx.message.static_account_keys() {
             self.reads.invalidate(key, Some(landed.slot)).await;
         }
         Ok(landed)

@@ -460,7 +460,12 @@ impl DrandClient {
                     continue;
                 }
             };
-            match self.latest_from(relay).await {
+            let started = std::time::Instant::now();
+            let fetched = self.latest_from(relay).await;
+            self.metrics
+                .drand_fetch_seconds
+                .observe(started.elapsed().as_secs_f64());
+            match fetched {
                 Ok(beacon) => {
                     permit.record_success();
                     *relay.last_error.lock() = None;

@@ -131,6 +131,7 @@ pub async fn verification(
 
 /// `POST /gatekeeper/v2/funds/check`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = FundsCheckBody)]
 #[serde(deny_unknown_fields)]
 pub struct FundsBody {
     /// The wallet verification (from `/gatekeeper/v2/wallet/verify`).

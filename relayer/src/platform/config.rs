@@ -298,6 +298,18 @@ pub struct Config {
     #[arg(long, env = "RELAYER_REQUEST_TIMEOUT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
+    /// Requests served at once; more wait in the admission queue (`docs/operations.md`).
+    #[arg(long, env = "RELAYER_MAX_IN_FLIGHT", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_in_flight: u64,
+    /// Requests that may wait for a slot; beyond them requests are answered `503 OVERLOADED`
+    /// at once.
+    #[arg(long, env = "RELAYER_ADMISSION_QUEUE", default_value_t = 4_096)]
+    pub admission_queue: usize,
+    /// Milliseconds a request may wait for a slot before it is answered `503 OVERLOADED`.
+    #[arg(long, env = "RELAYER_ADMISSION_WAIT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub admission_wait_ms: u64,
     /// The ownership circuit's proving key (`keygen --out`), checked against the verifying key
     /// compiled into the registry program. Without it the relayer generates the public
     /// development key at start (seconds; insecure by construction, docs/ceremony.md).

@@ -167,6 +167,8 @@ veil_api_codes::error_codes! {
         ChallengeVerificationMismatch = ("CHALLENGE_VERIFICATION_MISMATCH", UNPROCESSABLE_ENTITY),
         /// The forwarded transaction is not base64 bincode, or a signature is missing or does not verify.
         TransactionInvalid = ("TRANSACTION_INVALID", BAD_REQUEST),
+        /// The forwarded transaction calls a program the relayer does not forward for (`details.program`, `details.allowed`): only the registry and challenge programs and the token, associated-token and compute-budget programs.
+        TransactionProgramNotAllowed = ("TRANSACTION_PROGRAM_NOT_ALLOWED", FORBIDDEN),
 
         // Gatekeeper: wallet sign-in.
         /// The chain id is not CAIP-2 (`solana:<cluster>`, `eip155:<n>`) or not accepted here (`details.supported`).
@@ -219,6 +221,9 @@ veil_api_codes::error_codes! {
         // Feature flags.
         /// The feature is switched off for this key (`details.flag`: e.g. `FF_CHALLENGES`).
         FeatureDisabled = ("FEATURE_DISABLED", SERVICE_UNAVAILABLE),
+
+        /// The relayer is at its concurrency limit and its admission queue is full (or the request waited `RELAYER_ADMISSION_WAIT_MS`); nothing was done for the request. Retry after `Retry-After` (`details.reason`: `queue_full`, `waited_too_long`).
+        Overloaded = ("OVERLOADED", SERVICE_UNAVAILABLE),
 
         /// The request took longer than `RELAYER_REQUEST_TIMEOUT_MS`; nothing more is done for it.
         RequestTimeout = ("REQUEST_TIMEOUT", SERVICE_UNAVAILABLE),

@@ -123,11 +123,16 @@ pub async fn count_requests(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
     metrics
         .http_requests_total
         .with_label_values(&[route.as_str(), response.status().as_str()])
         .inc();
+    metrics
+        .http_request_duration
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 

@@ -2,8 +2,8 @@
 //! registry), so tests never share counters.
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every collector the relayer exports.
@@ -57,6 +57,18 @@ pub struct Metrics {
     /// `challenge_reads_total{source}`: challenge reads answered from the cache (`cache`) or
     /// by a `getAccountInfo` (`chain`); RPC calls per read is chain / (cache + chain).
     pub challenge_reads_total: IntCounterVec,
+    /// `http_request_duration_seconds{route}`: request latency, admission to answer (a shed
+    /// request's time is its time at the door).
+    pub http_request_duration: HistogramVec,
+    /// `drand_fetch_seconds`: one fetch and verification of the latest beacon from one relay.
+    pub drand_fetch_seconds: Histogram,
+    /// `relayer_admission_in_flight`: requests being served (admission control).
+    pub admission_in_flight: IntGauge,
+    /// `relayer_admission_queued`: requests waiting for a slot.
+    pub admission_queued: IntGauge,
+    /// `relayer_admission_shed_total{reason}`: requests answered `503 OVERLOADED`
+    /// (`queue_full`, `waited_too_long`).
+    pub admission_shed_total: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -78,7 +90,7 @@ impl Metrics {
                 c
             }};
         }
-        Self {
+        let metrics = Self {
             generation_total: reg!(IntCounterVec::new(
                 Opts::new(
                     "chittyid_generation_total",
@@ -204,7 +216,73 @@ impl Metrics {
                 ),
                 &["source"]
             )),
+            http_request_duration: reg!(HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "HTTP request latency by route"
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    30.0
+                ]),
+                &["route"]
+            )),
+            drand_fetch_seconds: reg!(Histogram::with_opts(
+                HistogramOpts::new(
+                    "drand_fetch_seconds",
+                    "One fetch and verification of the latest drand beacon from one relay"
+                )
+                .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0])
+            )),
+            admission_in_flight: reg!(IntGauge::new(
+                "relayer_admission_in_flight",
+                "Requests being served (admission control)"
+            )),
+            admission_queued: reg!(IntGauge::new(
+                "relayer_admission_queued",
+                "Requests waiting for an admission slot"
+            )),
+            admission_shed_total: reg!(IntCounterVec::new(
+                Opts::new(
+                    "relayer_admission_shed_total",
+                    "Requests refused 503 OVERLOADED at admission, by reason"
+                ),
+                &["reason"]
+            )),
             registry,
+        };
+        metrics.export_known_series();
+        metrics
+    }
+
+    /// Exports every series whose labels are known in advance at 0, so a ratio or `rate()`
+    /// in an alert (ops/prometheus/alerts.yml) has its series from the first scrape, not from
+    /// the first time the event happens.
+    fn export_known_series(&self) {
+        let counters: [(&IntCounterVec, &[&str]); 6] = [
+            (&self.generation_total, &["A", "F"]),
+            (
+                &self.reconciliation_total,
+                &["reconciled", "already_reconciled", "invalid"],
+            ),
+            (
+                &self.webhook_deliveries_total,
+                &["succeeded", "retrying", "failed"],
+            ),
+            (&self.prover_requests_total, &["proved", "busy", "failed"]),
+            (
+                &self.tx_submitted_total,
+                &["landed", "conflict", "failed", "unavailable"],
+            ),
+            (
+                &self.admission_shed_total,
+                &["queue_full", "waited_too_long"],
+            ),
+        ];
+        for (counter, labels) in counters {
+            for label in labels {
+                counter.with_label_values(&[label]).inc_by(0);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! The platform layer: what every domain stands on, knowing none of them.
 
+pub mod admission;
 pub mod auth;
 pub mod breaker;
 pub mod chain;

@@ -145,8 +145,9 @@ pub struct RegisterResponse {
     pub created: bool,
     /// The token account that showed the holding.
     pub token_account: String,
-    /// Its balance at registration (base units).
-    pub amount: u64,
+    /// Whether the holding qualifies (always true in an answer: a holding that does not is
+    /// refused `TOKEN_NOT_HELD`). The balance itself is never revealed.
+    pub qualifies: bool,
 }
 
 /// Registers a wallet's identity commitment on its token's track (SPEC §6).
@@ -204,7 +205,7 @@ pub async fn register(
             leaf: hex32(&registered.leaf),
             created: registered.created,
             token_account: registered.token_account.to_string(),
-            amount: registered.amount,
+            qualifies: true,
         }),
     ))
 }

@@ -84,13 +84,13 @@ impl NotHeld {
     }
 }
 
-/// The balance of the token account `data` if it shows `wallet` holding `mint`: owned by an
-/// SPL Token program, for this mint, owned by the wallet, not empty.
+/// Whether the token account `data` shows `wallet` holding `mint`: owned by an SPL Token
+/// program, for this mint, owned by the wallet, not empty. The balance itself goes no further.
 fn held(
     data: Option<&solana_account::Account>,
     wallet: &Pubkey,
     mint: &Pubkey,
-) -> Result<u64, NotHeld> {
+) -> Result<(), NotHeld> {
     let data = data.ok_or(NotHeld::NoAccount)?;
     if data.owner != token::ID && data.owner != anchor_spl::token_2022::ID {
         return Err(NotHeld::NotATokenAccount);
@@ -106,7 +106,7 @@ fn held(
     if parsed.amount == 0 {
         return Err(NotHeld::ZeroBalance);
     }
-    Ok(parsed.amount)
+    Ok(())
 }
 
 /// Why a registry operation was refused. Each variant names the rule broken.
@@ -227,10 +227,8 @@ pub struct Registered {
     pub leaf: [u8; 32],
     /// False when the same registration was already stored.
     pub created: bool,
-    /// The token account checked.
+    /// The token account checked (it held the mint; its balance is never kept).
     pub token_account: Pubkey,
-    /// Its balance at registration.
-    pub amount: u64,
 }
 
 /// A root publication.
@@ -343,8 +341,7 @@ impl RegistryService {
         let account = request.token_account.unwrap_or_else(|| {
             associated_token::get_associated_token_address(&request.wallet, &request.mint)
         });
-        let amount = self
-            .holding(&account, &request.wallet, &request.mint)
+        self.holding(&account, &request.wallet, &request.mint)
             .await?;
 
         let track_id = veil_zk::track_id_for(&request.mint.to_bytes());
@@ -388,17 +385,16 @@ impl RegistryService {
             leaf,
             created,
             token_account: account,
-            amount,
         })
     }
 
-    /// The balance of `account` if it shows `wallet` holding `mint`.
+    /// Whether `account` shows `wallet` holding `mint`.
     async fn holding(
         &self,
         account: &Pubkey,
         wallet: &Pubkey,
         mint: &Pubkey,
-    ) -> Result<u64, RegistryError> {
+    ) -> Result<(), RegistryError> {
         let not_held = |reason| RegistryError::TokenNotHeld {
             account: *account,
             reason,

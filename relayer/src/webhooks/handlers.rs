@@ -59,6 +59,7 @@ fn delivery_id(raw: &str) -> Result<Uuid, WebhookError> {
 
 /// `POST /api/v2/webhooks/endpoints`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = EndpointCreateBody)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// `https://…` (http only to loopback, where the relayer allows it).

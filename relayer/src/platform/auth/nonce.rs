@@ -1,5 +1,13 @@
 //! The replay guard: each `(key_id, nonce)` of a signed request is written to Redis with
-//! `SET <prefix>nonce:<key_id>:<nonce> 1 NX EX <2·window>`; a nonce already present is a replay.
+//! `SET <prefix>nonce:<key_id>:<nonce> <token> NX GET EX <2·window>` (Redis 7.0 or newer); a
+//! nonce already present is a replay.
+//!
+//! The written value is a random token of this check, so the check can be retried safely: a
+//! reply lost to a timeout may hide a `SET` that did happen, and the retry then finds the
+//! check's own token (fresh), not another request's (a replay). One retry follows a timeout,
+//! because on a saturated machine the timer can fire before the runtime reads a reply Redis
+//! already sent (issue 18); admission control keeps that rare by bounding the requests in
+//! flight ([`crate::platform::admission`]).
 //!
 //! Redis is reached through one [`ConnectionManager`] (a multiplexed connection that reconnects
 //! by itself), created on first use, so the relayer starts even while Redis is down. Every
@@ -96,19 +104,37 @@ impl NonceStore {
         ttl: Duration,
     ) -> Result<NonceOutcome, NonceStoreError> {
         let mut conn = self.connection().await?;
-        let set: Option<String> = redis::cmd("SET")
-            .arg(self.key(key_id, nonce))
-            .arg(1)
-            .arg("NX")
-            .arg("EX")
-            .arg(ttl.as_secs().max(1))
-            .query_async(&mut conn)
-            .await
-            .map_err(NonceStoreError::Command)?;
-        Ok(match set {
-            Some(_) => NonceOutcome::Fresh,
-            None => NonceOutcome::Replayed,
-        })
+        let token = {
+            let mut bytes = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+            hex::encode(bytes)
+        };
+        let key = self.key(key_id, nonce);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let previous: Result<Option<String>, RedisError> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&token)
+                .arg("NX")
+                .arg("GET")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut conn)
+                .await;
+            return match previous {
+                // Not there before: recorded now.
+                Ok(None) => Ok(NonceOutcome::Fresh),
+                // Recorded by this very check, whose first reply was lost.
+                Ok(Some(value)) if value == token => Ok(NonceOutcome::Fresh),
+                Ok(Some(_)) => Ok(NonceOutcome::Replayed),
+                Err(e) if e.is_timeout() && attempt < 2 => {
+                    tracing::debug!(error = %e, "nonce check timed out; retrying once");
+                    continue;
+                }
+                Err(e) => Err(NonceStoreError::Command(e)),
+            };
+        }
     }
 
     /// Round-trips a `PING` (for `/health`).

@@ -19,6 +19,11 @@ pub enum Scope {
     /// Run challenges and forward wallet-signed transactions (`challenges`).
     #[serde(rename = "challenges")]
     Challenges,
+    /// Attest a challenge's party as the gatekeeper (`gatekeeper`): a failed check cancels the
+    /// challenge, so only the gatekeeper's role may ask for one (a party's own session may ask
+    /// for its own party, on its own sign-in).
+    #[serde(rename = "gatekeeper")]
+    Gatekeeper,
     /// Manage the key's own webhook endpoints and deliveries (`webhooks`).
     #[serde(rename = "webhooks")]
     Webhooks,
@@ -29,11 +34,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ChittyIdMint,
         Scope::ChittyIdVerify,
         Scope::Registry,
         Scope::Challenges,
+        Scope::Gatekeeper,
         Scope::Webhooks,
         Scope::Admin,
     ];
@@ -45,6 +51,7 @@ impl Scope {
             Self::ChittyIdVerify => "chittyid:verify",
             Self::Registry => "registry",
             Self::Challenges => "challenges",
+            Self::Gatekeeper => "gatekeeper",
             Self::Webhooks => "webhooks",
             Self::Admin => "admin",
         }
@@ -59,7 +66,7 @@ impl fmt::Display for Scope {
 
 /// A scope name that is not one of [`Scope::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, webhooks, admin)")]
+#[error("unknown scope `{0}` (known: chittyid:mint, chittyid:verify, registry, challenges, gatekeeper, webhooks, admin)")]
 pub struct UnknownScope(pub String);
 
 impl FromStr for Scope {

@@ -31,14 +31,14 @@ use anchor_lang::{
 };
 use solana_commitment_config::{CommitmentConfig, CommitmentLevel};
 use solana_keypair::Keypair;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::{nonblocking::rpc_client::RpcClient, rpc_client::SerializableTransaction};
 use solana_rpc_client_api::{
     client_error::{Error as ClientError, ErrorKind},
     config::{RpcSendTransactionConfig, RpcTransactionConfig},
     request::{RpcError, RpcResponseErrorData},
 };
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{versioned::VersionedTransaction, Transaction};
 use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{
     option_serializer::OptionSerializer, TransactionStatus, UiTransactionEncoding,
@@ -515,7 +515,10 @@ impl ChainClient {
 
     /// `sendTransaction` with preflight at confirmed commitment and no node-side retries (the
     /// client decides when to send again).
-    async fn send(&self, tx: &Transaction) -> Result<solana_signature::Signature, ChainError> {
+    async fn send(
+        &self,
+        tx: &(impl SerializableTransaction + Sync),
+    ) -> Result<solana_signature::Signature, ChainError> {
         self.call("sendTransaction", || {
             self.rpc.send_transaction_with_config(
                 tx,
@@ -543,7 +546,7 @@ impl ChainClient {
     /// recorded: its signature is its own idempotency key (the chain never lands one signature
     /// twice), and only its signer can build another. Gives up with
     /// [`ChainError::NotLanded`] once its blockhash has certainly expired.
-    pub async fn forward(&self, tx: &Transaction) -> Result<Landed, ChainError> {
+    pub async fn forward(&self, tx: &VersionedTransaction) -> Result<Landed, ChainError> {
         let signature = tx.signatures[0];
         let key = format!("wallet_tx:{signature}");
         // A blockhash is valid for 150 blocks after its own: one no older than now expires
