@@ -15,5 +15,6 @@ mod localnet;
 mod ops;
 mod registry;
 mod relayer;
+mod reliability;
 mod webhooks;
 mod zk;

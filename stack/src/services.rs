@@ -68,27 +68,119 @@ pub enum Owned {
         dir: PathBuf,
         /// `postgres` when the stack runs as root.
         user: Option<&'static str>,
+        /// Its port.
+        port: u16,
     },
-    /// A child `redis-server`.
-    Redis(Child),
+    /// A child `redis-server` on its config file.
+    Redis {
+        /// The server, while it runs.
+        child: Option<Child>,
+        /// Its config file (port, password, directory).
+        conf: PathBuf,
+    },
+}
+
+impl Owned {
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`; SIGKILL for
+    /// Redis). The reliability tests' dependency outages.
+    pub fn stop(&mut self) -> Result<(), ServiceError> {
+        match self {
+            Owned::Postgres { bin, dir, user, .. } => run_as(
+                *user,
+                &bin.join("pg_ctl"),
+                &[
+                    "-D",
+                    &dir.display().to_string(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+            )
+            .map(drop),
+            Owned::Redis { child, .. } => {
+                if let Some(mut running) = child.take() {
+                    let _ = running.kill();
+                    let _ = running.wait();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts the server again on its port, with its data (PostgreSQL recovers from its WAL;
+    /// Redis starts empty). Returns once it accepts connections.
+    pub fn start(&mut self) -> Result<(), ServiceError> {
+        match self {
+            Owned::Postgres {
+                bin,
+                dir,
+                user,
+                port,
+            } => start_postgres(bin, dir, *user, *port),
+            Owned::Redis { child, conf } => {
+                if child.is_none() {
+                    *child = Some(spawn_redis(conf)?);
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
         match self {
-            Owned::Postgres { bin, dir, user } => {
+            Owned::Postgres { bin, dir, user, .. } => {
                 let _ = run_as(
                     *user,
                     &bin.join("pg_ctl"),
                     &["-D", &dir.display().to_string(), "-m", "fast", "-w", "stop"],
                 );
             }
-            Owned::Redis(child) => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Owned::Redis { child, .. } => {
+                if let Some(mut running) = child.take() {
+                    let _ = running.kill();
+                    let _ = running.wait();
+                }
             }
         }
     }
+}
+
+/// `pg_ctl start` of the cluster in `dir` on `port`, waiting until it accepts connections.
+fn start_postgres(
+    bin: &Path,
+    dir: &Path,
+    user: Option<&str>,
+    port: u16,
+) -> Result<(), ServiceError> {
+    let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
+    let log = dir.join("server.log").display().to_string();
+    run_as(
+        user,
+        &bin.join("pg_ctl"),
+        &[
+            "-D",
+            &dir.display().to_string(),
+            "-o",
+            &options,
+            "-l",
+            &log,
+            "-w",
+            "start",
+        ],
+    )
+    .map(drop)
+}
+
+fn spawn_redis(conf: &Path) -> Result<Child, ServiceError> {
+    Command::new("redis-server")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|_| ServiceError::NoRedis)
 }
 
 fn free_port() -> u16 {
@@ -303,23 +395,13 @@ pub async fn postgres(
         created?;
     }
     let port = free_port();
-    let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
-    let log = dir.join("server.log").display().to_string();
-    run_as(
+    start_postgres(&bin, &dir, user, port)?;
+    let owned = Owned::Postgres {
+        bin,
+        dir,
         user,
-        &bin.join("pg_ctl"),
-        &[
-            "-D",
-            &dir.display().to_string(),
-            "-o",
-            &options,
-            "-l",
-            &log,
-            "-w",
-            "start",
-        ],
-    )?;
-    let owned = Owned::Postgres { bin, dir, user };
+        port,
+    };
     let url = format!("postgres://postgres:{password}@127.0.0.1:{port}");
     let started = Instant::now();
     while !answers(&format!("{url}/postgres")).await {
@@ -397,13 +479,10 @@ pub async fn redis(
         command: format!("write {}", conf.display()),
         detail: e.to_string(),
     })?;
-    let child = Command::new("redis-server")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|_| ServiceError::NoRedis)?;
-    let owned = Owned::Redis(child);
+    let owned = Owned::Redis {
+        child: Some(spawn_redis(&conf)?),
+        conf,
+    };
     let started = Instant::now();
     while !redis_answers(port, Some(&password)).await {
         if started.elapsed() > Duration::from_secs(30) {

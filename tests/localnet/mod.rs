@@ -40,7 +40,7 @@ mod stack;
 mod wire;
 
 /// Backfills every slot of the chain at `rpc` into the indexer tables of `pool`.
-async fn backfill(rpc: &RpcClient, pool: &sqlx::PgPool) {
+pub(crate) async fn backfill(rpc: &RpcClient, pool: &sqlx::PgPool) {
     let head = rpc.get_slot().await.unwrap();
     let mut source = RpcBackfill::spawn(
         RpcConfig {
@@ -61,11 +61,11 @@ async fn backfill(rpc: &RpcClient, pool: &sqlx::PgPool) {
     .expect("backfill over the localnet");
 }
 
-const SOL: u64 = 1_000_000_000;
-const TRACK: [u8; 32] = [7; 32];
+pub(crate) const SOL: u64 = 1_000_000_000;
+pub(crate) const TRACK: [u8; 32] = [7; 32];
 
 /// Sends `ixs` signed by `payer` (and `signers`) and waits for confirmation.
-async fn send(
+pub(crate) async fn send(
     rpc: &RpcClient,
     payer: &Keypair,
     ixs: &[anchor_lang::solana_program::instruction::Instruction],
@@ -444,7 +444,7 @@ async fn localnet_anchors_a_pending_batch_once_and_verify_returns_the_chain_evid
 
 /// What the JSON-RPC proxy in front of the localnet does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Forwards everything.
     Pass,
     /// Answers this many `sendTransaction`s with their signature without forwarding them (a
@@ -457,7 +457,7 @@ enum Mode {
 }
 
 /// A JSON-RPC proxy in front of the localnet, for outages and lost transactions.
-struct Proxy {
+pub(crate) struct Proxy {
     /// Requests received, whatever the mode.
     hits: std::sync::atomic::AtomicUsize,
     upstream: String,
@@ -466,7 +466,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 }
@@ -520,7 +520,7 @@ async fn proxy(
 }
 
 /// Starts a proxy to `upstream`; its URL and handle.
-async fn start_proxy(upstream: &str) -> (String, Arc<Proxy>) {
+pub(crate) async fn start_proxy(upstream: &str) -> (String, Arc<Proxy>) {
     let state = Arc::new(Proxy {
         hits: Default::default(),
         upstream: upstream.to_owned(),

@@ -1004,3 +1004,127 @@ async fn localnet_a_member_proves_on_its_own_machine_and_the_relayer_never_sees_
         assert!(!request.contains("/api/v2/prove"), "{request}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localnet_verify_ownership_is_a_typed_503_while_the_chain_is_down_then_verifies_once() {
+    // Issue 18: the chain taken away under verify-ownership. While its RPC answers nothing
+    // useful, the relayer answers a typed 503 within its own timeouts (never a 500, never a
+    // hang) and spends nothing; when it is back, the same proof verifies, once.
+    use super::{start_proxy, Mode};
+
+    let relayer = relayer_key();
+    let issuer = Keypair::new();
+    let holder = Member::new(Keypair::new());
+    let (net, rpc) = registry_chain(&relayer, &[issuer.pubkey()]).await;
+    let mint = create_mint(&rpc, &issuer, &issuer.pubkey()).await;
+    fund_tokens(&rpc, &issuer, &mint, &holder.wallet.pubkey(), 1_000_000).await;
+    let (proxy_url, proxy) = start_proxy(net.rpc_url()).await;
+    let t = TestApp::with(|c| {
+        c.rpc_url = Some(proxy_url);
+        c.anchor_interval_secs = 3_600;
+    })
+    .await;
+    let key = TestApp::create_key(&t.state, &[Scope::Registry], 1_000).await;
+    let wire = Wire::serve(&t).await;
+    let registered = wire
+        .post(
+            "/api/v2/registry/register",
+            &holder.registration(&mint),
+            &key,
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let published = wire
+        .post(
+            "/api/v2/registry/publish",
+            &json!({"mint": mint.to_string()}),
+            &t.admin,
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let proved = wire
+        .post(
+            "/api/v2/prove",
+            &json!({
+                "secret": hex::encode(holder.secret),
+                "mint": mint.to_string(),
+                "action": "claim-access",
+                "recipient": Pubkey::new_unique().to_string(),
+            }),
+            &key,
+        )
+        .await;
+    assert_eq!(proved.status, 200, "{}", proved.body);
+    let nullifier: [u8; 32] =
+        hex::decode(proved.body["public_inputs"]["nullifier"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let track_id = veil_zk::track_id_for(&mint.to_bytes());
+
+    // The chain is down.
+    proxy.set(Mode::Down);
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let refused = wire
+            .post("/api/v2/verify-ownership", &proved.body, &key)
+            .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (503, "CHAIN_UNAVAILABLE"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "answered after {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(rpc
+        .get_account(&ix::nullifier_pda(&track_id, &nullifier).0)
+        .await
+        .is_err());
+
+    // Back: the same proof verifies, once.
+    proxy.set(Mode::Pass);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let verified = loop {
+        let answer = wire
+            .post("/api/v2/verify-ownership", &proved.body, &key)
+            .await;
+        if answer.status == 200 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        // The breaker may still be open for a moment: a typed 503 until it lets a probe
+        // through.
+        assert_eq!(
+            (answer.status, answer.code()),
+            (503, "CHAIN_UNAVAILABLE"),
+            "{}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let replay = wire
+        .post("/api/v2/verify-ownership", &proved.body, &key)
+        .await;
+    assert_eq!(
+        (replay.status, replay.code()),
+        (409, "NULLIFIER_ALREADY_USED")
+    );
+    let sent: Vec<Vec<String>> = sqlx::query_scalar(
+        "SELECT signatures FROM chain_submissions WHERE key LIKE 'verify_ownership:%'",
+    )
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        sent,
+        vec![vec![verified.body["signature"]
+            .as_str()
+            .unwrap()
+            .to_owned()]]
+    );
+}
