@@ -36,6 +36,8 @@ install_missing() {
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   # The alert rules' unit tests and the metrics lint run Debian's promtool (ops/prometheus).
   command -v promtool >/dev/null || packages+=(prometheus)
+  # The conformance tests install schemathesis from PyPI into a virtualenv (scripts/conformance.sh).
+  python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
   [ ${#packages[@]} -eq 0 ] && return 0
   log "installing ${packages[*]} from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -6,6 +6,7 @@ mod app;
 mod challenge;
 mod clients;
 mod common;
+mod conformance;
 mod evm;
 mod fallback;
 mod fuzz;

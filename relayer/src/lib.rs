@@ -125,6 +125,7 @@ pub async fn serve(
 /// make together, under the platform's layers.
 pub fn app(state: AppState) -> Router {
     let (routes, document) = api(&state).split_for_parts();
+    let document = openapi::with_common_responses(document);
     let public = middleware::from_fn_with_state(
         state.public_limit.clone(),
         veil_http_layers::client::PerClientLimit::layer,

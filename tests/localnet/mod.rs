@@ -37,7 +37,7 @@ mod gatekeeper;
 mod geyser;
 mod ownership;
 mod stack;
-mod wire;
+pub(crate) mod wire;
 
 /// Backfills every slot of the chain at `rpc` into the indexer tables of `pool`.
 pub(crate) async fn backfill(rpc: &RpcClient, pool: &sqlx::PgPool) {

@@ -221,3 +221,26 @@ async fn the_cli_lists_and_revokes_keys_against_the_same_store() {
     let line = all.lines().find(|l| l.starts_with(&key.key_id)).unwrap();
     assert!(!line.contains("  -  "), "a revoked key shows when: {line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_query_is_a_typed_400_not_plain_text() {
+    // Found by the conformance suite (issue 18): `GET /admin/keys` and the webhook
+    // deliveries listing answered axum's plain-text rejection for a bad query.
+    let t = TestApp::new().await;
+    let webhooks = TestApp::create_key(&t.state, &[Scope::Webhooks], 1_000).await;
+    for (path, key) in [
+        ("/admin/keys?include_revoked=null", &t.admin),
+        (
+            "/api/v2/webhooks/endpoints/00000000-0000-0000-0000-000000000000/deliveries?limit=9223372036854775808",
+            &webhooks,
+        ),
+    ] {
+        let (status, body) = t.get(path, key).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "INVALID_QUERY"),
+            "{path}: {body}"
+        );
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}

@@ -15,7 +15,7 @@ mod listing;
 mod metadata;
 mod onepassword;
 mod ops;
-mod reconcile;
+pub(crate) mod reconcile;
 mod sessions;
 pub mod support;
 mod test_dbs;

@@ -25,9 +25,9 @@ use super::support::{
 
 const HASH: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
-struct Fallback {
-    url: String,
-    public_key: String,
+pub(crate) struct Fallback {
+    pub(crate) url: String,
+    pub(crate) public_key: String,
     _dir: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
 }
@@ -39,7 +39,7 @@ impl Drop for Fallback {
     }
 }
 
-async fn spawn_fallback() -> Fallback {
+pub(crate) async fn spawn_fallback() -> Fallback {
     spawn_fallback_with_key([9; 32]).await
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
@@ -401,7 +401,7 @@ pub async fn endpoint_deliveries(
     State(state): State<WebhookApi>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<LimitQuery>,
+    crate::platform::http::ApiQuery(query): crate::platform::http::ApiQuery<LimitQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let deliveries = state
         .webhooks

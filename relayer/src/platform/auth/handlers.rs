@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
@@ -79,7 +79,7 @@ pub struct CreatedKeyBody {
     security(("api_key" = [])))]
 pub async fn list(
     State(auth): State<Arc<AuthService>>,
-    Query(query): Query<ListQuery>,
+    crate::platform::http::ApiQuery(query): crate::platform::http::ApiQuery<ListQuery>,
 ) -> Result<Json<KeyList>, ApiError> {
     let keys = auth.keys().list(query.include_revoked).await?;
     Ok(Json(KeyList { keys }))
