@@ -23,13 +23,18 @@ install() {
 }
 
 build() {
-  # One build at a time (the stack and the tests may both ask).
+  # One build at a time (the stack and the tests may both ask). The client's lock is held too
+  # until the bundle is done: Vite reads clients/ts, which a client build elsewhere (the
+  # client's own tests) would otherwise rewrite under it. Lock order: app, then client.
   exec 8>"$PWD/.build.lock"
   flock 8
-  bash "$root/scripts/ts-client.sh" build
+  exec 9>"$root/clients/ts/.build.lock"
+  flock 9
+  VEIL_TS_CLIENT_LOCK_HELD=1 bash "$root/scripts/ts-client.sh" build
   install
   echo "app: type-checking and bundling (vite)" >&2
   npm run --silent build >&2
+  flock -u 9
   flock -u 8
 }
 

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run chittyid --features libfuzzer`: see [`veil_fuzz::chittyid`].
+//! `cargo +nightly fuzz run -a -s none --features libfuzzer chittyid` (docs/reliability.md): see [`veil_fuzz::chittyid`].
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| veil_fuzz::chittyid(data));

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run indexer_events --features libfuzzer`: see [`veil_fuzz::indexer_events`].
+//! `cargo +nightly fuzz run -a -s none --features libfuzzer indexer_events` (docs/reliability.md): see [`veil_fuzz::indexer_events`].
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| veil_fuzz::indexer_events(data));

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run relayer_bodies --features libfuzzer`: see [`veil_fuzz::relayer_bodies`].
+//! `cargo +nightly fuzz run -a -s none --features libfuzzer relayer_bodies` (docs/reliability.md): see [`veil_fuzz::relayer_bodies`].
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| veil_fuzz::relayer_bodies(data));

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run siws_message --features libfuzzer`: see [`veil_fuzz::siws_message`].
+//! `cargo +nightly fuzz run -a -s none --features libfuzzer siws_message` (docs/reliability.md): see [`veil_fuzz::siws_message`].
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| veil_fuzz::siws_message(data));

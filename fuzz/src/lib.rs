@@ -2,9 +2,10 @@
 //! whose invariants are asserted, so a panic is a bug found.
 //!
 //! Two runners drive the same functions:
-//! - `cargo +nightly fuzz run <target> --features libfuzzer` (libFuzzer, coverage-guided): the
-//!   binaries in `fuzz_targets/`, seeded from `corpus/<target>/` (`docs/reliability.md` has the
-//!   full run);
+//! - `CARGO_PROFILE_RELEASE_LTO=false cargo +nightly fuzz run -a -s none --features libfuzzer
+//!   <target>` (libFuzzer, coverage-guided): the binaries in `fuzz_targets/`, seeded from
+//!   `corpus/<target>/` (`docs/reliability.md` has the full run: 1,000,000 inputs per target,
+//!   0 crashes);
 //! - the test suite (`fuzz::` in the integration tests), on stable: every corpus file, then a
 //!   bounded number of mutations of them, so CI runs each target on every change.
 //!
