@@ -21,9 +21,11 @@ use veil_localnet::{Localnet, LocalnetConfig};
 use super::{backfill, send, SOL, TRACK};
 use crate::relayer::support::TestDb;
 
-type EventRow = (String, i32, i32, i64, i64, String);
+/// An `indexer_events` row: signature, instruction, event, slot, transaction index, kind.
+pub(crate) type EventRow = (String, i32, i32, i64, i64, String);
 
-async fn events(pool: &sqlx::PgPool) -> Vec<EventRow> {
+/// Every `indexer_events` row, in chain order.
+pub(crate) async fn events(pool: &sqlx::PgPool) -> Vec<EventRow> {
     sqlx::query_as(
         "SELECT signature, ix_index, event_index, slot, tx_index, kind FROM indexer_events
          ORDER BY slot, tx_index, ix_index, event_index",

@@ -34,7 +34,7 @@ use crate::relayer::support::{code, TestApp, TestDb, CHAIN_SEED};
 
 mod challenges;
 mod gatekeeper;
-mod geyser;
+pub(crate) mod geyser;
 mod ownership;
 mod stack;
 pub(crate) mod wire;

@@ -46,31 +46,41 @@ impl Drop for Running {
     }
 }
 
+/// Starts this test binary again, running only the ignored child test `test` with `env`.
+fn spawn_child(test: &str, env: Vec<(&str, String)>) -> Running {
+    let exe = std::env::current_exe().expect("the test binary");
+    let child = Command::new(exe)
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("the child {test} starts: {e}"));
+    Running(child)
+}
+
 impl RelayerChild {
     /// Starts the child process.
     pub fn spawn(&self) -> Running {
-        let exe = std::env::current_exe().expect("the test binary");
-        let child = Command::new(exe)
-            .args([
-                "--exact",
-                "reliability::child::relayer",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("VEIL_CHILD_RELAYER", self.listen.to_string())
-            .env("VEIL_CHILD_DATABASE_URL", &self.database_url)
-            .env("VEIL_CHILD_REDIS_PREFIX", &self.redis_prefix)
-            .env("VEIL_CHILD_DRAND_URL", &self.drand_url)
-            .env("VEIL_CHILD_NOW", self.now.to_string())
-            .env("RELAYER_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the child relayer starts");
-        Running(child)
+        spawn_child(
+            "reliability::child::relayer",
+            vec![
+                ("VEIL_CHILD_RELAYER", self.listen.to_string()),
+                ("VEIL_CHILD_DATABASE_URL", self.database_url.clone()),
+                ("VEIL_CHILD_REDIS_PREFIX", self.redis_prefix.clone()),
+                ("VEIL_CHILD_DRAND_URL", self.drand_url.clone()),
+                ("VEIL_CHILD_NOW", self.now.to_string()),
+                ("RELAYER_LOG", "error".to_owned()),
+            ],
+        )
     }
 }
 
@@ -145,26 +155,15 @@ pub struct IndexerChild {
 impl IndexerChild {
     /// Starts the child process.
     pub fn spawn(&self) -> Running {
-        let exe = std::env::current_exe().expect("the test binary");
-        let child = Command::new(exe)
-            .args([
-                "--exact",
-                "reliability::child::indexer",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("VEIL_CHILD_INDEXER", "1")
-            .env("VEIL_CHILD_DATABASE_URL", &self.database_url)
-            .env("VEIL_CHILD_RPC_URL", &self.rpc_url)
-            .env("VEIL_CHILD_GRPC_URL", &self.grpc_url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the child indexer starts");
-        Running(child)
+        spawn_child(
+            "reliability::child::indexer",
+            vec![
+                ("VEIL_CHILD_INDEXER", "1".to_owned()),
+                ("VEIL_CHILD_DATABASE_URL", self.database_url.clone()),
+                ("VEIL_CHILD_RPC_URL", self.rpc_url.clone()),
+                ("VEIL_CHILD_GRPC_URL", self.grpc_url.clone()),
+            ],
+        )
     }
 }
 

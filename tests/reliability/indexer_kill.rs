@@ -24,21 +24,9 @@ use veil_localnet::{Localnet, LocalnetConfig};
 
 use super::{child::IndexerChild, env_u64};
 use crate::{
-    localnet::{backfill, send, SOL, TRACK},
+    localnet::{backfill, geyser::events, send, SOL, TRACK},
     relayer::support::TestDb,
 };
-
-type EventRow = (String, i32, i32, i64, i64, String);
-
-async fn events(pool: &sqlx::PgPool) -> Vec<EventRow> {
-    sqlx::query_as(
-        "SELECT signature, ix_index, event_index, slot, tx_index, kind FROM indexer_events
-         ORDER BY slot, tx_index, ix_index, event_index",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_indexer_killed_at_random_points_ends_with_exactly_the_chains_events() {
