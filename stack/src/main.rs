@@ -3,13 +3,15 @@
 //! - `veil-stack` (or `veil-stack up`): the local chain, then the relayer, then the indexer,
 //!   with keys generated into the data directory; prints the URLs and the demo;
 //! - `veil-stack demo [step|all]`: the guided demo against the running stack;
+//! - `veil-stack load [--rate N --seconds S]`: the challenge API of the running stack under an
+//!   open-loop load, with latency percentiles corrected for coordinated omission;
 //! - `veil-stack call METHOD PATH [JSON]`: any signed call to the running relayer.
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use veil_stack::{data, demo, up};
+use veil_stack::{data, demo, load, up};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +43,9 @@ enum Command {
         #[arg(default_value = "all")]
         step: String,
     },
+    /// The challenge API of the running stack under an open-loop load: latency percentiles
+    /// corrected for coordinated omission, beside an axum hello-world at the same rate.
+    Load(load::LoadArgs),
     /// Sends one signed request to the running relayer and prints the answer.
     Call {
         /// GET, POST, …
@@ -69,6 +74,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             };
             for step in steps {
                 client.step(step).await?;
+            }
+        }
+        Some(Command::Load(args)) => {
+            let session = data.session()?;
+            let report = load::challenge_api(&session, &args, true).await?;
+            load::print(&args, &report);
+            if report.api.failed() > 0 {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Some(Command::Call { method, path, body }) => {

@@ -5,12 +5,9 @@
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
-use veil_stack::{
-    data::DataDir,
-    up::{up, UpArgs},
-};
+use veil_stack::up::UpArgs;
 
-use crate::relayer::support::{ensure_services, pg_base, redis_url};
+use crate::localnet::stack::InProcess;
 
 fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("app-browser-{}", std::process::id()))
@@ -18,50 +15,13 @@ fn screenshots() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_in_chromium_mints_proves_locally_plays_fire_and_charts_it() {
-    ensure_services();
-    let dir = std::env::temp_dir().join(format!("veil-app-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = DataDir::open(&dir).expect("data dir");
+    // A first start builds the app with npm.
     let args = UpArgs {
-        relayer: "127.0.0.1:0".parse().unwrap(),
-        indexer: "127.0.0.1:0".parse().unwrap(),
-        rpc_port: 0,
-        grpc_port: 0,
-        slot_ms: 100,
-        database: format!("veil_app_test_{}", std::process::id()),
-        postgres: Some(pg_base()),
-        redis: Some(redis_url()),
-        isolated: false,
-        evm_port: 0,
-        no_evm: true,
-        webhook_port: 0,
-        no_webhooks: true,
-        app: "127.0.0.1:0".parse().unwrap(),
-        prover_port: 0,
         no_app: false,
-        app_dir: None,
+        ..InProcess::args("app_test")
     };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stack = tokio::spawn({
-        let data = data.clone();
-        async move {
-            up(&args, &data, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
-    // Up once the session is written (a first start builds the app with npm).
-    let started = tokio::time::Instant::now();
-    while data.session().is_err() {
-        assert!(!stack.is_finished(), "the stack stopped while starting");
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "not up in 600 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let session = data.session().unwrap();
+    let stack = InProcess::start("app-test", args, Duration::from_secs(600)).await;
+    let session = stack.session.clone();
     let app_url = session
         .app_url
         .clone()
@@ -113,7 +73,5 @@ async fn app_in_chromium_mints_proves_locally_plays_fire_and_charts_it() {
         println!("{}", line.trim_start_matches(['#', ' ']));
     }
 
-    stop_tx.send(()).unwrap();
-    stack.await.unwrap().expect("the stack stops cleanly");
-    let _ = std::fs::remove_dir_all(&dir);
+    stack.stop().await;
 }

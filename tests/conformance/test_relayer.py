@@ -18,21 +18,13 @@ import time
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from checks import CHECKS, SETTINGS
 
 BASE = os.environ["VEIL_RELAYER_URL"]
 API_KEY = os.environ["VEIL_API_KEY"]
 SECRET = bytes.fromhex(os.environ["VEIL_SIGNING_SECRET"])
 # The relayer under test runs on a clock pinned to recorded drand beacons: sign in its time.
 CLOCK_OFFSET = int(os.environ.get("VEIL_CLOCK_OFFSET", "0"))
-EXAMPLES = int(os.environ.get("VEIL_CONFORMANCE_EXAMPLES", "10"))
 
 schema = schemathesis.openapi.from_url(f"{BASE}/openapi.json")
 
@@ -67,21 +59,8 @@ class Signed(requests.auth.AuthBase):
 session = requests.Session()
 session.auth = Signed()
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
-
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@SETTINGS
 def test_relayer(case):
     case.call_and_validate(session=session, checks=CHECKS)

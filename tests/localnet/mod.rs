@@ -36,7 +36,7 @@ mod challenges;
 mod gatekeeper;
 pub(crate) mod geyser;
 mod ownership;
-mod stack;
+pub(crate) mod stack;
 pub(crate) mod wire;
 
 /// Backfills every slot of the chain at `rpc` into the indexer tables of `pool`.

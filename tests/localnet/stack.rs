@@ -1,17 +1,102 @@
 //! The README's "run" command, in-process: `veil-stack up` on free ports against the test
 //! PostgreSQL and Redis, then every step of its guided demo as a user would run them, then a
-//! clean stop.
+//! clean stop. [`InProcess`] starts it the same way for the other tests that need the stack.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use serde_json::Value;
 use veil_stack::{
-    data::DataDir,
+    data::{DataDir, Session},
     demo::{Client, STEPS},
-    up::{up, UpArgs},
+    up::{up, UpArgs, UpError},
 };
 
 use crate::relayer::support::{ensure_services, pg_base, redis_url};
+
+/// `veil-stack up` running in this process, until [`InProcess::stop`].
+pub struct InProcess {
+    /// Its data directory.
+    pub data: DataDir,
+    /// What it wrote there once up.
+    pub session: Session,
+    /// Its database on the test server.
+    pub database: String,
+    dir: PathBuf,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), UpError>>,
+}
+
+impl InProcess {
+    /// Arguments for a stack named `name` (its data directory and database carry the name and
+    /// this process's id): every port free, the test PostgreSQL and Redis, the EVM node, the
+    /// webhook receiver and the app off.
+    pub fn args(name: &str) -> UpArgs {
+        UpArgs {
+            relayer: "127.0.0.1:0".parse().unwrap(),
+            indexer: "127.0.0.1:0".parse().unwrap(),
+            rpc_port: 0,
+            grpc_port: 0,
+            slot_ms: 100,
+            database: format!("veil_{name}_{}", std::process::id()),
+            postgres: Some(pg_base()),
+            redis: Some(redis_url()),
+            isolated: false,
+            evm_port: 0,
+            no_evm: true,
+            webhook_port: 0,
+            no_webhooks: true,
+            app: "127.0.0.1:0".parse().unwrap(),
+            prover_port: 0,
+            no_app: true,
+            app_dir: None,
+        }
+    }
+
+    /// Starts the stack with `args` and waits until its session is written (at most `within`).
+    pub async fn start(name: &str, args: UpArgs, within: Duration) -> Self {
+        ensure_services();
+        let dir = std::env::temp_dir().join(format!("veil-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = DataDir::open(&dir).expect("data dir");
+        let database = args.database.clone();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let data = data.clone();
+            async move {
+                up(&args, &data, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+            }
+        });
+        let started = tokio::time::Instant::now();
+        while data.session().is_err() {
+            assert!(!task.is_finished(), "the stack stopped while starting");
+            assert!(started.elapsed() < within, "not up in {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self {
+            session: data.session().unwrap(),
+            data,
+            database,
+            dir,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the stack, checks that it stopped cleanly and cleared its session, and removes
+    /// its data directory.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().expect("the stack stops cleanly");
+        assert!(
+            self.data.session().is_err(),
+            "the session is cleared on stop"
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
@@ -21,50 +106,15 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         .await
         .unwrap()
         .expect("scripts/evm-node.sh installs the EVM node");
-    let dir = std::env::temp_dir().join(format!("veil-stack-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = DataDir::open(&dir).expect("data dir");
-    let database = format!("veil_stack_test_{}", std::process::id());
     let args = UpArgs {
-        relayer: "127.0.0.1:0".parse().unwrap(),
-        indexer: "127.0.0.1:0".parse().unwrap(),
-        rpc_port: 0,
-        grpc_port: 0,
         slot_ms: 50,
-        database: database.clone(),
-        postgres: Some(pg_base()),
-        redis: Some(redis_url()),
-        isolated: false,
-        evm_port: 0,
         no_evm: false,
-        webhook_port: 0,
         no_webhooks: false,
         // The app has its own test (`app::browser`).
-        app: "127.0.0.1:0".parse().unwrap(),
-        prover_port: 0,
-        no_app: true,
-        app_dir: None,
+        ..InProcess::args("stack_test")
     };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stack = tokio::spawn({
-        let data = data.clone();
-        async move {
-            up(&args, &data, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
-    // Up once the session is written.
-    let started = tokio::time::Instant::now();
-    while data.session().is_err() {
-        assert!(!stack.is_finished(), "the stack stopped while starting");
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "not up in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let stack = InProcess::start("stack-test", args, Duration::from_secs(60)).await;
+    let (data, database) = (stack.data.clone(), stack.database.clone());
     let session = data.session().unwrap();
     assert!(
         session.evm.is_some(),
@@ -117,10 +167,7 @@ async fn stack_up_serves_the_guided_demo_end_to_end_and_stops_cleanly() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    stop_tx.send(()).unwrap();
-    stack.await.unwrap().expect("the stack stops cleanly");
-    assert!(data.session().is_err(), "the session is cleared on stop");
-    let _ = std::fs::remove_dir_all(&dir);
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! Crash and restart (issue 18): the relayer killed with SIGKILL in the middle of a mint load,
-//! and its dependencies (PostgreSQL, Redis, the chain) taken away and given back under load.
+//! and its dependencies (PostgreSQL, Redis, the chain) taken away and given back under load;
+//! and the open-loop load generator with the bounded form of its challenge-API run.
 //! `docs/reliability.md` records the full-size figures and the commands.
 //!
 //! The relayer runs as a process of its own: this test binary started again with a filter
@@ -10,6 +11,7 @@
 pub mod child;
 mod dependencies;
 mod indexer_kill;
+mod load;
 mod relayer_kill;
 
 /// A whole number from the environment, or `default`.

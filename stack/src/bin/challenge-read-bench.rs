@@ -5,7 +5,8 @@
 //! `--rate` requests/s for `--seconds`, open loop: every request is sent at its scheduled time
 //! whether or not earlier ones answered, and its latency is counted from that time, so a
 //! stall shows up in the tail instead of slowing the load. The reads are signed
-//! `GET /api/v2/challenges/{address}` over the challenges in turn. The yardstick, at the same
+//! `GET /api/v2/challenges/{address}` over the challenges in turn. The generator is
+//! `veil_stack::load::open_loop`, the one `veil-stack load` uses. The yardstick, at the same
 //! rate in the same run: an axum hello-world on its own socket. RPC calls per read come from
 //! each relayer's `challenge_reads_total{source}` counter.
 //!
@@ -28,8 +29,9 @@ use veil_client::challenge as cix;
 use veil_localnet::{Localnet, LocalnetConfig};
 use veil_relayer::platform::config::Config;
 use veil_stack::{
-    bench::{percentile_ms, Services},
+    bench::Services,
     client::SignedClient,
+    load::{self, ms, Report},
     services,
 };
 
@@ -53,60 +55,6 @@ struct Args {
 
 const SOL: u64 = 1_000_000_000;
 
-/// What one target's run measured.
-struct Run {
-    latencies: Vec<Duration>,
-    failures: u64,
-    /// Requests sent later than scheduled by more than 5 ms (the load generator fell behind).
-    late: u64,
-}
-
-/// Sends `rate` requests/s for `seconds` (after `warmup` unmeasured seconds), open loop.
-async fn at_rate<F, Fut>(rate: u64, warmup: u64, seconds: u64, send: F) -> Run
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let send = Arc::new(send);
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let warm = rate * warmup;
-    let total = warm + rate * seconds;
-    let start = tokio::time::Instant::now();
-    let mut tasks = Vec::with_capacity(total as usize);
-    let mut late = 0;
-    for i in 0..total {
-        let due = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(due).await;
-        if tokio::time::Instant::now().duration_since(due) > Duration::from_millis(5) {
-            late += u64::from(i >= warm);
-        }
-        let send = send.clone();
-        tasks.push(tokio::spawn(async move {
-            let ok = send(i).await;
-            (i, ok, due.elapsed())
-        }));
-    }
-    let mut latencies = Vec::with_capacity((rate * seconds) as usize);
-    let mut failures = 0;
-    for task in tasks {
-        let (i, ok, took) = task.await.expect("a request task");
-        if i < warm {
-            continue;
-        }
-        if ok {
-            latencies.push(took);
-        } else {
-            failures += 1;
-        }
-    }
-    latencies.sort();
-    Run {
-        latencies,
-        failures,
-        late,
-    }
-}
-
 /// `challenge_reads_total{source}` of the relayer behind `client`.
 async fn reads(client: &SignedClient, source: &str) -> u64 {
     let (status, body) = client
@@ -120,16 +68,6 @@ async fn reads(client: &SignedClient, source: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
-}
-
-async fn hello_world() -> String {
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/")
 }
 
 /// Creates `n` Gatekeeper challenges of `creator`, 25 transactions in flight at a time.
@@ -174,17 +112,17 @@ async fn create_challenges(rpc: &RpcClient, creator: &Keypair, n: u64) -> Vec<St
     addresses
 }
 
-fn line(name: &str, run: &Run, reference_p99: f64, rpc_per_read: Option<f64>) {
-    let l = &run.latencies;
-    let p99 = percentile_ms(l, 0.99);
+fn line(name: &str, run: &Report, reference_p99: f64, rpc_per_read: Option<f64>) {
+    let h = &run.all;
+    let p99 = ms(h, 0.99);
     println!(
         "  {name:<28} p50 {:>6.2} ms   p99 {:>6.2} ms   p99.9 {:>6.2} ms   max {:>7.2} ms   p99 / hello p99 {:>5.2}   failed {}   late {}{}",
-        percentile_ms(l, 0.5),
+        ms(h, 0.5),
         p99,
-        percentile_ms(l, 0.999),
-        l.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        ms(h, 0.999),
+        ms(h, 1.0),
         p99 / reference_p99,
-        run.failures,
+        run.failed(),
         run.late,
         rpc_per_read.map_or(String::new(), |r| format!("   RPC calls per read {r:.4}")),
     );
@@ -244,15 +182,31 @@ async fn main() {
     let uncached = veil_stack::bench::start_relayer(relayer(0), &relayer_key)
         .await
         .client;
-    let hello = hello_world().await;
+    let hello = load::hello_world().await.expect("the hello-world listens");
     let plain = reqwest::Client::new();
 
     let (rate, warmup, seconds) = (args.rate, args.warmup, args.seconds);
+    let schedule = load::Schedule {
+        rate,
+        warmup: Duration::from_secs(warmup),
+        measure: Duration::from_secs(seconds),
+        timeout: Duration::from_secs(10),
+    };
     eprintln!("hello-world at {rate}/s");
-    let hello_run = at_rate(rate, warmup, seconds, move |_| {
-        let (plain, hello) = (plain.clone(), hello.clone());
-        async move { matches!(plain.get(&hello).send().await, Ok(r) if r.status().is_success()) }
-    })
+    let hello_run = load::open_loop(
+        schedule,
+        &["hello"],
+        move |_| {
+            let (plain, hello) = (plain.clone(), hello.clone());
+            (0, async move {
+                match plain.get(&hello).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            })
+        },
+        true,
+    )
     .await;
     let mut runs = Vec::new();
     for (name, client) in [
@@ -262,13 +216,21 @@ async fn main() {
         eprintln!("{name} at {rate}/s");
         let before = (reads(client, "cache").await, reads(client, "chain").await);
         let (c, a) = (client.clone(), addresses.clone());
-        let run = at_rate(rate, warmup, seconds, move |i| {
-            let (c, a) = (c.clone(), a.clone());
-            async move {
-                let path = format!("/api/v2/challenges/{}", a[(i as usize) % a.len()]);
-                matches!(c.call("GET", &path, None).await, Ok((200, _)))
-            }
-        })
+        let run = load::open_loop(
+            schedule,
+            &["get"],
+            move |i| {
+                let (c, a) = (c.clone(), a.clone());
+                (0, async move {
+                    let path = format!("/api/v2/challenges/{}", a[(i as usize) % a.len()]);
+                    match c.call("GET", &path, None).await {
+                        Ok((200, _)) => Ok(()),
+                        other => Err(format!("{other:?}")),
+                    }
+                })
+            },
+            true,
+        )
         .await;
         let after = (reads(client, "cache").await, reads(client, "chain").await);
         let (hits, calls) = (after.0 - before.0, after.1 - before.1);
@@ -279,7 +241,7 @@ async fn main() {
         "challenge reads over HTTP, {rate} requests/s open loop for {seconds} s after {warmup} s warm-up, {} challenges (local chain with 100 ms slots, PostgreSQL, Redis on this machine):",
         args.challenges
     );
-    let reference = percentile_ms(&hello_run.latencies, 0.99);
+    let reference = ms(&hello_run.all, 0.99);
     line("ref: axum hello-world", &hello_run, reference, None);
     for (name, run, per_read) in &runs {
         line(name, run, reference, Some(*per_read));
