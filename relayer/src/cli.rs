@@ -453,6 +453,8 @@ mod tests {
             "http://127.0.0.1:8899",
             "--anchor-namespace",
             "VEIL",
+            "--chain-poll-ms",
+            "50",
         ])
         .expect("parses");
         let Command::Serve(config) = cli.command else {
@@ -461,6 +463,8 @@ mod tests {
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8899"));
         assert_eq!(config.anchor_namespace, *b"VEIL");
+        assert_eq!(config.chain_poll_ms, 50);
+        assert_eq!(Config::defaults().chain_poll_ms, 200);
         assert_eq!(Config::defaults().anchor_namespace, *b"CHI\0");
         assert_eq!(Config::defaults().rpc_url, None);
         assert!(parse_namespace("chi").is_err() && parse_namespace("TOOLONG").is_err());
@@ -486,5 +490,8 @@ mod tests {
         let err = Cli::try_parse_from(["veil-relayer", "serve", "--secrets", "vault"])
             .expect_err("unknown source");
         assert!(err.to_string().contains("vault"), "{err}");
+        let err = Cli::try_parse_from(["veil-relayer", "serve", "--chain-poll-ms", "5"])
+            .expect_err("below 10 ms");
+        assert!(err.to_string().contains("--chain-poll-ms"), "{err}");
     }
 }

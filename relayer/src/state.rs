@@ -242,7 +242,10 @@ impl AppState {
                 let breaker =
                     Arc::new(CircuitBreaker::new("rpc", config.breaker()).with_metrics(&metrics));
                 let chain = Arc::new(ChainClient::new(
-                    ChainConfig::new(url.clone()),
+                    ChainConfig {
+                        poll_interval: Duration::from_millis(config.chain_poll_ms),
+                        ..ChainConfig::new(url.clone())
+                    },
                     payer,
                     breaker,
                     pool.clone(),

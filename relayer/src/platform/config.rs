@@ -220,6 +220,13 @@ pub struct Config {
     /// transactions drop entries sooner. 0 reads the chain every time.
     #[arg(long, env = "RELAYER_CHALLENGE_READ_TTL_MS", default_value_t = 2_000)]
     pub challenge_read_ttl_ms: u64,
+    /// Milliseconds between status polls of a transaction the relayer sent (anchoring,
+    /// `verify-ownership`, attestations, settling, forwarded transactions) until it is
+    /// confirmed. A confirmation is seen up to this late; each poll is one
+    /// `getSignatureStatuses` per transaction in flight.
+    #[arg(long, env = "RELAYER_CHAIN_POLL_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    pub chain_poll_ms: u64,
     /// Milliseconds between looks at the outbox when it was empty.
     #[arg(long, env = "RELAYER_WEBHOOK_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(10..))]

@@ -38,6 +38,10 @@ struct Args {
     /// Milliseconds per slot of the local chain.
     #[arg(long, default_value_t = 100)]
     slot_ms: u64,
+    /// The relayer's status poll of a sent transaction (`RELAYER_CHAIN_POLL_MS`); the
+    /// relayer's default when absent.
+    #[arg(long)]
+    poll_ms: Option<u64>,
     #[command(flatten)]
     services: Services,
 }
@@ -84,6 +88,10 @@ async fn main() {
     config.db.database_url = database_url;
     config.redis_url = args.services.redis.clone();
     config.rpc_url = Some(net.rpc_url().to_owned());
+    if let Some(poll_ms) = args.poll_ms {
+        config.chain_poll_ms = poll_ms;
+    }
+    let poll_ms = config.chain_poll_ms;
     let relayer = veil_stack::bench::start_relayer(config, &relayer).await;
     let client = relayer.client;
 
@@ -192,9 +200,15 @@ async fn main() {
     }
     eprintln!();
     println!(
-        "ownership flow over HTTP, {} members, {} ms slots (dev profile, crypto at opt-level 3):",
+        "ownership flow over HTTP, {} members, {} ms slots, relayer polls every {} ms ({}):",
         secrets.len(),
-        args.slot_ms
+        args.slot_ms,
+        poll_ms,
+        if cfg!(debug_assertions) {
+            "dev profile, crypto at opt-level 3"
+        } else {
+            "optimized build"
+        },
     );
     for (name, mut samples) in [
         ("custodial: POST /prove", prove),
