@@ -552,13 +552,31 @@ async fn checked(
     }
 }
 
-/// Serves an axum hello-world on 127.0.0.1 until the process ends; its URL.
-pub async fn hello_world() -> Result<String, LoadError> {
+/// The yardstick: an axum hello-world served on 127.0.0.1 (until the process ends), loaded
+/// on `schedule` like the API under test.
+pub async fn hello_world(schedule: Schedule, progress: bool) -> Result<Report, LoadError> {
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(format!("http://{addr}/"))
+    let url = format!("http://{addr}/");
+    let plain = reqwest::Client::new();
+    Ok(open_loop(
+        schedule,
+        &["hello"],
+        move |_| {
+            let (plain, url) = (plain.clone(), url.clone());
+            (0, async move {
+                match plain.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(r.status().to_string()),
+                    Err(e) => Err(format!("no answer: {e}")),
+                }
+            })
+        },
+        progress,
+    )
+    .await)
 }
 
 /// Runs the challenge API load against the stack of `session`: a key for the run, the
@@ -615,29 +633,10 @@ async fn measured(
     let reference = if args.no_reference {
         None
     } else {
-        let url = hello_world().await?;
-        let plain = reqwest::Client::new();
         if progress {
             eprintln!("yardstick: an axum hello-world at {} requests/s", args.rate);
         }
-        Some(
-            open_loop(
-                schedule,
-                &["hello"],
-                move |_| {
-                    let (plain, url) = (plain.clone(), url.clone());
-                    (0, async move {
-                        match plain.get(&url).send().await {
-                            Ok(r) if r.status().is_success() => Ok(()),
-                            Ok(r) => Err(r.status().to_string()),
-                            Err(e) => Err(format!("no answer: {e}")),
-                        }
-                    })
-                },
-                progress,
-            )
-            .await,
-        )
+        Some(hello_world(schedule, progress).await?)
     };
 
     let before = route_counts(&session.relayer_url).await?;

@@ -182,9 +182,6 @@ async fn main() {
     let uncached = veil_stack::bench::start_relayer(relayer(0), &relayer_key)
         .await
         .client;
-    let hello = load::hello_world().await.expect("the hello-world listens");
-    let plain = reqwest::Client::new();
-
     let (rate, warmup, seconds) = (args.rate, args.warmup, args.seconds);
     let schedule = load::Schedule {
         rate,
@@ -193,21 +190,9 @@ async fn main() {
         timeout: Duration::from_secs(10),
     };
     eprintln!("hello-world at {rate}/s");
-    let hello_run = load::open_loop(
-        schedule,
-        &["hello"],
-        move |_| {
-            let (plain, hello) = (plain.clone(), hello.clone());
-            (0, async move {
-                match plain.get(&hello).send().await {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
-            })
-        },
-        true,
-    )
-    .await;
+    let hello_run = load::hello_world(schedule, true)
+        .await
+        .expect("the hello-world listens");
     let mut runs = Vec::new();
     for (name, client) in [
         ("GET challenge, cached", &cached),
